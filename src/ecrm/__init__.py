@@ -1,0 +1,3 @@
+"""eCRM: the customer layer of an online shop."""
+
+__version__ = "0.1.0"

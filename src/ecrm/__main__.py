@@ -1,0 +1,3 @@
+from ecrm.cli import main
+
+main()

@@ -1,0 +1,90 @@
+"""Writes to the catalogue: products, categories and brands are upserted by their keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+
+from ecrm.core import clock
+from ecrm.catalog.models import Brand, Category, Product
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    sku: str
+    name: str = ""
+    category: str = ""  # a path such as "家电/冰箱" or a single name
+    brand: str = ""
+    price: Decimal | None = None
+    cost: Decimal | None = None
+    currency: str = ""
+    url: str = ""
+    image_url: str = ""
+
+
+def ensure_category(path: str) -> int | None:
+    """The id of the category at ``path`` (``"A/B"``), creating the missing levels."""
+    parts = [p.strip() for p in path.replace(">", "/").split("/") if p.strip()]
+    parent = None
+    code = ""
+    for part in parts:
+        code = f"{code}/{part}" if code else part
+        obj, _ = Category.objects.get_or_create(
+            code=code[:120], defaults={"name": part[:200], "parent_id": parent}
+        )
+        parent = obj.pk
+    return parent
+
+
+def ensure_brand(name: str) -> int | None:
+    name = name.strip()[:120]
+    if not name:
+        return None
+    return Brand.objects.get_or_create(name=name)[0].pk
+
+
+def upsert_products(items: list[ProductInput]) -> dict[str, int]:
+    """Create unknown SKUs and fill in what is new about known ones. Returns sku -> id.
+
+    Only non-empty values overwrite: an event that mentions a product by SKU alone
+    never blanks the name the catalogue import gave it.
+    """
+    by_sku = {i.sku: i for i in items if i.sku}
+    if not by_sku:
+        return {}
+    now = clock.now()
+    with transaction.atomic():
+        existing = {p.sku: p for p in Product.objects.filter(sku__in=list(by_sku))}
+        categories: dict[str, int | None] = {}
+        brands: dict[str, int | None] = {}
+        for sku, item in by_sku.items():
+            if item.category and item.category not in categories:
+                categories[item.category] = ensure_category(item.category)
+            if item.brand and item.brand not in brands:
+                brands[item.brand] = ensure_brand(item.brand)
+            values = {
+                "name": item.name[:300],
+                "category_id": categories.get(item.category) if item.category else None,
+                "brand_id": brands.get(item.brand) if item.brand else None,
+                "price": item.price,
+                "cost": item.cost,
+                "currency": item.currency,
+                "url": item.url[:500],
+                "image_url": item.image_url[:500],
+            }
+            values = {k: v for k, v in values.items() if v not in (None, "")}
+            product = existing.get(sku)
+            if product is None:
+                existing[sku] = Product.objects.create(
+                    sku=sku[:80], created_at=now, updated_at=now, **values
+                )
+                continue
+            changed = [k for k, v in values.items() if getattr(product, k) != v]
+            if changed:
+                for k in changed:
+                    setattr(product, k, values[k])
+                product.updated_at = now
+                product.save(update_fields=[*changed, "updated_at"])
+    return {sku: p.pk for sku, p in existing.items()}

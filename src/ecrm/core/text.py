@@ -1,0 +1,56 @@
+"""Text keys for search: pinyin of Chinese names, normalised e-mail addresses."""
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from pypinyin import Style, lazy_pinyin
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NOT_LETTER = re.compile(r"[^a-z0-9]")
+
+
+class InvalidEmail(ValueError):
+    pass
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+@lru_cache(maxsize=65536)
+def pinyin_keys(name: str) -> tuple[str, str]:
+    """``张伟`` -> (``zhangwei``, ``zw``); a Latin name gives its folded letters twice-ish.
+
+    Both keys are lowercase ASCII letters and digits only, so prefix search over them
+    behaves the same under every database collation.
+    """
+    name = unicodedata.normalize("NFKC", name or "").strip().lower()
+    if not name:
+        return "", ""
+    syllables = [s for s in lazy_pinyin(name, style=Style.NORMAL, errors="default") if s.strip()]
+    words = [_NOT_LETTER.sub("", s) for s in syllables]
+    words = [w for w in words if w]
+    full = "".join(words)[:120]
+    if has_cjk(name):
+        initials = "".join(w[0] for w in words)[:40]
+    else:
+        initials = "".join(p[0] for p in re.split(r"[\s\-\.]+", name) if p and p[0].isalnum())
+        initials = _NOT_LETTER.sub("", initials)[:40]
+    return full, initials
+
+
+def search_key(query: str) -> str:
+    """What a pinyin query typed as ``Zhang Wei`` or ``zhang-wei`` is compared as."""
+    return _NOT_LETTER.sub("", unicodedata.normalize("NFKC", query).lower())
+
+
+def normalize_email(raw: str) -> str:
+    text = unicodedata.normalize("NFKC", str(raw)).strip().lower()
+    try:
+        validate_email(text)
+    except ValidationError as exc:
+        raise InvalidEmail(f"{raw!r} is not an e-mail address") from exc
+    return text

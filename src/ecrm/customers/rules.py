@@ -1,0 +1,246 @@
+"""Pure decisions about profiles and identities: no ORM, no request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from ecrm.core.phone import InvalidPhone, normalize_phone
+from ecrm.core.text import InvalidEmail, normalize_email
+from ecrm.customers.models import EXCLUSIVE_KINDS, Gender, IdentityKind
+
+
+class ProfileError(ValueError):
+    """A profile value is unusable; ``field`` names it for the caller's error message."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Claim:
+    """"This message comes from the holder of <kind>=<value>"."""
+
+    kind: str
+    value: str
+    namespace: str = ""
+    verified: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.namespace, self.value)
+
+    @property
+    def exclusive(self) -> bool:
+        return self.kind in EXCLUSIVE_KINDS
+
+
+def make_claim(kind: str, raw, namespace: str = "", verified: bool = False) -> Claim:
+    """Normalise a raw identifier; raise ``ProfileError`` naming the kind when it is bad."""
+    if kind not in IdentityKind.values:
+        raise ProfileError("kind", f"unknown identity kind {kind!r}")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise ProfileError(kind, "is empty")
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise ProfileError(kind, "must be a string")
+    text = str(raw).strip()
+    if kind == IdentityKind.EMAIL:
+        try:
+            text = normalize_email(text)
+        except InvalidEmail as exc:
+            raise ProfileError("email", str(exc)) from exc
+    elif kind == IdentityKind.PHONE:
+        try:
+            text = normalize_phone(text)
+        except InvalidPhone as exc:
+            raise ProfileError("phone", str(exc)) from exc
+    if len(text) > 254:
+        raise ProfileError(kind, "is longer than 254 characters")
+    return Claim(kind=kind, value=text, namespace=namespace[:40], verified=verified)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """What resolution needs to know of an existing profile holding a claimed identity."""
+
+    customer_id: int
+    is_anonymous: bool
+    user_ids: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    target: int | None  # None: create a new profile
+    merge: tuple[int, ...]  # profiles to fold into the target
+    attach: tuple[Claim, ...]  # claims to add to the target
+    reason: str = ""
+
+
+def links(claim: Claim, existing_verified: bool) -> bool:
+    """Whether a match on ``claim`` joins the message to the profile holding it."""
+    if claim.exclusive:
+        return True
+    # Emails and phones join profiles only when both sides are verified.
+    return claim.verified and existing_verified
+
+
+def resolve(
+    claims: list[Claim],
+    matches: dict[tuple[str, str, str], list[tuple[Holder, bool]]],
+) -> Resolution:
+    """Decide which profile a message belongs to.
+
+    ``matches`` maps each claim key to the profiles already holding it, with whether
+    their identity is verified. Rules, in order:
+    - an anonymous id never joins two known users: if the profile holding it already
+      has a different user id, the message goes to the user id's profile and the
+      anonymous id stays where it is (a shared computer);
+    - every other exclusive identifier, and verified email/phone on both sides, joins;
+    - several joined profiles are merged into the oldest known one (else the oldest).
+    """
+    claimed_user_ids = {c.value for c in claims if c.kind == IdentityKind.USER_ID}
+    linked: dict[int, Holder] = {}
+    link_reasons: dict[int, list[Claim]] = {}
+    skipped: set[tuple[str, str, str]] = set()
+    for claim in claims:
+        for holder, verified in matches.get(claim.key, []):
+            if not links(claim, verified):
+                continue
+            if (
+                claim.kind == IdentityKind.ANONYMOUS_ID
+                and claimed_user_ids
+                and holder.user_ids
+                and not (holder.user_ids & claimed_user_ids)
+            ):
+                skipped.add(claim.key)
+                continue
+            linked[holder.customer_id] = holder
+            link_reasons.setdefault(holder.customer_id, []).append(claim)
+
+    def unheld(claim: Claim) -> bool:
+        return not any(h.customer_id in linked for h, _ in matches.get(claim.key, []))
+
+    attach = tuple(c for c in claims if c.key not in skipped and unheld(c))
+    if not linked:
+        return Resolution(target=None, merge=(), attach=attach)
+
+    known = sorted(cid for cid, h in linked.items() if not h.is_anonymous)
+    target = known[0] if known else min(linked)
+    others = tuple(sorted(cid for cid in linked if cid != target))
+    reason = ""
+    if others:
+        shared = sorted({f"{c.kind}={c.value}" for cid in others for c in link_reasons[cid]})
+        reason = "shared identity " + ", ".join(shared)
+    return Resolution(target=target, merge=others, attach=attach, reason=reason)
+
+
+# --- profile fields --------------------------------------------------------------
+
+PROFILE_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "gender",
+    "birthday",
+    "country",
+    "province",
+    "city",
+    "registration_channel",
+    "registered_at",
+)
+
+_GENDERS = {
+    "f": Gender.FEMALE,
+    "female": Gender.FEMALE,
+    "woman": Gender.FEMALE,
+    "女": Gender.FEMALE,
+    "m": Gender.MALE,
+    "male": Gender.MALE,
+    "man": Gender.MALE,
+    "男": Gender.MALE,
+    "o": Gender.OTHER,
+    "other": Gender.OTHER,
+    "": Gender.UNKNOWN,
+    "u": Gender.UNKNOWN,
+    "unknown": Gender.UNKNOWN,
+}
+
+
+def clean_profile(values: dict) -> dict:
+    """Validate and normalise profile fields; unknown keys are refused by name."""
+    cleaned: dict = {}
+    for key, raw in values.items():
+        if key not in PROFILE_FIELDS:
+            raise ProfileError(key, "is not a profile field")
+        cleaned[key] = _clean_field(key, raw)
+    return cleaned
+
+
+def _clean_field(key: str, raw):
+    if raw is None:
+        return None if key in ("birthday", "registered_at") else ""
+    if key == "email":
+        return normalize_or_error("email", raw, normalize_email, InvalidEmail) if raw else ""
+    if key == "phone":
+        return normalize_or_error("phone", raw, normalize_phone, InvalidPhone) if raw else ""
+    if key == "gender":
+        value = str(raw).strip().lower()
+        if value not in _GENDERS:
+            raise ProfileError("gender", f"{raw!r} is not one of female, male, other, unknown")
+        return _GENDERS[value].value
+    if key == "birthday":
+        return _date("birthday", raw)
+    if key == "registered_at":
+        return _datetime("registered_at", raw)
+    if not isinstance(raw, str | int | float):
+        raise ProfileError(key, "must be text")
+    text = str(raw).strip()
+    limits = {"name": 200, "country": 60, "province": 60, "city": 60, "registration_channel": 40}
+    if len(text) > limits[key]:
+        raise ProfileError(key, f"is longer than {limits[key]} characters")
+    if key == "country" and len(text) == 2:
+        text = text.upper()
+    return text
+
+
+def normalize_or_error(name, raw, fn, exc_type):
+    try:
+        return fn(str(raw))
+    except exc_type as exc:
+        raise ProfileError(name, str(exc)) from exc
+
+
+def _date(name: str, raw) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    try:
+        text = str(raw).strip()
+        return dt.date.fromisoformat(text[:10])
+    except ValueError as exc:
+        raise ProfileError(name, f"{raw!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _datetime(name: str, raw) -> dt.datetime:
+    if isinstance(raw, dt.datetime):
+        value = raw
+    else:
+        try:
+            value = dt.datetime.fromisoformat(str(raw).strip().replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ProfileError(name, f"{raw!r} is not a date and time (ISO 8601)") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def fill_blanks(target: dict, source: dict) -> dict:
+    """On merge the surviving profile keeps its values and takes the other's where blank."""
+    updates = {}
+    for key in PROFILE_FIELDS:
+        if target.get(key) in (None, "") and source.get(key) not in (None, ""):
+            updates[key] = source[key]
+    return updates

@@ -1,0 +1,358 @@
+"""Every write to a customer profile goes through a function here.
+
+The tracking API, the importer, the console, the JSON API and the demo all call
+these; each owns its transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+
+from ecrm.core import audit, clock
+from ecrm.core.text import pinyin_keys
+from ecrm.customers import rules
+from ecrm.customers.models import (
+    Consent,
+    ConsentChannel,
+    ConsentStatus,
+    Customer,
+    Identity,
+    IdentityKind,
+    Merge,
+)
+from ecrm.customers.rules import Claim, Holder, ProfileError
+
+
+class MergeError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Resolved:
+    customer_id: int
+    created: bool
+    merged: tuple[int, ...] = ()
+
+
+def _with_search_keys(values: dict) -> dict:
+    if "name" in values:
+        values["name_pinyin"], values["name_initials"] = pinyin_keys(values["name"] or "")
+    return values
+
+
+def create_customer(
+    *,
+    profile: dict | None = None,
+    claims: list[Claim] = (),
+    attributes: dict | None = None,
+    source: str = "",
+    actor: audit.Actor | None = None,
+) -> Customer:
+    """A new profile with its identities. ``profile`` is validated by ``rules.clean_profile``."""
+    values = _with_search_keys(rules.clean_profile(profile or {}))
+    now = clock.now()
+    with transaction.atomic():
+        customer = Customer.objects.create(
+            **values,
+            attributes=attributes or {},
+            is_anonymous=_all_anonymous(claims, values),
+            created_at=now,
+            updated_at=now,
+        )
+        _attach(customer.pk, _with_profile_claims(claims, values), source, now)
+        if actor is not None and actor is not audit.SYSTEM:
+            audit.record(actor, "create", "customer", customer.pk, None, snapshot(customer))
+    return customer
+
+
+def _all_anonymous(claims, values) -> bool:
+    has_static = any(values.get(k) for k in ("name", "email", "phone"))
+    return not has_static and all(c.kind == IdentityKind.ANONYMOUS_ID for c in claims)
+
+
+def _with_profile_claims(claims, values) -> list[Claim]:
+    """A profile's own email and phone are identities too (unverified unless claimed so)."""
+    out = list(claims)
+    keys = {c.key for c in out}
+    for kind in (IdentityKind.EMAIL, IdentityKind.PHONE):
+        value = values.get(kind.value)
+        if value and (kind.value, "", value) not in keys:
+            out.append(Claim(kind=kind.value, value=value))
+    return out
+
+
+def _attach(customer_id: int, claims, source: str, now) -> None:
+    if not claims:
+        return
+    Identity.objects.bulk_create(
+        [
+            Identity(
+                customer_id=customer_id,
+                kind=c.kind,
+                namespace=c.namespace,
+                value=c.value,
+                verified=c.verified,
+                source=source[:40],
+                first_seen_at=now,
+            )
+            for c in claims
+        ]
+    )
+
+
+def _matches(claims: list[Claim]) -> dict:
+    if not claims:
+        return {}
+    q = Q()
+    for c in claims:
+        q |= Q(kind=c.kind, namespace=c.namespace, value=c.value)
+    rows = list(
+        Identity.objects.filter(q).values_list(
+            "kind", "namespace", "value", "verified", "customer_id", "customer__is_anonymous"
+        )
+    )
+    if not rows:
+        return {}
+    ids = {r[4] for r in rows}
+    user_ids: dict[int, set[str]] = {}
+    for cid, value in Identity.objects.filter(
+        customer_id__in=ids, kind=IdentityKind.USER_ID
+    ).values_list("customer_id", "value"):
+        user_ids.setdefault(cid, set()).add(value)
+    out: dict = {}
+    for kind, ns, value, verified, cid, anonymous in rows:
+        holder = Holder(cid, anonymous, frozenset(user_ids.get(cid, ())))
+        out.setdefault((kind, ns, value), []).append((holder, verified))
+    return out
+
+
+def resolve_customer(
+    claims: list[Claim],
+    *,
+    profile: dict | None = None,
+    attributes: dict | None = None,
+    source: str = "",
+    actor: audit.Actor = audit.SYSTEM,
+) -> Resolved:
+    """Find or create the one profile these identifiers belong to; merge where they join two.
+
+    ``profile`` (validated traits) is applied to the resulting profile. Safe under
+    concurrency: a race on an exclusive identifier retries against the winner's row.
+    """
+    cleaned = rules.clean_profile(profile or {})
+    claims = list({c.key: c for c in claims}.values())
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _resolve_once(claims, cleaned, attributes, source, actor)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _resolve_once(claims, cleaned, attributes, source, actor) -> Resolved:
+    decision = rules.resolve(claims, _matches(claims))
+    if decision.target is None:
+        customer = create_customer(
+            profile=cleaned, claims=list(decision.attach), attributes=attributes, source=source
+        )
+        return Resolved(customer.pk, created=True)
+    for other in decision.merge:
+        merge_customers(other, decision.target, actor=actor, reason=decision.reason)
+    now = clock.now()
+    _attach(decision.target, [c for c in decision.attach], source, now)
+    if cleaned or attributes or decision.attach:
+        _apply_profile(decision.target, cleaned, attributes, now, claims_attached=decision.attach)
+    return Resolved(decision.target, created=False, merged=decision.merge)
+
+
+def _apply_profile(customer_id, cleaned, attributes, now, claims_attached=()) -> None:
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    changed = []
+    for key, value in _with_search_keys(dict(cleaned)).items():
+        if getattr(customer, key) != value:
+            setattr(customer, key, value)
+            changed.append(key)
+    if attributes:
+        merged = {**customer.attributes, **attributes}
+        if merged != customer.attributes:
+            customer.attributes = merged
+            changed.append("attributes")
+    anonymous = _all_anonymous(
+        [Claim(k, v) for k, v in Identity.objects.filter(customer_id=customer_id).values_list("kind", "value")],
+        {k: getattr(customer, k) for k in ("name", "email", "phone")},
+    )
+    if anonymous != customer.is_anonymous:
+        customer.is_anonymous = anonymous
+        changed.append("is_anonymous")
+    extra = _with_profile_claims([], cleaned)
+    if extra:
+        have = set(Identity.objects.filter(customer_id=customer_id).values_list("kind", "namespace", "value"))
+        _attach(customer_id, [c for c in extra if c.key not in have], "profile", now)
+    if changed:
+        customer.updated_at = now
+        customer.save(update_fields=[*changed, "updated_at"])
+
+
+def snapshot(customer: Customer) -> dict:
+    data = {k: getattr(customer, k) for k in rules.PROFILE_FIELDS}
+    data["attributes"] = customer.attributes
+    return audit.jsonable(data)
+
+
+def update_profile(
+    customer_id: int,
+    changes: dict,
+    *,
+    actor: audit.Actor,
+    attributes: dict | None = None,
+) -> Customer:
+    """Staff or an integration changes profile fields; audited with before and after."""
+    cleaned = rules.clean_profile(changes)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=live_id(customer_id))
+        before = snapshot(customer)
+        _apply_profile(customer.pk, cleaned, attributes, clock.now())
+        customer.refresh_from_db()
+        b, a = audit.changed_fields(before, snapshot(customer))
+        if a:
+            audit.record(actor, "update", "customer", customer.pk, b, a)
+    return customer
+
+
+def add_identity(customer_id: int, claim: Claim, *, actor: audit.Actor) -> Resolved:
+    """Staff attach an identifier; a profile that owns it exclusively is merged in."""
+    with transaction.atomic():
+        cid = live_id(customer_id)
+        owners = {h.customer_id for h, _ in _matches([claim]).get(claim.key, [])}
+        merged = []
+        if claim.exclusive:
+            for other in sorted(owners - {cid}):
+                merge_customers(other, cid, actor=actor, reason=f"staff added {claim.kind}")
+                merged.append(other)
+        if cid not in owners and not merged:
+            _attach(cid, [claim], "staff", clock.now())
+            _apply_profile(cid, {}, None, clock.now())
+        audit.record(actor, "add_identity", "customer", cid, None, {claim.kind: claim.value})
+    return Resolved(cid, created=False, merged=tuple(merged))
+
+
+def set_consent(
+    customer_id: int, channel: str, status: str, *, source: str, actor: audit.Actor
+) -> Consent:
+    if channel not in ConsentChannel.values:
+        raise ProfileError("channel", f"unknown consent channel {channel!r}")
+    if status not in ConsentStatus.values:
+        raise ProfileError("status", f"consent status must be granted or denied, not {status!r}")
+    now = clock.now()
+    with transaction.atomic():
+        cid = live_id(customer_id)
+        consent = Consent.objects.filter(customer_id=cid, channel=channel).first()
+        before = {"status": consent.status} if consent else None
+        if consent is None:
+            consent = Consent.objects.create(
+                customer_id=cid, channel=channel, status=status, source=source, updated_at=now
+            )
+        elif consent.status != status:
+            consent.status, consent.source, consent.updated_at = status, source, now
+            consent.save(update_fields=["status", "source", "updated_at"])
+        if before != {"status": status}:
+            audit.record(actor, "consent", "customer", cid, before, {channel: status})
+    return consent
+
+
+def live_id(customer_id: int) -> int:
+    """Follow merges: the id of the profile that now holds this customer's data."""
+    seen = set()
+    current = customer_id
+    while True:
+        row = Customer.objects.filter(pk=current).values_list("merged_into_id", flat=True).first()
+        if row is None:
+            if current == customer_id and not Customer.objects.filter(pk=current).exists():
+                raise Customer.DoesNotExist(f"no customer #{customer_id}")
+            return current
+        if row in seen:
+            raise MergeError(f"merge cycle at customer #{current}")
+        seen.add(current)
+        current = row
+
+
+def _customer_references() -> list[tuple[type[models.Model], str]]:
+    """Every (model, field) pointing at Customer, found from the models themselves."""
+    refs = []
+    for rel in Customer._meta.get_fields(include_hidden=True):
+        if not (rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)):
+            continue
+        model = rel.related_model
+        if model is Customer or model._meta.auto_created:
+            continue
+        refs.append((model, rel.field.name))
+    return refs
+
+
+def merge_customers(
+    source_id: int, target_id: int, *, actor: audit.Actor, reason: str = "manual"
+) -> Merge:
+    """Fold ``source`` into ``target``: atomic, keeps every row, and safe to repeat.
+
+    Every table with a foreign key to Customer is re-pointed (a model may define
+    ``on_customer_merge`` for rows that need more than an UPDATE). The source profile
+    stays as a tombstone pointing at the target, so old links keep working.
+    """
+    if source_id == target_id:
+        raise MergeError("a customer cannot be merged with itself")
+    from ecrm.figures import api as figures
+
+    with transaction.atomic():
+        source = Customer.objects.select_for_update().get(pk=source_id)
+        target = Customer.objects.select_for_update().get(pk=live_id(target_id))
+        if source.merged_into_id is not None:
+            done = Merge.objects.filter(source_id=source_id).order_by("-at").first()
+            if live_id(source_id) == target.pk and done is not None:
+                return done
+            raise MergeError(f"customer #{source_id} was already merged into #{source.merged_into_id}")
+        if source.pk == target.pk:
+            raise MergeError("a customer cannot be merged with itself")
+        moved: dict[str, int] = {}
+        for model, field_name in _customer_references():
+            hook = getattr(model, "on_customer_merge", None)
+            if hook is not None:
+                count = hook(source.pk, target.pk)
+            else:
+                count = model.objects.filter(**{field_name: source.pk}).update(
+                    **{field_name: target.pk}
+                )
+            if count:
+                moved[model._meta.label_lower] = count
+        before_target = snapshot(target)
+        fills = rules.fill_blanks(before_target, snapshot(source))
+        fills = {k: getattr(source, k) for k in fills}
+        for key, value in _with_search_keys(fills).items():
+            setattr(target, key, value)
+        target.attributes = {**source.attributes, **target.attributes}
+        target.is_anonymous = target.is_anonymous and source.is_anonymous
+        target.updated_at = clock.now()
+        target.save()
+        source.merged_into = target
+        source.updated_at = target.updated_at
+        source.save(update_fields=["merged_into", "updated_at"])
+        record = Merge.objects.create(
+            source=source,
+            target=target,
+            at=target.updated_at,
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            reason=reason[:200],
+            source_snapshot=snapshot(source) | {"id": source.pk},
+            moved=moved,
+        )
+        audit.record(
+            actor, "merge", "customer", target.pk, {"source": snapshot(source) | {"id": source.pk}},
+            {"target": snapshot(target), "moved": moved, "reason": reason},
+        )
+        figures.refresh_customers([target.pk])
+    return record

@@ -1,0 +1,102 @@
+"""Derived customer figures: one set-based SQL statement serves both paths.
+
+``refresh_customers(ids)`` runs after each order, return, event batch or merge for the
+customers it touched; ``recompute_all()`` (``ecrm recompute``) runs the same statement
+for every live customer. Equality of the two is what tests assert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+
+from ecrm.catalog.models import Product
+from ecrm.customers.models import Customer
+from ecrm.events.models import Event
+from ecrm.figures.models import CustomerFigures
+from ecrm.orders.models import Order, OrderLine, OrderStatus, Return
+
+CHUNK = 500
+
+
+def _sql(scope: str) -> str:
+    """INSERT ... SELECT of every figure for the customers matched by ``scope``.
+
+    ``scope`` is a SQL condition on ``c.id`` (a parameter list or TRUE).
+    """
+    t = {
+        "fig": CustomerFigures._meta.db_table,
+        "cust": Customer._meta.db_table,
+        "ord": Order._meta.db_table,
+        "line": OrderLine._meta.db_table,
+        "prod": Product._meta.db_table,
+        "ret": Return._meta.db_table,
+        "ev": Event._meta.db_table,
+    }
+    cancelled = OrderStatus.CANCELLED.value
+    o_scope = scope.replace("c.id", "customer_id")
+    return f"""
+    INSERT INTO {t["fig"]} (customer_id, first_order_at, last_order_at, order_count, revenue,
+        average_order_value, return_count, returned_amount, last_seen_at,
+        distinct_products, distinct_categories)
+    SELECT c.id, o.first_at, o.last_at, COALESCE(o.n, 0),
+        COALESCE(o.gross, 0) - COALESCE(r.amount, 0),
+        CASE WHEN COALESCE(o.n, 0) > 0 THEN ROUND(o.gross / o.n, 4) ELSE 0 END,
+        COALESCE(r.n, 0), COALESCE(r.amount, 0),
+        CASE WHEN e.seen IS NULL THEN o.last_at
+             WHEN o.last_at IS NULL OR e.seen > o.last_at THEN e.seen
+             ELSE o.last_at END,
+        COALESCE(p.products, 0), COALESCE(p.categories, 0)
+    FROM {t["cust"]} c
+    LEFT JOIN (
+        SELECT customer_id, MIN(placed_at) AS first_at, MAX(placed_at) AS last_at,
+               COUNT(*) AS n, SUM(total) AS gross
+        FROM {t["ord"]} WHERE status <> '{cancelled}' AND {o_scope}
+        GROUP BY customer_id) o ON o.customer_id = c.id
+    LEFT JOIN (
+        SELECT customer_id, COUNT(*) AS n, SUM(amount) AS amount
+        FROM {t["ret"]} WHERE {o_scope} GROUP BY customer_id) r ON r.customer_id = c.id
+    LEFT JOIN (
+        SELECT customer_id, MAX(timestamp) AS seen
+        FROM {t["ev"]} WHERE {o_scope} GROUP BY customer_id) e ON e.customer_id = c.id
+    LEFT JOIN (
+        SELECT oo.customer_id, COUNT(DISTINCT l.product_id) AS products,
+               COUNT(DISTINCT pr.category_id) AS categories
+        FROM {t["line"]} l
+        JOIN {t["ord"]} oo ON oo.id = l.order_id
+        JOIN {t["prod"]} pr ON pr.id = l.product_id
+        WHERE oo.status <> '{cancelled}' AND {o_scope.replace("customer_id", "oo.customer_id")}
+        GROUP BY oo.customer_id) p ON p.customer_id = c.id
+    WHERE c.merged_into_id IS NULL AND {scope}
+    ON CONFLICT (customer_id) DO UPDATE SET
+        first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at,
+        order_count = excluded.order_count, revenue = excluded.revenue,
+        average_order_value = excluded.average_order_value,
+        return_count = excluded.return_count, returned_amount = excluded.returned_amount,
+        last_seen_at = excluded.last_seen_at, distinct_products = excluded.distinct_products,
+        distinct_categories = excluded.distinct_categories
+    """
+
+
+def refresh_customers(customer_ids: Iterable[int]) -> int:
+    """Bring the figures of these customers up to date; returns how many were written."""
+    ids = sorted({int(i) for i in customer_ids if i is not None})
+    written = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            sql = _sql(f"c.id IN ({marks})")
+            # The id list appears once per sub-select, in order of appearance.
+            cursor.execute(sql, chunk * sql.count(f"IN ({marks})"))
+            written += len(chunk)
+    return written
+
+
+def recompute_all() -> int:
+    """Rebuild every customer's figures from raw orders, returns and events."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {CustomerFigures._meta.db_table}")
+        cursor.execute(_sql("1 = 1"))
+        return cursor.rowcount

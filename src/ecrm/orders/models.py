@@ -1,0 +1,127 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ecrm.core.fields import money
+
+
+class OrderStatus(models.TextChoices):
+    PLACED = "placed", _("Placed")
+    PAID = "paid", _("Paid")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+    RETURNED = "returned", _("Returned")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class LineKind(models.TextChoices):
+    PRODUCT = "product", _("Product")
+    FEE = "fee", _("Fee")
+
+
+class Order(models.Model):
+    external_id = models.CharField(_("order number"), max_length=80, unique=True)
+    # Null for a guest order nobody could be identified for.
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=OrderStatus.choices)
+    channel = models.CharField(_("channel"), max_length=40, blank=True)
+    store = models.CharField(_("store"), max_length=80, blank=True)
+    department = models.CharField(_("department"), max_length=80, blank=True)
+    country = models.CharField(_("country"), max_length=60, blank=True)
+    region = models.CharField(_("region"), max_length=60, blank=True)
+    city = models.CharField(_("city"), max_length=60, blank=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    subtotal = money(_("subtotal"))
+    discount = money(_("discount"))
+    shipping = money(_("shipping"))
+    tax = money(_("tax"))
+    total = money(_("total"))
+    coupon = models.CharField(_("coupon"), max_length=80, blank=True)
+    placed_at = models.DateTimeField(_("placed at"))
+    status_changed_at = models.DateTimeField(_("status changed at"))
+    source = models.CharField(_("source"), max_length=40, blank=True)
+    content_hash = models.CharField(max_length=32, blank=True)
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        indexes = [
+            models.Index(fields=["customer", "placed_at"], name="order_customer_idx"),
+            models.Index(fields=["placed_at"], name="order_placed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=LineKind.choices, default=LineKind.PRODUCT)
+    product = models.ForeignKey(
+        "catalog.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sku = models.CharField(_("SKU"), max_length=80, blank=True)
+    name = models.CharField(_("name"), max_length=300, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=3, default=1)
+    unit_price = money(_("unit price"))
+    amount = money(_("amount"))
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_no"], name="order_line_unique")
+        ]
+        indexes = [models.Index(fields=["product"], name="order_line_product_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} × {self.quantity}"
+
+
+class Return(models.Model):
+    """Goods coming back or money refunded: a cancellation invoice, an Order Refunded event."""
+
+    external_id = models.CharField(_("return number"), max_length=80, unique=True)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="returns"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    amount = money(_("amount"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    returned_at = models.DateTimeField(_("returned at"))
+    source = models.CharField(_("source"), max_length=40, blank=True)
+    content_hash = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("return")
+        verbose_name_plural = _("returns")
+        indexes = [models.Index(fields=["customer", "returned_at"], name="return_customer_idx")]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class ReturnLine(models.Model):
+    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=LineKind.choices, default=LineKind.PRODUCT)
+    product = models.ForeignKey(
+        "catalog.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sku = models.CharField(_("SKU"), max_length=80, blank=True)
+    name = models.CharField(_("name"), max_length=300, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=3, default=1)
+    unit_price = money(_("unit price"))
+    amount = money(_("amount"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ret", "line_no"], name="return_line_unique")
+        ]

@@ -1,0 +1,130 @@
+"""Order lifecycle and order content: pure functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ecrm.orders.models import LineKind, OrderStatus
+
+S = OrderStatus
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PLACED: frozenset({S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED, S.RETURNED, S.REFUNDED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.RETURNED, S.REFUNDED}),
+    S.DELIVERED: frozenset({S.RETURNED, S.REFUNDED}),
+    S.RETURNED: frozenset({S.REFUNDED}),
+    S.CANCELLED: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+
+
+class OrderError(ValueError):
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+def check_transition(current: str, new: str) -> None:
+    if new not in S.values:
+        raise OrderError("status", f"unknown order status {new!r}")
+    if current == new:
+        return
+    if new not in TRANSITIONS[current]:
+        raise OrderError("status", f"an order cannot go from {current} to {new}")
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku: str
+    name: str = ""
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal = Decimal(0)
+    kind: str = LineKind.PRODUCT
+    amount: Decimal | None = None
+
+    @property
+    def line_amount(self) -> Decimal:
+        return self.amount if self.amount is not None else self.quantity * self.unit_price
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    external_id: str
+    placed_at: dt.datetime
+    currency: str
+    lines: tuple[LineInput, ...] = ()
+    status: str = S.PAID
+    channel: str = ""
+    store: str = ""
+    department: str = ""
+    country: str = ""
+    region: str = ""
+    city: str = ""
+    discount: Decimal = Decimal(0)
+    shipping: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    total: Decimal | None = None  # None: sum of lines - discount + shipping + tax
+    coupon: str = ""
+    source: str = ""
+    attributes: dict = field(default_factory=dict)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.line_amount for line in self.lines), Decimal(0))
+
+    @property
+    def grand_total(self) -> Decimal:
+        if self.total is not None:
+            return self.total
+        return self.subtotal - self.discount + self.shipping + self.tax
+
+
+@dataclass(frozen=True)
+class ReturnInput:
+    external_id: str
+    returned_at: dt.datetime
+    currency: str
+    lines: tuple[LineInput, ...] = ()
+    order_external_id: str = ""
+    amount: Decimal | None = None  # None: the sum of the lines, as a positive amount
+    reason: str = ""
+    source: str = ""
+
+    @property
+    def refund_amount(self) -> Decimal:
+        if self.amount is not None:
+            return abs(self.amount)
+        return abs(sum((line.line_amount for line in self.lines), Decimal(0)))
+
+
+def content_hash(*parts) -> str:
+    """A fingerprint of what an order says, so re-importing it is a no-op."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(repr(part).encode())
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def order_hash(order: OrderInput, customer_id: int | None) -> str:
+    return content_hash(
+        customer_id, order.placed_at.isoformat(), order.currency, order.status, order.channel,
+        order.store, order.department, order.country, order.region, order.city,
+        str(order.discount), str(order.shipping), str(order.tax), str(order.grand_total),
+        order.coupon, sorted(order.attributes.items()),
+        [(x.sku, x.name, str(x.quantity), str(x.unit_price), x.kind, str(x.line_amount))
+         for x in order.lines],
+    )
+
+
+def return_hash(ret: ReturnInput, customer_id: int | None) -> str:
+    return content_hash(
+        customer_id, ret.returned_at.isoformat(), ret.currency, ret.order_external_id,
+        str(ret.refund_amount), ret.reason,
+        [(x.sku, x.name, str(x.quantity), str(x.unit_price), x.kind, str(x.line_amount))
+         for x in ret.lines],
+    )

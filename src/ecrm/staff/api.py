@@ -1,0 +1,59 @@
+"""What other domains may ask of staff: roles and permissions of a user."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth import get_user_model
+
+from ecrm.staff.models import ApiToken, Role, StaffProfile
+from ecrm.staff.rules import role_allows
+
+
+def role_of(user) -> str | None:
+    if user is None or not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    profile = getattr(user, "staff_profile", None)
+    try:
+        return profile.role if profile else None
+    except StaffProfile.DoesNotExist:
+        return None
+
+
+def can(user, permission: str) -> bool:
+    return role_allows(role_of(user), permission)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(user, name: str) -> str:
+    token = "ecrm_" + secrets.token_urlsafe(32)
+    ApiToken.objects.create(user=user, name=name, token_hash=hash_token(token), prefix=token[:12])
+    return token
+
+
+def user_for_token(token: str):
+    row = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=hash_token(token), revoked_at__isnull=True)
+        .first()
+    )
+    if row is None or not row.user.is_active:
+        return None
+    return row.user
+
+
+def create_staff(username: str, password: str, role: str, department=None, **extra):
+    User = get_user_model()
+    user = User.objects.create_user(username=username, password=password, **extra)
+    if role == Role.ADMIN:
+        user.is_staff = True
+        user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+    StaffProfile.objects.create(user=user, role=role, department=department)
+    return user
