@@ -85,7 +85,10 @@ class Identity(models.Model):
                 fields=["kind", "namespace", "value", "customer"], name="identity_once_per_customer"
             ),
         ]
-        indexes = [models.Index(fields=["customer", "kind"], name="identity_customer_idx")]
+        indexes = [
+            models.Index(fields=["customer", "kind"], name="identity_customer_idx"),
+            models.Index(fields=["value"], name="identity_value_idx"),
+        ]
 
     def __str__(self) -> str:
         ns = f"{self.namespace}:" if self.namespace else ""
