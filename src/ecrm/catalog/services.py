@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from ecrm.core import clock
 from ecrm.catalog.models import Brand, Category, Product
+from ecrm.core import clock
 
 
 @dataclass(frozen=True)

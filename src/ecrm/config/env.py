@@ -72,16 +72,21 @@ class Env:
             secret = _local_secret(data_dir)
         hosts = tuple(
             h.strip()
-            for h in os.environ.get("ECRM_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
-            .split(",")
+            for h in os.environ.get(
+                "ECRM_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver"
+            ).split(",")
             if h.strip()
         )
         region = os.environ.get("ECRM_DEFAULT_REGION", "CN").upper()
         if len(region) != 2 or not region.isalpha():
-            raise SettingsError(f"ECRM_DEFAULT_REGION={region!r}: expected a two-letter country code")
+            raise SettingsError(
+                f"ECRM_DEFAULT_REGION={region!r}: expected a two-letter country code"
+            )
         currency = os.environ.get("ECRM_CURRENCY", "CNY").upper()
         if len(currency) != 3 or not currency.isalpha():
-            raise SettingsError(f"ECRM_CURRENCY={currency!r}: expected a three-letter currency code")
+            raise SettingsError(
+                f"ECRM_CURRENCY={currency!r}: expected a three-letter currency code"
+            )
         return cls(
             debug=debug,
             secret_key=secret,

@@ -43,6 +43,12 @@ def log_contact(
         occurred_at=occurred_at or now,
         created_at=now,
     )
-    audit.record(actor, "log_contact", "customer", contact.customer_id, None,
-                 {"contact": contact.pk, "channel": channel, "direction": direction})
+    audit.record(
+        actor,
+        "log_contact",
+        "customer",
+        contact.customer_id,
+        None,
+        {"contact": contact.pk, "channel": channel, "direction": direction},
+    )
     return contact

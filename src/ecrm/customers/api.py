@@ -1,7 +1,8 @@
 """What other domains may call in customers: identity resolution and profile writes."""
 
 from ecrm.customers.models import ConsentChannel, ConsentStatus, IdentityKind
-from ecrm.customers.rules import Claim, ProfileError, make_claim
+from ecrm.customers.queries import holders_of
+from ecrm.customers.rules import PROFILE_FIELDS, Claim, ProfileError, clean_profile, make_claim
 from ecrm.customers.services import (
     MergeError,
     Resolved,
@@ -15,7 +16,22 @@ from ecrm.customers.services import (
 )
 
 __all__ = [
-    "Claim", "ConsentChannel", "ConsentStatus", "IdentityKind", "MergeError", "ProfileError",
-    "Resolved", "add_identity", "create_customer", "live_id", "make_claim", "merge_customers",
-    "resolve_customer", "set_consent", "update_profile",
+    "PROFILE_FIELDS",
+    "Claim",
+    "ConsentChannel",
+    "ConsentStatus",
+    "IdentityKind",
+    "MergeError",
+    "ProfileError",
+    "Resolved",
+    "add_identity",
+    "clean_profile",
+    "create_customer",
+    "holders_of",
+    "live_id",
+    "make_claim",
+    "merge_customers",
+    "resolve_customer",
+    "set_consent",
+    "update_profile",
 ]

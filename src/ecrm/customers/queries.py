@@ -31,8 +31,9 @@ class Page:
     next_cursor: int | None
 
 
-def search_customers(query: str = "", *, after: int | None = None, limit: int = PAGE,
-                     include_anonymous: bool = False) -> Page:
+def search_customers(
+    query: str = "", *, after: int | None = None, limit: int = PAGE, include_anonymous: bool = False
+) -> Page:
     """Find live profiles by name (汉字 or pinyin, full or initials), email, mobile or id.
 
     Keyset pagination on id, newest first: ``after`` is the last id of the previous
@@ -93,3 +94,19 @@ def _match(text: str) -> Q:
 
 def get_customer(customer_id: int) -> Customer | None:
     return Customer.objects.filter(pk=customer_id).first()
+
+
+def holders_of(claims) -> dict[tuple[str, str, str], int]:
+    """The profile holding each exclusive identifier among ``claims``, in one query.
+
+    Keys are ``Claim.key``; claims nobody holds yet are absent. Only exclusive kinds
+    (anonymous id, user id, WeChat, external) are looked up: they have one holder.
+    """
+    wanted = {c.key for c in claims if c.exclusive}
+    if not wanted:
+        return {}
+    rows = Identity.objects.filter(
+        value__in=sorted({key[2] for key in wanted}),
+        kind__in=sorted({key[0] for key in wanted}),
+    ).values_list("kind", "namespace", "value", "customer_id")
+    return {(k, ns, v): cid for k, ns, v, cid in rows if (k, ns, v) in wanted}

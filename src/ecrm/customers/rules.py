@@ -21,7 +21,7 @@ class ProfileError(ValueError):
 
 @dataclass(frozen=True)
 class Claim:
-    """"This message comes from the holder of <kind>=<value>"."""
+    """ "This message comes from the holder of <kind>=<value>"."""
 
     kind: str
     value: str

@@ -183,7 +183,12 @@ def _apply_profile(customer_id, cleaned, attributes, now, claims_attached=()) ->
             customer.attributes = merged
             changed.append("attributes")
     anonymous = _all_anonymous(
-        [Claim(k, v) for k, v in Identity.objects.filter(customer_id=customer_id).values_list("kind", "value")],
+        [
+            Claim(k, v)
+            for k, v in Identity.objects.filter(customer_id=customer_id).values_list(
+                "kind", "value"
+            )
+        ],
         {k: getattr(customer, k) for k in ("name", "email", "phone")},
     )
     if anonymous != customer.is_anonymous:
@@ -191,7 +196,11 @@ def _apply_profile(customer_id, cleaned, attributes, now, claims_attached=()) ->
         changed.append("is_anonymous")
     extra = _with_profile_claims([], cleaned)
     if extra:
-        have = set(Identity.objects.filter(customer_id=customer_id).values_list("kind", "namespace", "value"))
+        have = set(
+            Identity.objects.filter(customer_id=customer_id).values_list(
+                "kind", "namespace", "value"
+            )
+        )
         _attach(customer_id, [c for c in extra if c.key not in have], "profile", now)
     if changed:
         customer.updated_at = now
@@ -314,7 +323,9 @@ def merge_customers(
             done = Merge.objects.filter(source_id=source_id).order_by("-at").first()
             if live_id(source_id) == target.pk and done is not None:
                 return done
-            raise MergeError(f"customer #{source_id} was already merged into #{source.merged_into_id}")
+            raise MergeError(
+                f"customer #{source_id} was already merged into #{source.merged_into_id}"
+            )
         if source.pk == target.pk:
             raise MergeError("a customer cannot be merged with itself")
         moved: dict[str, int] = {}
@@ -351,7 +362,11 @@ def merge_customers(
             moved=moved,
         )
         audit.record(
-            actor, "merge", "customer", target.pk, {"source": snapshot(source) | {"id": source.pk}},
+            actor,
+            "merge",
+            "customer",
+            target.pk,
+            {"source": snapshot(source) | {"id": source.pk}},
             {"target": snapshot(target), "moved": moved, "reason": reason},
         )
         figures.refresh_customers([target.pk])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-import datetime as dt
 
 from ecrm.core import clock
 from ecrm.figures.models import CustomerFigures
@@ -30,9 +30,16 @@ class Figures:
 
 
 EMPTY = dict(
-    first_order_at=None, last_order_at=None, order_count=0, revenue=Decimal(0),
-    average_order_value=Decimal(0), return_count=0, returned_amount=Decimal(0),
-    last_seen_at=None, distinct_products=0, distinct_categories=0,
+    first_order_at=None,
+    last_order_at=None,
+    order_count=0,
+    revenue=Decimal(0),
+    average_order_value=Decimal(0),
+    return_count=0,
+    returned_amount=Decimal(0),
+    last_seen_at=None,
+    distinct_products=0,
+    distinct_categories=0,
 )
 
 

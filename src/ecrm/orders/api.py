@@ -1,10 +1,41 @@
 """What other domains may call in orders."""
 
-from ecrm.orders.models import LineKind, OrderStatus
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ecrm.orders.models import LineKind, Order, OrderStatus
 from ecrm.orders.rules import LineInput, OrderError, OrderInput, ReturnInput
 from ecrm.orders.services import record_order, record_return, set_order_status
 
 __all__ = [
-    "LineInput", "LineKind", "OrderError", "OrderInput", "OrderStatus", "ReturnInput",
-    "record_order", "record_return", "set_order_status",
+    "LineInput",
+    "LineKind",
+    "OrderBrief",
+    "OrderError",
+    "OrderInput",
+    "OrderStatus",
+    "ReturnInput",
+    "order_brief",
+    "record_order",
+    "record_return",
+    "set_order_status",
 ]
+
+
+@dataclass(frozen=True)
+class OrderBrief:
+    external_id: str
+    customer_id: int | None
+    status: str
+    total: Decimal
+    currency: str
+
+
+def order_brief(external_id: str) -> OrderBrief | None:
+    """Who placed the order with this number, its status and total; None if unknown."""
+    row = (
+        Order.objects.filter(external_id=external_id)
+        .values_list("customer_id", "status", "total", "currency")
+        .first()
+    )
+    return None if row is None else OrderBrief(external_id, *row)

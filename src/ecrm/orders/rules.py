@@ -112,19 +112,39 @@ def content_hash(*parts) -> str:
 
 def order_hash(order: OrderInput, customer_id: int | None) -> str:
     return content_hash(
-        customer_id, order.placed_at.isoformat(), order.currency, order.status, order.channel,
-        order.store, order.department, order.country, order.region, order.city,
-        str(order.discount), str(order.shipping), str(order.tax), str(order.grand_total),
-        order.coupon, sorted(order.attributes.items()),
-        [(x.sku, x.name, str(x.quantity), str(x.unit_price), x.kind, str(x.line_amount))
-         for x in order.lines],
+        customer_id,
+        order.placed_at.isoformat(),
+        order.currency,
+        order.status,
+        order.channel,
+        order.store,
+        order.department,
+        order.country,
+        order.region,
+        order.city,
+        str(order.discount),
+        str(order.shipping),
+        str(order.tax),
+        str(order.grand_total),
+        order.coupon,
+        sorted(order.attributes.items()),
+        [
+            (x.sku, x.name, str(x.quantity), str(x.unit_price), x.kind, str(x.line_amount))
+            for x in order.lines
+        ],
     )
 
 
 def return_hash(ret: ReturnInput, customer_id: int | None) -> str:
     return content_hash(
-        customer_id, ret.returned_at.isoformat(), ret.currency, ret.order_external_id,
-        str(ret.refund_amount), ret.reason,
-        [(x.sku, x.name, str(x.quantity), str(x.unit_price), x.kind, str(x.line_amount))
-         for x in ret.lines],
+        customer_id,
+        ret.returned_at.isoformat(),
+        ret.currency,
+        ret.order_external_id,
+        str(ret.refund_amount),
+        ret.reason,
+        [
+            (x.sku, x.name, str(x.quantity), str(x.unit_price), x.kind, str(x.line_amount))
+            for x in ret.lines
+        ],
     )

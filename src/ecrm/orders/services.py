@@ -100,7 +100,9 @@ def record_order(
             saved = existing
             OrderLine.objects.filter(order=saved).delete()
         products = _product_ids(order.lines)
-        OrderLine.objects.bulk_create(_line_rows(order.lines, products, OrderLine, "order_id", saved.pk))
+        OrderLine.objects.bulk_create(
+            _line_rows(order.lines, products, OrderLine, "order_id", saved.pk)
+        )
         if refresh:
             _refresh({customer_id, previous_customer})
     return saved, True
@@ -118,8 +120,9 @@ def set_order_status(
             order.status_changed_at = clock.now()
             order.content_hash = ""
             order.save(update_fields=["status", "status_changed_at", "content_hash"])
-            audit.record(actor, "status", "order", order.external_id, {"status": before},
-                         {"status": status})
+            audit.record(
+                actor, "status", "order", order.external_id, {"status": before}, {"status": status}
+            )
             if refresh:
                 _refresh({order.customer_id})
     return order
@@ -132,9 +135,9 @@ def record_return(
     with transaction.atomic():
         order = None
         if ret.order_external_id:
-            order = Order.objects.select_for_update().filter(
-                external_id=ret.order_external_id
-            ).first()
+            order = (
+                Order.objects.select_for_update().filter(external_id=ret.order_external_id).first()
+            )
             if customer_id is None and order is not None:
                 customer_id = order.customer_id
         digest = return_hash(ret, customer_id)
@@ -160,7 +163,9 @@ def record_return(
             saved = existing
             ReturnLine.objects.filter(ret=saved).delete()
         products = _product_ids(ret.lines)
-        ReturnLine.objects.bulk_create(_line_rows(ret.lines, products, ReturnLine, "ret_id", saved.pk))
+        ReturnLine.objects.bulk_create(
+            _line_rows(ret.lines, products, ReturnLine, "ret_id", saved.pk)
+        )
         if order is not None and order.status not in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
             refunded = sum(
                 Return.objects.filter(order=order).values_list("amount", flat=True), Decimal(0)

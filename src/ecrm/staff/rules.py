@@ -14,11 +14,19 @@ VIEW_ANALYTICS = "view_analytics"
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(
-        {VIEW_CUSTOMERS, EDIT_CUSTOMERS, MERGE_CUSTOMERS, LOG_CONTACTS, IMPORT_DATA,
-         MANAGE_KEYS, VIEW_ANALYTICS}
+        {
+            VIEW_CUSTOMERS,
+            EDIT_CUSTOMERS,
+            MERGE_CUSTOMERS,
+            LOG_CONTACTS,
+            IMPORT_DATA,
+            MANAGE_KEYS,
+            VIEW_ANALYTICS,
+        }
     ),
-    Role.MARKETER: frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, MERGE_CUSTOMERS, IMPORT_DATA,
-                              VIEW_ANALYTICS}),
+    Role.MARKETER: frozenset(
+        {VIEW_CUSTOMERS, EDIT_CUSTOMERS, MERGE_CUSTOMERS, IMPORT_DATA, VIEW_ANALYTICS}
+    ),
     Role.SERVICE_AGENT: frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, MERGE_CUSTOMERS, LOG_CONTACTS}),
     Role.SALES_REP: frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, LOG_CONTACTS}),
     Role.ANALYST: frozenset({VIEW_CUSTOMERS, VIEW_ANALYTICS}),

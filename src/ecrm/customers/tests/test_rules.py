@@ -1,0 +1,88 @@
+"""Identity resolution decisions, as pure functions."""
+
+import pytest
+
+from ecrm.customers.rules import Claim, Holder, ProfileError, clean_profile, make_claim, resolve
+
+ANON = Claim("anonymous_id", "a-1")
+USER = Claim("user_id", "u-1")
+
+
+def test_new_identifiers_create_a_profile_holding_all_of_them():
+    decision = resolve([ANON, USER], {})
+    assert (decision.target, decision.merge, decision.attach) == (None, (), (ANON, USER))
+
+
+def test_anonymous_visitor_who_identifies_keeps_the_anonymous_profile():
+    matches = {ANON.key: [(Holder(7, True), False)]}
+    decision = resolve([ANON, USER], matches)
+    assert (decision.target, decision.merge, decision.attach) == (7, (), (USER,))
+
+
+def test_anonymous_history_merges_into_the_known_user():
+    matches = {
+        ANON.key: [(Holder(7, True), False)],
+        USER.key: [(Holder(3, False, frozenset({"u-1"})), False)],
+    }
+    decision = resolve([ANON, USER], matches)
+    assert (decision.target, decision.merge, decision.attach) == (3, (7,), ())
+    assert decision.reason == "shared identity anonymous_id=a-1"
+
+
+def test_anonymous_id_of_another_known_user_is_not_a_reason_to_merge():
+    """A shared computer: the device's anonymous id belongs to u-2, the event to u-1."""
+    matches = {
+        ANON.key: [(Holder(5, False, frozenset({"u-2"})), False)],
+        USER.key: [(Holder(3, False, frozenset({"u-1"})), False)],
+    }
+    decision = resolve([ANON, USER], matches)
+    assert (decision.target, decision.merge, decision.attach) == (3, (), ())
+
+
+def test_unverified_shared_email_never_joins_profiles():
+    email = Claim("email", "family@example.com", verified=False)
+    matches = {email.key: [(Holder(4, False), True)]}
+    decision = resolve([USER, email], matches)
+    assert (decision.target, decision.merge, decision.attach) == (None, (), (USER, email))
+
+
+def test_verified_email_on_both_sides_joins_profiles():
+    email = Claim("email", "li@example.com", verified=True)
+    matches = {
+        email.key: [(Holder(4, False), True)],
+        USER.key: [(Holder(9, False, frozenset({"u-1"})), False)],
+    }
+    decision = resolve([USER, email], matches)
+    assert (decision.target, decision.merge) == (4, (9,))
+
+
+def test_make_claim_normalises_phone_and_email():
+    assert make_claim("phone", "138 1234 5678").value == "+8613812345678"
+    assert make_claim("email", " Li.Na@Example.COM ").value == "li.na@example.com"
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "field"),
+    [("phone", "12345", "phone"), ("email", "not-an-email", "email"), ("user_id", "", "user_id")],
+)
+def test_make_claim_names_the_bad_field(kind, raw, field):
+    with pytest.raises(ProfileError) as info:
+        make_claim(kind, raw)
+    assert info.value.field == field
+
+
+def test_clean_profile_refuses_unknown_fields_by_name():
+    with pytest.raises(ProfileError) as info:
+        clean_profile({"nickname": "小王"})
+    assert info.value.field == "nickname"
+
+
+def test_clean_profile_normalises_values():
+    cleaned = clean_profile(
+        {"gender": "女", "birthday": "1990-05-04", "phone": "+86 139-0000-1111"}
+    )
+    assert cleaned == {
+        "gender": "f",
+        "birthday": __import__("datetime").date(1990, 5, 4),
+        "phone": "+8613900001111",
+    }

@@ -1,0 +1,175 @@
+"""The JSON API: authentication, the 360 read, writes and the shape of every error."""
+
+import json
+
+import pytest
+
+from ecrm.customers.models import Customer
+from ecrm.customers.tests import factories
+from ecrm.staff import api as staff
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def token(admin_user):
+    return staff.create_api_token(admin_user, "test")
+
+
+@pytest.fixture
+def call(client, token):
+    def _call(method, path, body=None, auth=True):
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if auth else {}
+        data = json.dumps(body) if body is not None else None
+        response = getattr(client, method)(
+            path, data=data, content_type="application/json", **headers
+        )
+        return response.status_code, response.json()
+
+    return _call
+
+
+def test_without_a_token_the_api_answers_401(call):
+    assert call("get", "/api/customers", auth=False) == (
+        401,
+        {"error": "authentication required: send Authorization: Bearer <token>", "field": None},
+    )
+
+
+def test_read_the_360_profile(call):
+    c = factories.customer(name="周杰", phone="13700001111", user_id="u-9")
+    factories.order(c.pk, "O-9", total="66.60")
+    status, body = call("get", f"/api/customers/{c.pk}")
+    assert status == 200
+    assert (body["name"], body["phone"], body["consents"]) == ("周杰", "+8613700001111", {})
+    assert [(i["kind"], i["value"]) for i in body["identities"]] == [
+        ("user_id", "u-9"),
+        ("phone", "+8613700001111"),
+    ]
+    assert (body["figures"]["order_count"], body["figures"]["revenue"]) == (1, "66.6000")
+
+
+def test_search_pages_by_keyset(call):
+    ids = [factories.customer(name=f"张{n}").pk for n in "一二三"]
+    status, first = call("get", "/api/customers?q=zhang&limit=2")
+    assert (status, [i["id"] for i in first["items"]], first["next"]) == (200, ids[:0:-1], ids[1])
+    status, second = call("get", f"/api/customers?q=zhang&limit=2&after={first['next']}")
+    assert ([i["id"] for i in second["items"]], second["next"]) == ([ids[0]], None)
+
+
+def test_create_resolves_identities_and_updates_the_existing_profile(call):
+    status, body = call(
+        "post",
+        "/api/customers",
+        {
+            "name": "刘洋",
+            "identities": [{"kind": "user_id", "value": "shop-1"}],
+        },
+    )
+    assert (status, body["created"]) == (201, True)
+    status, again = call(
+        "post",
+        "/api/customers",
+        {
+            "city": "深圳",
+            "identities": [{"kind": "user_id", "value": "shop-1"}],
+        },
+    )
+    assert (status, again["id"], again["created"]) == (200, body["id"], False)
+    assert Customer.objects.get(pk=body["id"]).city == "深圳"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"phone": "12"}, "phone"),
+        ({"email": "nope"}, "email"),
+        ({"gender": "x"}, "gender"),
+        ({"birthday": "1990-13-40"}, "birthday"),
+        ({"name": 5}, "name"),
+    ],
+)
+def test_bad_profile_values_are_400_naming_the_field(call, payload, field):
+    c = factories.customer(name="钱七")
+    status, body = call("patch", f"/api/customers/{c.pk}", payload)
+    assert (status, body["field"]) == (400, field)
+
+
+def test_malformed_json_is_400(client, token):
+    response = client.post(
+        "/api/customers",
+        data="{nope",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 400
+    assert "error" in response.json()
+
+
+def test_merge_through_the_api(call):
+    a = factories.customer(name="甲")
+    b = factories.customer(name="乙")
+    factories.order(b.pk, "B-2", total="10.00")
+    status, body = call("post", f"/api/customers/{a.pk}/merge", {"source_id": b.pk})
+    assert (status, body) == (
+        200,
+        {"source_id": b.pk, "target_id": a.pk, "moved": {"orders.order": 1}},
+    )
+    assert call("post", f"/api/customers/{a.pk}/merge", {"source_id": a.pk})[0] == 409
+
+
+def test_unknown_customer_is_404(call):
+    assert call("get", "/api/customers/999999")[0] == 404
+
+
+def test_analyst_cannot_write(client, staff_factory):
+    analyst = staff_factory("ana", "analyst")
+    token = staff.create_api_token(analyst, "t")
+    c = factories.customer(name="甲")
+    response = client.patch(
+        f"/api/customers/{c.pk}",
+        data=json.dumps({"city": "x"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 403
+
+
+def test_order_upsert_and_lifecycle(call):
+    c = factories.customer(name="甲")
+    order = {
+        "external_id": "W-1",
+        "customer_id": c.pk,
+        "placed_at": "2026-11-11T00:00:00+08:00",
+        "lines": [{"sku": "S1", "quantity": "2", "unit_price": "9.90"}],
+    }
+    status, body = call("put", "/api/orders", order)
+    assert (status, body["total"], body["status"]) == (200, "19.8000", "paid")
+    status, body = call("post", "/api/orders/W-1/status", {"status": "shipped"})
+    assert (status, body["status"]) == (200, "shipped")
+    status, body = call("post", "/api/orders/W-1/status", {"status": "placed"})
+    assert (status, body) == (
+        400,
+        {"error": "status: an order cannot go from shipped to placed", "field": "status"},
+    )
+
+
+def test_contact_log_lands_on_the_profile(call):
+    c = factories.customer(name="甲")
+    status, body = call(
+        "post",
+        f"/api/customers/{c.pk}/contacts",
+        {"channel": "phone", "direction": "in", "summary": "咨询退货"},
+    )
+    assert (status, body["customer_id"]) == (201, c.pk)
+    status, body = call(
+        "post",
+        f"/api/customers/{c.pk}/contacts",
+        {"channel": "pigeon", "direction": "in", "summary": "x"},
+    )
+    assert (status, body["field"]) == (400, "channel")
+
+
+def test_openapi_document_lists_the_endpoints(client):
+    paths = client.get("/api/openapi.json").json()["paths"]
+    assert {"/api/customers", "/api/customers/{customer_id}", "/api/orders"} <= set(paths)
