@@ -55,13 +55,21 @@ def test_worker_process_runs_a_queued_job(tmp_path, broker):
 
         redis.Redis.from_url(REDIS_URL).flushdb()
     enqueue = (
-        "from ecrm.figures.tasks import refresh_customers; "
-        f"refresh_customers([{customer.pk}])"
+        f"from ecrm.figures.tasks import refresh_customers; refresh_customers([{customer.pk}])"
     )
-    subprocess.run([sys.executable, "-m", "ecrm", "shell", "-c", enqueue], env=env, check=True,
-                   capture_output=True, timeout=60)
-    worker = subprocess.Popen([sys.executable, "-m", "ecrm", "worker", "--workers", "1"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    subprocess.run(
+        [sys.executable, "-m", "ecrm", "shell", "-c", enqueue],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ecrm", "worker", "--workers", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not CustomerFigures.objects.exists():
