@@ -4,19 +4,25 @@ from ecrm.customers.models import ConsentChannel, ConsentStatus, IdentityKind
 from ecrm.customers.queries import holders_of
 from ecrm.customers.rules import PROFILE_FIELDS, Claim, ProfileError, clean_profile, make_claim
 from ecrm.customers.services import (
+    BulkResolved,
     MergeError,
+    ProfileRecord,
     Resolved,
     add_identity,
     create_customer,
     live_id,
     merge_customers,
     resolve_customer,
+    resolve_customers_bulk,
     set_consent,
     update_profile,
 )
 
 __all__ = [
     "PROFILE_FIELDS",
+    "BulkResolved",
+    "ProfileRecord",
+    "resolve_customers_bulk",
     "Claim",
     "ConsentChannel",
     "ConsentStatus",

@@ -22,7 +22,7 @@ class Customer(models.Model):
     phone = models.CharField(_("mobile"), max_length=20, blank=True, db_index=True)
     gender = models.CharField(_("gender"), max_length=1, blank=True, choices=Gender.choices)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
-    country = models.CharField(_("country"), max_length=2, blank=True)
+    country = models.CharField(_("country"), max_length=60, blank=True)
     province = models.CharField(_("province"), max_length=60, blank=True)
     city = models.CharField(_("city"), max_length=60, blank=True)
     registration_channel = models.CharField(_("registration channel"), max_length=40, blank=True)

@@ -31,7 +31,9 @@ def create_write_key(name: str, *, actor: audit.Actor) -> tuple[WriteKey, str]:
     row = WriteKey.objects.create(
         name=name[:80], key_hash=hash_key(key), prefix=key[:8], created_at=clock.now()
     )
-    audit.record(actor, "create", "write_key", row.pk, None, {"name": row.name, "prefix": row.prefix})
+    audit.record(
+        actor, "create", "write_key", row.pk, None, {"name": row.name, "prefix": row.prefix}
+    )
     return row, key
 
 
@@ -42,6 +44,18 @@ def revoke_write_key(key_id: int, *, actor: audit.Actor) -> None:
         row.save(update_fields=["revoked_at"])
         audit.record(actor, "revoke", "write_key", row.pk, {"revoked": False}, {"revoked": True})
     _CACHE.clear()
+
+
+def write_keys() -> list[WriteKey]:
+    """Every write key, live and revoked, oldest first."""
+    return list(WriteKey.objects.order_by("created_at", "pk"))
+
+
+def revoke_write_key_named(name: str, *, actor: audit.Actor) -> None:
+    row = WriteKey.objects.filter(name=name.strip()).first()
+    if row is None:
+        raise WriteKeyError(f"no write key named {name!r}")
+    revoke_write_key(row.pk, actor=actor)
 
 
 def key_id_for(key: str) -> int | None:

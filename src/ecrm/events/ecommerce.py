@@ -1,0 +1,236 @@
+"""Segment's E-commerce Spec v2, read into catalogue and order inputs: pure, no ORM.
+
+What each event becomes (``services.ingest`` does the writes):
+
+- Product Viewed / Clicked / Added / Removed: the product in ``properties`` is upserted.
+- Product List Viewed, Cart Viewed, Checkout Started: every item of ``properties.products``
+  is upserted.
+- Products Searched: stored as an event only (it names a query, not a product).
+- Order Completed: the order ``order_id`` is recorded as paid, one line per product.
+- Order Updated: the order is recorded again with the new content; it keeps its customer
+  and status when it exists already.
+- Order Cancelled: the order is set to cancelled (created cancelled when unknown).
+- Order Refunded: a return of ``total`` (else of the listed products, else of the whole
+  order) against the order.
+
+A product's key in the catalogue is ``product_id``, else ``sku``, else ``id`` (spec v1).
+The order total is ``total``; without it ``revenue + shipping + tax``; without that
+``subtotal - discount + shipping + tax``; without that the sum of the lines minus
+discount plus shipping and tax. Money is read from numbers or numeric strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from ecrm.catalog.api import ProductInput
+from ecrm.orders.api import LineInput, OrderInput, OrderStatus, ReturnInput
+
+PRODUCT_EVENTS = frozenset(
+    {"Product Viewed", "Product Clicked", "Product Added", "Product Removed"}
+)
+PRODUCT_LIST_EVENTS = frozenset({"Product List Viewed", "Cart Viewed", "Checkout Started"})
+ORDER_EVENTS = frozenset({"Order Completed", "Order Updated", "Order Cancelled", "Order Refunded"})
+SPEC_EVENTS = PRODUCT_EVENTS | PRODUCT_LIST_EVENTS | ORDER_EVENTS | {"Products Searched"}
+
+MONEY_LIMIT = Decimal("1e13")
+QUANTITY_LIMIT = Decimal("1e10")
+CENT = Decimal("0.0001")
+MILLI = Decimal("0.001")
+
+
+class CommerceError(ValueError):
+    """A spec property is unusable; ``field`` is its path below ``properties``."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Commerce:
+    """What one spec event asks of the catalogue and the orders."""
+
+    event: str
+    products: tuple[ProductInput, ...] = ()
+    order_id: str = ""
+    lines: tuple[LineInput, ...] = ()
+    currency: str = ""
+    total: Decimal | None = None
+    discount: Decimal = Decimal(0)
+    shipping: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    coupon: str = ""
+    store: str = ""
+
+    @property
+    def is_order(self) -> bool:
+        return self.event in ORDER_EVENTS
+
+
+def parse(event: str, properties: dict, *, currency: str) -> Commerce | None:
+    """The spec event ``event`` with these properties, or None for any other event.
+
+    ``currency`` is the default when the event names none. Raises ``CommerceError``.
+    """
+    if event in PRODUCT_EVENTS:
+        product, _ = _product(properties, "")
+        return Commerce(event=event, products=(product,) if product.sku else ())
+    if event in PRODUCT_LIST_EVENTS:
+        items = [p for p, _ in _products(properties)]
+        return Commerce(event=event, products=tuple(p for p in items if p.sku))
+    if event not in ORDER_EVENTS:
+        return None
+    parsed = _products(properties)
+    order_id = _text(properties.get("order_id", properties.get("orderId")), "order_id", 80)
+    if not order_id:
+        raise CommerceError("order_id", f"is required on {event}")
+    lines = tuple(line for _, line in parsed)
+    discount = _money(properties.get("discount"), "discount") or Decimal(0)
+    shipping = _money(properties.get("shipping"), "shipping") or Decimal(0)
+    tax = _money(properties.get("tax"), "tax") or Decimal(0)
+    total = _money(properties.get("total"), "total")
+    revenue = _money(properties.get("revenue"), "revenue")
+    subtotal = _money(properties.get("subtotal"), "subtotal")
+    if total is None and revenue is not None:
+        total = revenue + shipping + tax
+    if total is None and subtotal is not None:
+        total = subtotal - discount + shipping + tax
+    return Commerce(
+        event=event,
+        products=tuple(p for p, _ in parsed if p.sku),
+        order_id=order_id,
+        lines=lines,
+        currency=_currency(properties.get("currency"), currency),
+        total=total,
+        discount=discount,
+        shipping=shipping,
+        tax=tax,
+        coupon=_text(properties.get("coupon"), "coupon", 80),
+        store=_text(properties.get("affiliation"), "affiliation", 80),
+    )
+
+
+def order_input(
+    commerce: Commerce, *, placed_at: dt.datetime, status: str, channel: str
+) -> OrderInput:
+    return OrderInput(
+        external_id=commerce.order_id,
+        placed_at=placed_at,
+        currency=commerce.currency,
+        lines=commerce.lines,
+        status=status,
+        channel=channel,
+        store=commerce.store,
+        discount=commerce.discount,
+        shipping=commerce.shipping,
+        tax=commerce.tax,
+        total=commerce.total,
+        coupon=commerce.coupon,
+        source="tracking",
+    )
+
+
+def return_input(
+    commerce: Commerce,
+    *,
+    external_id: str,
+    returned_at: dt.datetime,
+    order_total: Decimal | None,
+) -> ReturnInput:
+    """A refund of ``total``; else of the listed products; else of the whole order."""
+    amount = commerce.total
+    if amount is None and not commerce.lines:
+        amount = order_total
+    return ReturnInput(
+        external_id=external_id,
+        returned_at=returned_at,
+        currency=commerce.currency,
+        lines=commerce.lines,
+        order_external_id=commerce.order_id,
+        amount=amount,
+        reason="Order Refunded",
+        source="tracking",
+    )
+
+
+PAID = OrderStatus.PAID.value
+CANCELLED = OrderStatus.CANCELLED.value
+
+
+# --- values ----------------------------------------------------------------------
+
+
+def _products(properties: dict) -> list[tuple[ProductInput, LineInput]]:
+    raw = properties.get("products")
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise CommerceError("products", "must be a list of products")
+    return [_product(item, f"products[{i}].") for i, item in enumerate(raw)]
+
+
+def _product(raw, prefix: str) -> tuple[ProductInput, LineInput]:
+    if not isinstance(raw, dict):
+        raise CommerceError(prefix.rstrip(".") or "properties", "must be an object")
+    key = ""
+    for name in ("product_id", "sku", "id"):
+        key = _text(raw.get(name), prefix + name, 80)
+        if key:
+            break
+    name = _text(raw.get("name"), prefix + "name", 300)
+    price = _money(raw.get("price"), prefix + "price")
+    quantity = _number(raw.get("quantity"), prefix + "quantity", QUANTITY_LIMIT, MILLI)
+    if quantity is None:
+        quantity = Decimal(1)
+    product = ProductInput(
+        sku=key,
+        name=name,
+        category=_text(raw.get("category"), prefix + "category", 200),
+        brand=_text(raw.get("brand"), prefix + "brand", 120),
+        price=price,
+        url=_text(raw.get("url"), prefix + "url", 500),
+        image_url=_text(raw.get("image_url"), prefix + "image_url", 500),
+    )
+    line = LineInput(sku=key, name=name, quantity=quantity, unit_price=price or Decimal(0))
+    return product, line
+
+
+def _text(raw, field_name: str, limit: int) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise CommerceError(field_name, "must be text")
+    text = str(raw).strip()
+    if len(text) > limit:
+        raise CommerceError(field_name, f"is longer than {limit} characters")
+    return text
+
+
+def _money(raw, field_name: str) -> Decimal | None:
+    return _number(raw, field_name, MONEY_LIMIT, CENT)
+
+
+def _number(raw, field_name: str, limit: Decimal, step: Decimal) -> Decimal | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise CommerceError(field_name, "must be a number")
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation as exc:
+        raise CommerceError(field_name, f"{raw!r} is not a number") from exc
+    if not value.is_finite() or abs(value) >= limit:
+        raise CommerceError(field_name, f"{raw!r} is out of range")
+    return value.quantize(step)
+
+
+def _currency(raw, default: str) -> str:
+    if raw is None or raw == "":
+        return default
+    if not isinstance(raw, str) or len(raw.strip()) != 3 or not raw.strip().isalpha():
+        raise CommerceError("currency", "must be a three-letter currency code such as CNY")
+    return raw.strip().upper()

@@ -1,0 +1,244 @@
+"""E-commerce Spec v2 events through /v1: catalogue, orders, returns and figures, exactly."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from ecrm.catalog.models import Product
+from ecrm.customers.models import Customer
+from ecrm.figures import api as figures
+from ecrm.orders import api as orders
+from ecrm.orders.models import Order, OrderLine, Return
+
+pytestmark = pytest.mark.django_db
+
+PLACED = "2026-11-11T00:10:00Z"
+CUP = {
+    "product_id": "SKU-CUP",
+    "sku": "CUP-1",
+    "name": "保温杯",
+    "price": 89.9,
+    "quantity": 2,
+    "category": "家居/杯具",
+    "brand": "膳魔师",
+}
+SPOON = {"product_id": "SKU-SPOON", "name": "勺子", "price": "12.5", "category": "家居/杯具"}
+
+
+def order_completed(order_id="SO-1", user_id="buyer", message_id="oc-1", **extra):
+    return {
+        "type": "track",
+        "userId": user_id,
+        "event": "Order Completed",
+        "messageId": message_id,
+        "timestamp": PLACED,
+        "properties": {
+            "order_id": order_id,
+            "shipping": 10,
+            "discount": "5.3",
+            "tax": 0,
+            "coupon": "DOUBLE11",
+            "currency": "CNY",
+            "products": [CUP, SPOON],
+            **extra,
+        },
+    }
+
+
+def buyer() -> Customer:
+    return Customer.objects.get(identities__kind="user_id", identities__value="buyer")
+
+
+def test_product_viewed_upserts_the_catalogue(tracker):
+    response = tracker.post(
+        "track",
+        {
+            "anonymousId": "a1",
+            "event": "Product Viewed",
+            "properties": {
+                **CUP,
+                "url": "https://shop.example/cup",
+                "image_url": "https://img.example/cup.jpg",
+            },
+        },
+    )
+    assert response.status_code == 200
+    p = Product.objects.select_related("category", "brand").get()
+    assert (p.sku, p.name, p.price, p.category.code, p.brand.name, p.url, p.image_url) == (
+        "SKU-CUP", "保温杯", Decimal("89.9000"), "家居/杯具", "膳魔师",
+        "https://shop.example/cup", "https://img.example/cup.jpg",
+    )  # fmt: skip
+
+
+def test_list_events_upsert_every_product_once(tracker):
+    response = tracker.batch(
+        {"type": "track", "anonymousId": "a", "event": "Product List Viewed",
+         "properties": {"products": [CUP, SPOON]}},
+        {"type": "track", "anonymousId": "a", "event": "Cart Viewed",
+         "properties": {"products": [{"product_id": "SKU-CUP"}]}},
+        {"type": "track", "anonymousId": "a", "event": "Checkout Started",
+         "properties": {"products": [{"product_id": "SKU-FORK", "name": "叉子"}]}},
+        {"type": "track", "anonymousId": "a", "event": "Products Searched",
+         "properties": {"query": "杯子"}},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert sorted(Product.objects.values_list("sku", "name")) == [
+        ("SKU-CUP", "保温杯"), ("SKU-FORK", "叉子"), ("SKU-SPOON", "勺子"),
+    ]  # fmt: skip
+
+
+def test_order_completed_records_a_paid_order_with_exact_totals_and_figures(tracker):
+    """Lines 2 × 89.90 + 12.50; total = 192.30 - 5.30 + 10 = 197.00; figures follow."""
+    response = tracker.batch(order_completed())
+    assert response.status_code == 200
+    order = Order.objects.get()
+    assert (
+        order.external_id, order.status, order.customer_id, order.currency, order.subtotal,
+        order.discount, order.shipping, order.total, order.coupon, order.placed_at,
+    ) == (
+        "SO-1", "paid", buyer().pk, "CNY", Decimal("192.3000"), Decimal("5.3000"),
+        Decimal("10.0000"), Decimal("197.0000"), "DOUBLE11",
+        dt.datetime(2026, 11, 11, 0, 10, tzinfo=dt.UTC),
+    )  # fmt: skip
+    lines = OrderLine.objects.order_by("line_no").values_list("sku", "quantity", "amount")
+    assert list(lines) == [
+        ("SKU-CUP", Decimal("2.000"), Decimal("179.8000")),
+        ("SKU-SPOON", Decimal("1.000"), Decimal("12.5000")),
+    ]
+    f = figures.figures_of(buyer().pk)
+    assert (f.order_count, f.revenue, f.average_order_value, f.distinct_products,
+            f.distinct_categories, f.last_order_at) == (
+        1, Decimal("197.0000"), Decimal("197.0000"), 2, 1,
+        dt.datetime(2026, 11, 11, 0, 10, tzinfo=dt.UTC),
+    )  # fmt: skip
+
+
+def test_explicit_total_wins(tracker):
+    assert tracker.batch(order_completed(total=150)).status_code == 200
+    assert Order.objects.get().total == Decimal("150.0000")
+
+
+def test_order_completed_twice_with_the_same_message_id_counts_once(tracker):
+    tracker.batch(order_completed())
+    tracker.batch(order_completed())
+    assert figures.figures_of(buyer().pk).order_count == 1
+
+
+def test_order_completed_with_default_currency(tracker, settings):
+    message = order_completed()
+    del message["properties"]["currency"]
+    assert tracker.batch(message).status_code == 200
+    assert Order.objects.get().currency == settings.ECRM["CURRENCY"]
+
+
+def test_order_updated_keeps_customer_and_status(tracker):
+    """An update from another device replaces the content, not the buyer or the status."""
+    tracker.batch(order_completed())
+    response = tracker.post(
+        "track",
+        {
+            "anonymousId": "backend-job",
+            "event": "Order Updated",
+            "timestamp": "2026-11-12T09:00:00Z",
+            "properties": {"order_id": "SO-1", "products": [SPOON], "total": 12.5},
+        },
+    )
+    assert response.status_code == 200
+    order = orders.order_brief("SO-1")
+    assert (order.customer_id, order.status, order.total, order.placed_at) == (
+        buyer().pk, "paid", Decimal("12.5000"), dt.datetime(2026, 11, 11, 0, 10, tzinfo=dt.UTC),
+    )  # fmt: skip
+    assert list(OrderLine.objects.values_list("sku", flat=True)) == ["SKU-SPOON"]
+    assert figures.figures_of(buyer().pk).revenue == Decimal("12.5000")
+
+
+def test_order_cancelled_cancels_and_figures_drop_the_order(tracker):
+    tracker.batch(order_completed())
+    response = tracker.post(
+        "track", {"userId": "buyer", "event": "Order Cancelled", "properties": {"order_id": "SO-1"}}
+    )
+    assert response.status_code == 200
+    assert orders.order_brief("SO-1").status == "cancelled"
+    f = figures.figures_of(buyer().pk)
+    assert (f.order_count, f.revenue) == (0, Decimal("0"))
+
+
+def test_cancelling_an_unknown_order_creates_it_cancelled(tracker):
+    response = tracker.post(
+        "track",
+        {
+            "userId": "buyer",
+            "event": "Order Cancelled",
+            "properties": {"order_id": "SO-404", "products": [SPOON]},
+        },
+    )
+    assert response.status_code == 200
+    brief = orders.order_brief("SO-404")
+    assert (brief.status, brief.total, brief.customer_id) == (
+        "cancelled", Decimal("12.5000"), buyer().pk,
+    )  # fmt: skip
+
+
+def test_full_refund_records_a_return_and_refunds_the_order(tracker):
+    """A refund of the whole total: return of 197.00, order refunded, net revenue 0."""
+    tracker.batch(order_completed())
+    response = tracker.post(
+        "track",
+        {
+            "userId": "buyer",
+            "event": "Order Refunded",
+            "messageId": "refund-1",
+            "timestamp": "2026-11-20T00:00:00Z",
+            "properties": {"order_id": "SO-1", "total": 197},
+        },
+    )
+    assert response.status_code == 200
+    ret = Return.objects.get()
+    assert (ret.external_id, ret.amount, ret.order.external_id, ret.customer_id) == (
+        "ev-refund-1", Decimal("197.0000"), "SO-1", buyer().pk,
+    )  # fmt: skip
+    assert orders.order_brief("SO-1").status == "refunded"
+    f = figures.figures_of(buyer().pk)
+    assert (f.order_count, f.return_count, f.returned_amount, f.revenue) == (
+        1, 1, Decimal("197.0000"), Decimal("0"),
+    )  # fmt: skip
+
+
+def test_partial_refund_is_the_sum_of_the_refunded_products(tracker):
+    tracker.batch(order_completed())
+    response = tracker.post(
+        "track",
+        {
+            "userId": "buyer",
+            "event": "Order Refunded",
+            "properties": {"order_id": "SO-1", "products": [SPOON]},
+        },
+    )
+    assert response.status_code == 200
+    assert (Return.objects.get().amount, orders.order_brief("SO-1").status) == (
+        Decimal("12.5000"), "paid",
+    )  # fmt: skip
+    assert figures.figures_of(buyer().pk).revenue == Decimal("184.5000")
+
+
+def test_refund_without_amount_refunds_the_whole_order(tracker):
+    tracker.batch(order_completed())
+    response = tracker.post(
+        "track", {"userId": "buyer", "event": "Order Refunded", "properties": {"order_id": "SO-1"}}
+    )
+    assert response.status_code == 200
+    assert (Return.objects.get().amount, orders.order_brief("SO-1").status) == (
+        Decimal("197.0000"), "refunded",
+    )  # fmt: skip
+
+
+def test_order_of_an_anonymous_buyer_follows_them_into_their_account(tracker):
+    """A guest checkout, then sign-up with alias: the order is on the account's figures."""
+    guest = order_completed(user_id=None)
+    del guest["userId"]
+    guest["anonymousId"] = "guest-1"
+    tracker.batch(guest)
+    tracker.batch({"type": "alias", "previousId": "guest-1", "userId": "buyer"})
+    f = figures.figures_of(buyer().pk)
+    assert (f.order_count, f.revenue) == (1, Decimal("197.0000"))
