@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from ecrm.core.phone import InvalidPhone, looks_like_phone, normalize_phone
 from ecrm.core.text import has_cjk, search_key
-from ecrm.customers.models import Customer, Identity, IdentityKind
+from ecrm.customers.models import Consent, Customer, Identity, IdentityKind, Merge
 
 PAGE = 50
 
@@ -105,8 +105,55 @@ def holders_of(claims) -> dict[tuple[str, str, str], int]:
     wanted = {c.key for c in claims if c.exclusive}
     if not wanted:
         return {}
-    rows = Identity.objects.filter(
-        value__in=sorted({key[2] for key in wanted}),
-        kind__in=sorted({key[0] for key in wanted}),
-    ).values_list("kind", "namespace", "value", "customer_id")
+    # By value alone: SQLite would otherwise pick the (kind, ...) index and scan a kind.
+    rows = Identity.objects.filter(value__in=sorted({key[2] for key in wanted})).values_list(
+        "kind", "namespace", "value", "customer_id"
+    )
     return {(k, ns, v): cid for k, ns, v, cid in rows if (k, ns, v) in wanted}
+
+
+# --- reads for the Customer 360 page ------------------------------------------------
+
+
+def identities_of(customer_id: int) -> list[Identity]:
+    return list(Identity.objects.filter(customer_id=customer_id).order_by("kind", "value"))
+
+
+def consents_of(customer_id: int) -> dict[str, Consent]:
+    return {c.channel: c for c in Consent.objects.filter(customer_id=customer_id)}
+
+
+def merges_of(customer_id: int) -> list[Merge]:
+    """Merges this profile took part in, as survivor or as the one folded away."""
+    return list(
+        Merge.objects.filter(Q(target_id=customer_id) | Q(source_id=customer_id))
+        .select_related("source", "target")
+        .order_by("-at", "-pk")[:50]
+    )
+
+
+def possible_duplicates(customer_id: int, limit: int = 10) -> list[Customer]:
+    """Other live profiles holding one of this profile's e-mail addresses or mobiles.
+
+    Unverified e-mails and phones never merge by themselves (a family mailbox, a shop's
+    front desk), so staff see the candidates and decide.
+    """
+    mine = list(
+        Identity.objects.filter(
+            customer_id=customer_id, kind__in=[IdentityKind.EMAIL, IdentityKind.PHONE]
+        ).values_list("kind", "namespace", "value")
+    )
+    if not mine:
+        return []
+    shared = Q()
+    for kind, namespace, value in mine:
+        shared |= Q(kind=kind, namespace=namespace, value=value)
+    ids = (
+        Identity.objects.filter(shared)
+        .exclude(customer_id=customer_id)
+        .values_list("customer_id", flat=True)
+        .distinct()[: limit * 5]
+    )
+    return list(
+        Customer.objects.filter(pk__in=list(ids), merged_into__isnull=True).order_by("-pk")[:limit]
+    )

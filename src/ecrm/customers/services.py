@@ -371,3 +371,207 @@ def merge_customers(
         )
         figures.refresh_customers([target.pk])
     return record
+
+
+# --- bulk import -------------------------------------------------------------------
+
+BULK_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ProfileRecord:
+    """One customer as a bulk source (a customer file row, an order's buyer) sees them.
+
+    ``claims`` are tried in order (external id, then email, then phone); ``profile`` is
+    already cleaned by ``rules.clean_profile`` and holds only the fields the source has.
+    """
+
+    claims: tuple[Claim, ...]
+    profile: dict
+    attributes: dict
+    consents: dict  # channel -> granted/denied
+
+
+@dataclass(frozen=True)
+class BulkResolved:
+    customer_ids: tuple[int, ...]  # one per record, in order
+    created: int
+    changed: int
+
+
+def _identity_rows(keys: set[tuple[str, str, str]]) -> list[tuple]:
+    """(kind, namespace, value, verified, customer_id) of every identity with these keys."""
+    rows = []
+    values = sorted({k[2] for k in keys})
+    for start in range(0, len(values), BULK_CHUNK):
+        chunk = values[start : start + BULK_CHUNK]
+        rows.extend(
+            r
+            for r in Identity.objects.filter(value__in=chunk).values_list(
+                "kind", "namespace", "value", "verified", "customer_id"
+            )
+            if (r[0], r[1], r[2]) in keys
+        )
+    return rows
+
+
+def resolve_customers_bulk(
+    records: list[ProfileRecord], *, source: str, update_existing: bool
+) -> BulkResolved:
+    """Find or create the profile of each record with a few set-based queries.
+
+    Each record goes to the profile holding its first claim that links (an exclusive
+    identifier, or a verified email/phone held verified; the oldest holder wins); a record
+    nothing links becomes a new profile, shared by later records of the batch that claim
+    one of its identifiers. Bulk resolution never merges existing profiles: it attaches the
+    record's other identifiers to the profile it chose (staff merge by hand if needed).
+    ``update_existing``: the source is the shop's customer master, so its non-empty values
+    overwrite the profile; otherwise only new profiles take the record's values.
+    """
+    now = clock.now()
+    with transaction.atomic():
+        claims_by_key = {c.key: c for r in records for c in r.claims}
+        rows = _identity_rows(set(claims_by_key))
+        holder: dict[tuple, int] = {}
+        have: set[tuple] = set()
+        for kind, ns, value, verified, cid in sorted(rows, key=lambda r: r[4]):
+            key = (kind, ns, value)
+            have.add((cid, key))
+            if rules.links(claims_by_key[key], verified):
+                holder.setdefault(key, cid)
+        # Targets: an existing id, or ("new", n) for a profile this batch creates.
+        targets: list = []
+        pending: list[dict] = []
+        for record in records:
+            target = next((holder[c.key] for c in record.claims if c.key in holder), None)
+            if target is None:
+                target = ("new", len(pending))
+                pending.append({"profile": {}, "attributes": {}, "anonymous": True})
+            for claim in record.claims:
+                if claim.exclusive or claim.verified:
+                    holder.setdefault(claim.key, target)
+            targets.append(target)
+            if isinstance(target, tuple):
+                slot = pending[target[1]]
+                _merge_values(slot["profile"], record.profile, overwrite=update_existing)
+                slot["attributes"].update(record.attributes)
+                slot["anonymous"] &= _all_anonymous(record.claims, record.profile)
+        created = _create_pending(pending, now)
+        ids = [created[t[1]] if isinstance(t, tuple) else t for t in targets]
+        changed: set[int] = set()
+        if update_existing:
+            changed |= _update_existing(records, targets, now)
+        changed |= _attach_bulk(records, ids, targets, have, source, now)
+        changed |= _consents_bulk(records, ids, source, now)
+    return BulkResolved(tuple(ids), created=len(created), changed=len(changed - set(created)))
+
+
+def _merge_values(into: dict, values: dict, *, overwrite: bool) -> None:
+    for key, value in values.items():
+        if value in (None, ""):
+            continue
+        if overwrite or into.get(key) in (None, ""):
+            into[key] = value
+
+
+def _create_pending(pending: list[dict], now) -> list[int]:
+    rows = [
+        Customer(
+            **_with_search_keys(dict(slot["profile"])),
+            attributes=slot["attributes"],
+            is_anonymous=slot.get("anonymous", False),
+            created_at=now,
+            updated_at=now,
+        )
+        for slot in pending
+    ]
+    Customer.objects.bulk_create(rows, batch_size=BULK_CHUNK)
+    return [row.pk for row in rows]
+
+
+def _update_existing(records, targets, now) -> set[int]:
+    wanted: dict[int, dict] = {}
+    attrs: dict[int, dict] = {}
+    for record, target in zip(records, targets, strict=True):
+        if isinstance(target, tuple):
+            continue
+        _merge_values(wanted.setdefault(target, {}), record.profile, overwrite=True)
+        attrs.setdefault(target, {}).update(record.attributes)
+    changed = []
+    ids = sorted(wanted)
+    for start in range(0, len(ids), BULK_CHUNK):
+        for customer in Customer.objects.filter(pk__in=ids[start : start + BULK_CHUNK]):
+            dirty = False
+            for key, value in _with_search_keys(dict(wanted[customer.pk])).items():
+                if getattr(customer, key) != value:
+                    setattr(customer, key, value)
+                    dirty = True
+            merged = {**customer.attributes, **attrs[customer.pk]}
+            if merged != customer.attributes:
+                customer.attributes = merged
+                dirty = True
+            if dirty:
+                customer.updated_at = now
+                changed.append(customer)
+    fields = [*rules.PROFILE_FIELDS, "name_pinyin", "name_initials", "attributes", "updated_at"]
+    Customer.objects.bulk_update(changed, fields, batch_size=BULK_CHUNK)
+    return {c.pk for c in changed}
+
+
+def _attach_bulk(records, ids, targets, have, source, now) -> set[int]:
+    taken = {key for (_, key) in have}
+    new = []
+    for record, cid in zip(records, ids, strict=True):
+        for claim in record.claims:
+            if (cid, claim.key) in have or (claim.exclusive and claim.key in taken):
+                continue
+            have.add((cid, claim.key))
+            taken.add(claim.key)
+            new.append(
+                Identity(
+                    customer_id=cid,
+                    kind=claim.kind,
+                    namespace=claim.namespace,
+                    value=claim.value,
+                    verified=claim.verified,
+                    source=source[:40],
+                    first_seen_at=now,
+                )
+            )
+    Identity.objects.bulk_create(new, batch_size=BULK_CHUNK)
+    return {i.customer_id for i in new}
+
+
+def _consents_bulk(records, ids, source, now) -> set[int]:
+    wanted: dict[tuple[int, str], str] = {}
+    for record, cid in zip(records, ids, strict=True):
+        for channel, status in record.consents.items():
+            wanted[(cid, channel)] = status
+    if not wanted:
+        return set()
+    customer_ids = sorted({cid for cid, _ in wanted})
+    existing = {}
+    for start in range(0, len(customer_ids), BULK_CHUNK):
+        for consent in Consent.objects.filter(
+            customer_id__in=customer_ids[start : start + BULK_CHUNK]
+        ):
+            existing[(consent.customer_id, consent.channel)] = consent
+    create, update = [], []
+    for (cid, channel), status in wanted.items():
+        consent = existing.get((cid, channel))
+        if consent is None:
+            create.append(
+                Consent(
+                    customer_id=cid,
+                    channel=channel,
+                    status=status,
+                    source=source[:60],
+                    updated_at=now,
+                )
+            )
+        elif consent.status != status:
+            consent.status, consent.source, consent.updated_at = status, source[:60], now
+            update.append(consent)
+    Consent.objects.bulk_create(create, batch_size=BULK_CHUNK)
+    Consent.objects.bulk_update(update, ["status", "source", "updated_at"], batch_size=BULK_CHUNK)
+    return {c.customer_id for c in create + update}
