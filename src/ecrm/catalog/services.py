@@ -88,3 +88,90 @@ def upsert_products(items: list[ProductInput]) -> dict[str, int]:
                 product.updated_at = now
                 product.save(update_fields=[*changed, "updated_at"])
     return {sku: p.pk for sku, p in existing.items()}
+
+
+# --- bulk import -------------------------------------------------------------------
+
+BULK_CHUNK = 500
+
+
+def _existing_products(skus: list[str]) -> dict:
+    found = {}
+    for start in range(0, len(skus), BULK_CHUNK):
+        for product in Product.objects.filter(sku__in=skus[start : start + BULK_CHUNK]):
+            found[product.sku] = product
+    return found
+
+
+def ensure_products(items: list[ProductInput]) -> tuple[dict[str, int], int]:
+    """Ids of these SKUs, creating the unknown ones; known products are never changed.
+
+    Order lines name their products in many ways (UCI descriptions vary per invoice), so a
+    product created here takes the first non-empty name it is given and keeps it.
+    Returns (sku -> id, number created).
+    """
+    first: dict[str, ProductInput] = {}
+    for item in items:
+        if item.sku and (item.sku not in first or (item.name and not first[item.sku].name)):
+            first[item.sku] = item
+    if not first:
+        return {}, 0
+    now = clock.now()
+    with transaction.atomic():
+        ids: dict[str, int] = {}
+        skus = sorted(first)
+        for start in range(0, len(skus), BULK_CHUNK):
+            chunk = skus[start : start + BULK_CHUNK]
+            ids.update(Product.objects.filter(sku__in=chunk).values_list("sku", "pk"))
+        new = [
+            Product(sku=sku[:80], name=first[sku].name[:300], created_at=now, updated_at=now)
+            for sku in skus
+            if sku not in ids
+        ]
+        Product.objects.bulk_create(new, batch_size=BULK_CHUNK)
+        ids.update((p.sku, p.pk) for p in new)
+    return ids, len(new)
+
+
+def import_products(items: list[ProductInput]) -> tuple[dict[str, int], int, int]:
+    """``upsert_products`` for a catalogue file, set-based: (sku -> id, created, changed).
+
+    A later row of the same SKU wins; empty values never blank what the catalogue has.
+    """
+    by_sku = {i.sku: i for i in items if i.sku}
+    if not by_sku:
+        return {}, 0, 0
+    now = clock.now()
+    with transaction.atomic():
+        existing = _existing_products(sorted(by_sku))
+        categories = {c: ensure_category(c) for c in {i.category for i in by_sku.values()} if c}
+        brands = {b: ensure_brand(b) for b in {i.brand for i in by_sku.values()} if b}
+        new, changed, fields = [], [], set()
+        for sku, item in by_sku.items():
+            values = {
+                "name": item.name[:300],
+                "category_id": categories.get(item.category),
+                "brand_id": brands.get(item.brand),
+                "price": item.price,
+                "cost": item.cost,
+                "currency": item.currency,
+                "url": item.url[:500],
+                "image_url": item.image_url[:500],
+            }
+            values = {k: v for k, v in values.items() if v not in (None, "")}
+            product = existing.get(sku)
+            if product is None:
+                new.append(Product(sku=sku[:80], created_at=now, updated_at=now, **values))
+                continue
+            dirty = [k for k, v in values.items() if getattr(product, k) != v]
+            if dirty:
+                for k in dirty:
+                    setattr(product, k, values[k])
+                product.updated_at = now
+                fields.update(dirty)
+                changed.append(product)
+        Product.objects.bulk_create(new, batch_size=BULK_CHUNK)
+        if changed:
+            Product.objects.bulk_update(changed, [*sorted(fields), "updated_at"], BULK_CHUNK)
+        ids = {sku: p.pk for sku, p in existing.items()} | {p.sku: p.pk for p in new}
+    return ids, len(new), len(changed)

@@ -207,14 +207,24 @@ def _existing(model, external_ids: list[str], fields: tuple[str, ...]) -> dict[s
 
 
 def _insert_lines(model, parent_column: str, rows: list[tuple]) -> None:
-    """One prepared INSERT run over every line: the hot path of a large import."""
+    """All lines of a batch in one go: the hot path of a large import."""
+    _copy_or_insert(model._meta.db_table, (parent_column, *_LINE_COLUMNS), rows)
+
+
+def _copy_or_insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """COPY on PostgreSQL, one prepared INSERT run over all rows elsewhere."""
     if not rows:
         return
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in (parent_column, *_LINE_COLUMNS))
-    marks = ", ".join(["%s"] * (len(_LINE_COLUMNS) + 1))
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
 
 
 def _line_tuples(parent_id: int, lines, product_ids: dict[str, int]) -> list[tuple]:
@@ -266,11 +276,7 @@ def _insert_rows(model, rows: list) -> dict[str, int]:
         )
         for row in rows
     ]
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", params)
+    _copy_or_insert(model._meta.db_table, tuple(f.column for f in fields), params)
     saved = _existing(model, [r.external_id for r in rows], ("pk",))
     return {ext: values[0] for ext, values in saved.items()}
 
