@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from django.db import connection
@@ -37,59 +38,83 @@ def search_customers(
     """Find live profiles by name (汉字 or pinyin, full or initials), email, mobile or id.
 
     Keyset pagination on id, newest first: ``after`` is the last id of the previous
-    page. No COUNT is ever run.
+    page. No COUNT is ever run. Each way of matching runs as its own query on its own
+    index (an OR across columns would make the database scan the table), and the pages
+    are merged by id.
     """
     limit = max(1, min(limit, 200))
-    qs: QuerySet = Customer.objects.filter(merged_into__isnull=True)
     text = (query or "").strip()
-    if text:
-        qs = qs.filter(_match(text))
-    elif not include_anonymous:
-        qs = qs.filter(is_anonymous=False)
-    if after is not None:
-        qs = qs.filter(pk__lt=after)
-    rows = list(qs.order_by("-pk")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(items=rows, next_cursor=rows[-1].pk if more and rows else None)
+    if not text:
+        qs: QuerySet = Customer.objects.filter(merged_into__isnull=True)
+        if not include_anonymous:
+            qs = qs.filter(is_anonymous=False)
+        if after is not None:
+            qs = qs.filter(pk__lt=after)
+        rows = list(qs.order_by("-pk")[: limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(items=rows, next_cursor=rows[-1].pk if more and rows else None)
+
+    candidates: set[int] = set()
+    for condition in _conditions(text):
+        qs = Customer.objects.filter(condition)
+        if after is not None:
+            qs = qs.filter(pk__lt=after)
+        candidates.update(qs.order_by("-pk").values_list("pk", flat=True)[: limit + 1])
+    for ids in _identity_matches(text):
+        qs = Identity.objects.filter(ids)
+        if after is not None:
+            qs = qs.filter(customer_id__lt=after)
+        candidates.update(
+            qs.order_by("-customer_id").values_list("customer_id", flat=True)[: limit + 1]
+        )
+    top = sorted(candidates, reverse=True)[: limit + 1]
+    more = len(top) > limit
+    top = top[:limit]
+    rows = list(Customer.objects.filter(pk__in=top, merged_into__isnull=True).order_by("-pk"))
+    return Page(items=rows, next_cursor=top[-1] if more else None)
 
 
-def _match(text: str) -> Q:
+def _conditions(text: str) -> list[Q]:
+    """Conditions on the customer table, each served by one index."""
     if text.startswith("#") and text[1:].isdigit():
-        return Q(pk=int(text[1:]))
+        return [Q(pk=int(text[1:]))]
     if "@" in text:
-        value = text.lower()
-        ids = Identity.objects.filter(kind=IdentityKind.EMAIL, value=value).values("customer_id")
-        return _prefix("email", value) | Q(pk__in=ids)
+        return [_prefix("email", text.lower())]
     if looks_like_phone(text):
-        condition = Q()
-        try:
-            e164 = normalize_phone(text)
-            ids = Identity.objects.filter(kind=IdentityKind.PHONE, value=e164).values("customer_id")
-            condition |= Q(phone=e164) | Q(pk__in=ids)
-        except InvalidPhone:
-            pass
-        digits = "".join(c for c in text if c.isdigit())
-        if text.strip().isdigit() and len(digits) <= 12:
-            condition |= Q(pk=int(digits))
-        external = Identity.objects.filter(
-            kind__in=[IdentityKind.USER_ID, IdentityKind.EXTERNAL], value=text.strip()
-        ).values("customer_id")
-        return condition | Q(pk__in=external)
+        conditions = []
+        with contextlib.suppress(InvalidPhone):
+            conditions.append(Q(phone=normalize_phone(text)))
+        if text.isdigit() and len(text) <= 12:
+            conditions.append(Q(pk=int(text)))
+        return conditions
     if has_cjk(text):
-        return _prefix("name", text)
-    key = search_key(text)
-    condition = Q()
+        return [_prefix("name", text)]
+    conditions = [_prefix("name", text)]
     if text.isdigit():
-        condition |= Q(pk=int(text))
+        conditions.append(Q(pk=int(text)))
+    key = search_key(text)
     if key:
-        condition |= _prefix("name_pinyin", key) | _prefix("name_initials", key)
-        condition |= _prefix("name", text)
-    ids = Identity.objects.filter(
-        kind__in=[IdentityKind.USER_ID, IdentityKind.EXTERNAL, IdentityKind.WECHAT],
-        value=text,
-    ).values("customer_id")
-    return condition | Q(pk__in=ids)
+        conditions += [_prefix("name_pinyin", key), _prefix("name_initials", key)]
+    return conditions
+
+
+def _identity_matches(text: str) -> list[Q]:
+    """Conditions on identities: every email, phone and shop id a profile has, exactly."""
+    if text.startswith("#") or has_cjk(text):
+        return []
+    if "@" in text:
+        return [Q(value=text.lower(), kind=IdentityKind.EMAIL)]
+    exact = [
+        Q(
+            value=text,
+            kind__in=[IdentityKind.USER_ID, IdentityKind.EXTERNAL, IdentityKind.WECHAT],
+        )
+    ]
+    if looks_like_phone(text):
+        with contextlib.suppress(InvalidPhone):
+            exact.append(Q(value=normalize_phone(text), kind=IdentityKind.PHONE))
+    return exact
 
 
 def get_customer(customer_id: int) -> Customer | None:
