@@ -18,6 +18,7 @@ class ImportRun(models.Model):
     rows_accepted = models.IntegerField(_("rows accepted"), default=0)
     rows_rejected = models.IntegerField(_("rows rejected"), default=0)
     created = models.JSONField(_("created"), default=dict)
+    changed = models.JSONField(_("changed"), default=dict)
     reject_file = models.CharField(_("reject file"), max_length=500, blank=True)
     error = models.TextField(_("error"), blank=True)
     started_at = models.DateTimeField(_("started"))

@@ -1,0 +1,238 @@
+"""Reading import files: CSV or JSON Lines, plain or gzip, UTF-8 (with or without BOM) or GB18030.
+
+A ``Table`` yields ``(line, values)`` pairs where ``line`` is the physical line number the
+record starts on (the header is line 1 of a CSV) and ``values`` is a list aligned with
+``Table.header``. A record that cannot be read at all (a JSON line that is not an object, a
+CSV row with too many values) comes as ``(line, values_or_none, reason)`` so the caller can
+reject it (with its values when there are any).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GZIP_MAGIC = b"\x1f\x8b"
+SAMPLE_BYTES = 1 << 20
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class ImportFileError(ValueError):
+    """The file cannot be read as a table: missing, empty, undecodable."""
+
+
+def _open_binary(path: Path):
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed there
+    except FileNotFoundError as exc:
+        raise ImportFileError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise ImportFileError(f"{path}: is a directory, not a file") from exc
+    except PermissionError as exc:
+        raise ImportFileError(f"{path}: permission denied") from exc
+    if raw.read(2) == GZIP_MAGIC:
+        raw.close()
+        return gzip.open(path, "rb")
+    raw.seek(0)
+    return raw
+
+
+def detect_encoding(sample: bytes) -> str:
+    """``utf-8-sig`` when the file starts with a BOM, ``utf-8`` when the sample decodes as
+    UTF-8, else ``gb18030`` (a superset of GBK, what Excel writes on Chinese Windows)."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+@dataclass
+class Table:
+    path: Path
+    encoding: str
+    format: str  # "csv" or "jsonl"
+    compressed: bool
+    delimiter: str = ","
+    header: list[str] = field(default_factory=list)
+
+    def _text(self):
+        return io.TextIOWrapper(_open_binary(self.path), encoding=self.encoding, newline="")
+
+    def records(self) -> Iterator[tuple]:
+        """Every data record in file order: ``(line, values)`` or ``(line, values, reason)``."""
+        yield from self._guarded(self._csv_records if self.format == "csv" else self._jsonl_records)
+
+    def raw_rows(self) -> Iterator[list]:
+        """A quick pass over the data rows, values as read (JSON Lines: aligned to the
+        header); rows that ``records`` rejects may be among them."""
+        yield from self._guarded(self._csv_rows if self.format == "csv" else self._jsonl_rows)
+
+    def _csv_rows(self) -> Iterator[list]:
+        with self._text() as text:
+            reader = csv.reader(text, delimiter=self.delimiter)
+            next(reader, None)
+            yield from reader
+
+    def _jsonl_rows(self) -> Iterator[list]:
+        for record in self._jsonl_records():
+            if record[1] is not None:
+                yield record[1]
+
+    def _guarded(self, source) -> Iterator:
+        try:
+            yield from source()
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(
+                f"{self.path.name}: not valid {self.encoding} text ({exc.reason}); "
+                'set "encoding" in the mapping'
+            ) from exc
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise ImportFileError(f"{self.path.name}: cannot be read ({exc})") from exc
+        except csv.Error as exc:
+            raise ImportFileError(f"{self.path.name}: broken CSV ({exc})") from exc
+
+    def _csv_records(self) -> Iterator[tuple]:
+        width = len(self.header)
+        with self._text() as text:
+            reader = csv.reader(text, delimiter=self.delimiter)
+            next(reader, None)
+            previous = reader.line_num
+            for values in reader:
+                line = previous + 1
+                previous = reader.line_num
+                if not values or (len(values) == 1 and not values[0].strip()):
+                    continue
+                if len(values) != width:
+                    if len(values) > width and not any(v.strip() for v in values[width:]):
+                        values = values[:width]
+                    elif len(values) < width:
+                        values = values + [""] * (width - len(values))
+                    else:
+                        yield (
+                            line,
+                            values,
+                            f"has {len(values)} values but the header has {width} columns",
+                        )
+                        continue
+                yield line, values
+
+    def _jsonl_records(self) -> Iterator[tuple]:
+        index = {name: i for i, name in enumerate(self.header)}
+        width = len(self.header)
+        with self._text() as text:
+            for line, raw in enumerate(text, start=1):
+                if not raw.strip():
+                    continue
+                obj = _json_object(raw)
+                if isinstance(obj, str):
+                    yield line, None, obj
+                    continue
+                values: list = [""] * width
+                for key, value in obj.items():
+                    values[index[key]] = _scalar_text(value)
+                yield line, values
+
+
+def _json_object(raw: str) -> dict | str:
+    """The JSON object on this line, or the reason it is not one."""
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+    if not isinstance(obj, dict):
+        return "not a JSON object"
+    return obj
+
+
+def _scalar_text(value):
+    """JSON values as the text a CSV cell would hold; objects and lists stay as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    return value
+
+
+def open_table(path, *, encoding: str | None = None, delimiter: str | None = None) -> Table:
+    """Look at the file and decide how to read it; read its header (JSON Lines: all keys)."""
+    path = Path(path)
+    with _open_binary(path) as raw:
+        compressed = isinstance(raw, gzip.GzipFile)
+        try:
+            sample = raw.read(SAMPLE_BYTES)
+        except (OSError, EOFError) as exc:
+            raise ImportFileError(f"{path.name}: cannot be read ({exc})") from exc
+    if not sample.strip():
+        raise ImportFileError(f"{path.name}: the file is empty")
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as exc:
+            raise ImportFileError(f"encoding: unknown encoding {encoding!r}") from exc
+    encoding = encoding or detect_encoding(sample)
+    head = sample.decode(encoding, errors="replace").lstrip("\ufeff")
+    name = path.name.lower().removesuffix(".gz")
+    is_jsonl = name.endswith(JSONL_SUFFIXES) or head.lstrip().startswith("{")
+    table = Table(path, encoding, "jsonl" if is_jsonl else "csv", compressed)
+    if is_jsonl:
+        table.header = _jsonl_header(table)
+    else:
+        first = head.splitlines()[0] if head else ""
+        table.delimiter = delimiter or _sniff_delimiter(first)
+        table.header = _csv_header(table)
+    if not table.header:
+        raise ImportFileError(f"{path.name}: no columns found")
+    return table
+
+
+def _csv_header(table: Table) -> list[str]:
+    try:
+        with table._text() as text:
+            header = next(csv.reader(text, delimiter=table.delimiter), [])
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f'{table.path.name}: not valid {table.encoding} text; set "encoding" in the mapping'
+        ) from exc
+    header = [h.strip() for h in header]
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise ImportFileError(f"{table.path.name}: column {name!r} appears twice in the header")
+        seen.add(name)
+    return header
+
+
+def _jsonl_header(table: Table) -> list[str]:
+    """The union of keys over every object, in first-seen order."""
+    keys: dict[str, None] = {}
+    try:
+        with table._text() as text:
+            for raw in text:
+                if raw.lstrip().startswith("{"):
+                    obj = _json_object(raw)
+                    if isinstance(obj, dict):
+                        keys.update(dict.fromkeys(obj))
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f'{table.path.name}: not valid {table.encoding} text; set "encoding" in the mapping'
+        ) from exc
+    return list(keys)

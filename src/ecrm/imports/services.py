@@ -1,0 +1,467 @@
+"""Bulk import of customers, products and orders from CSV or JSON Lines files.
+
+``run_import`` reads the file, parses rows with ``rules.RowParser``, writes good rows in
+batches (one transaction per batch, set-based writes through the domains' api) and writes
+bad rows to a reject CSV. Every run is recorded as an ``ImportRun``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone as dj_timezone
+from tqdm import tqdm
+
+from ecrm.catalog import api as catalog
+from ecrm.core import audit, clock
+from ecrm.customers import api as customers
+from ecrm.figures import api as figures
+from ecrm.imports import rules
+from ecrm.imports.models import ImportRun
+from ecrm.imports.readers import ImportFileError, Table, open_table
+from ecrm.imports.rules import Mapping, MappingError, RowError, RowParser
+from ecrm.orders import api as orders
+
+MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
+ORDER_BATCH_LINES = 20_000
+ROW_BATCH = 2000
+# Above this many touched customers one full recompute is cheaper than refreshing each.
+RECOMPUTE_ABOVE = 50_000
+
+
+@dataclass
+class ImportSummary:
+    run_id: int
+    kind: str
+    file: str
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    created: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    reject_file: str = ""
+    seconds: float = 0.0
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / self.seconds if self.seconds else 0.0
+
+    def add(self, section: str, name: str, count: int) -> None:
+        counts = getattr(self, section)
+        counts[name] = counts.get(name, 0) + count
+
+
+# --- mappings --------------------------------------------------------------------
+
+
+def builtin_mappings() -> list[str]:
+    return sorted(p.stem for p in MAPPINGS_DIR.glob("*.json"))
+
+
+def load_mapping(spec: str | None, kind: str) -> Mapping:
+    """A built-in mapping by name, a mapping file by path, or (None) the identity mapping."""
+    if kind not in rules.KINDS:
+        raise MappingError(f"kind: {kind!r} is not one of {', '.join(rules.KINDS)}")
+    if not spec:
+        return rules.parse_mapping({}, kind=kind)
+    builtin = MAPPINGS_DIR / f"{spec}.json"
+    if re.fullmatch(r"[a-z0-9][a-z0-9-]*", spec) and builtin.is_file():
+        path = builtin
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise MappingError(
+                f"mapping {spec!r} is neither a built-in mapping "
+                f"({', '.join(builtin_mappings())}) nor a file"
+            )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise MappingError(
+            f"mapping {spec}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(f"mapping {spec}: cannot be read ({exc})") from exc
+    return rules.parse_mapping(data, kind=kind, name=path.stem)
+
+
+# --- rejects ---------------------------------------------------------------------
+
+
+class Rejects:
+    """Bad rows with their physical line and reason, written sorted by line at the end."""
+
+    def __init__(self, header: list[str]):
+        self.header = header
+        self.rows: list[tuple[int, str, list]] = []
+
+    def add(self, line: int, reason: str, values: list | None) -> None:
+        self.rows.append((line, reason, values))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        width = len(self.header)
+        with open(path, "w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", "reason", *self.header])
+            for line, reason, values in sorted(self.rows, key=lambda r: r[0]):
+                cells = [_cell(v) for v in (values or [""] * width)]
+                writer.writerow([line, reason, *cells])
+
+
+def _cell(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+# --- running ---------------------------------------------------------------------
+
+
+def run_import(
+    kind: str,
+    path,
+    mapping: str | None = None,
+    rejects: str | Path | None = None,
+    progress: bool = False,
+    actor: audit.Actor = audit.SYSTEM,
+    run_id: int | None = None,
+) -> ImportSummary:
+    """Import ``path`` as ``kind`` (customers, products, orders); record an ``ImportRun``.
+
+    Raises ``MappingError`` or ``ImportFileError`` (after recording the run as failed)
+    when the mapping or the file cannot be used at all; bad rows only go to the reject
+    file. Importing the same file again changes nothing.
+    """
+    path = Path(path)
+    run = _start_run(run_id, kind, path, mapping, actor)
+    summary = ImportSummary(run_id=run.pk, kind=kind, file=str(path))
+    started = time.monotonic()
+    try:
+        parsed = load_mapping(mapping, kind)
+        table = open_table(
+            path, encoding=parsed.encoding or None, delimiter=parsed.delimiter or None
+        )
+        layout = rules.bind(parsed, table.header)
+        parser = RowParser(
+            layout,
+            currency=settings.ECRM["CURRENCY"],
+            timezone=str(dj_timezone.get_default_timezone()),
+        )
+        bad = Rejects(table.header)
+        importer = {"customers": _customers, "products": _products, "orders": _orders}[kind]
+        with _bulk_writes():
+            importer(table, parser, bad, summary, progress)
+        summary.rows_rejected = len(bad)
+        summary.rows_accepted = summary.rows_read - summary.rows_rejected
+        if len(bad):
+            target = Path(rejects) if rejects else _default_rejects(run.pk)
+            bad.write(target)
+            summary.reject_file = str(target)
+    except Exception as exc:
+        _finish_run(run, summary, error=str(exc) or exc.__class__.__name__)
+        raise
+    summary.seconds = time.monotonic() - started
+    _finish_run(run, summary)
+    audit.record(
+        actor,
+        "import",
+        "import_run",
+        run.pk,
+        None,
+        {
+            "kind": kind,
+            "file": path.name,
+            "created": summary.created,
+            "changed": summary.changed,
+            "rejected": summary.rows_rejected,
+        },
+    )
+    return summary
+
+
+def queue_import(kind: str, path, mapping: str | None = None, *, actor: audit.Actor) -> int:
+    """Record a queued run and hand it to the worker; returns the run id."""
+    from ecrm.imports.tasks import import_file
+
+    if kind not in rules.KINDS:
+        raise MappingError(f"kind: {kind!r} is not one of {', '.join(rules.KINDS)}")
+    run = ImportRun.objects.create(
+        kind=kind,
+        file_name=str(path)[:500],
+        mapping=(mapping or "")[:200],
+        status=ImportRun.Status.QUEUED,
+        started_at=clock.now(),
+        created_by_id=actor.user_id,
+    )
+    transaction.on_commit(lambda: import_file(run.pk))
+    return run.pk
+
+
+def run_queued(run_id: int) -> ImportSummary | None:
+    """What the worker runs: the queued import, its errors recorded on the run."""
+    run = ImportRun.objects.select_related("created_by").get(pk=run_id)
+    if run.status != ImportRun.Status.QUEUED:
+        return None
+    try:
+        return run_import(
+            run.kind,
+            run.file_name,
+            mapping=run.mapping or None,
+            actor=audit.Actor.of(run.created_by),
+            run_id=run.pk,
+        )
+    except (MappingError, ImportFileError):
+        return None
+
+
+def _start_run(run_id, kind, path, mapping, actor) -> ImportRun:
+    if run_id is not None:
+        run = ImportRun.objects.get(pk=run_id)
+        run.status = ImportRun.Status.RUNNING
+        run.started_at = clock.now()
+        run.save(update_fields=["status", "started_at"])
+        return run
+    return ImportRun.objects.create(
+        kind=kind,
+        file_name=str(path)[:500],
+        mapping=(mapping or "")[:200],
+        status=ImportRun.Status.RUNNING,
+        started_at=clock.now(),
+        created_by_id=actor.user_id,
+    )
+
+
+def _finish_run(run: ImportRun, summary: ImportSummary, error: str = "") -> None:
+    run.status = ImportRun.Status.FAILED if error else ImportRun.Status.DONE
+    run.error = error
+    run.rows_read = summary.rows_read
+    run.rows_accepted = summary.rows_accepted
+    run.rows_rejected = summary.rows_rejected
+    run.created = summary.created
+    run.changed = summary.changed
+    run.reject_file = summary.reject_file[:500]
+    run.finished_at = clock.now()
+    run.save()
+
+
+@contextmanager
+def _bulk_writes():
+    """On SQLite, commit batches without waiting for fsync (``synchronous=NORMAL``; WAL keeps
+    the database consistent). A crash may lose the last batches; re-running the import
+    writes them, since importing is idempotent."""
+    sqlite = connection.vendor == "sqlite" and not connection.in_atomic_block
+    if sqlite:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+    try:
+        yield
+    finally:
+        if sqlite:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA synchronous=FULL")
+                cursor.execute("PRAGMA wal_autocheckpoint=1000")
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _default_rejects(run_id: int) -> Path:
+    return Path(settings.ECRM["DATA_DIR"]) / "imports" / f"import-{run_id}-rejects.csv"
+
+
+def _bar(progress: bool, total: int | None, kind: str):
+    return tqdm(
+        total=total,
+        disable=not progress,
+        unit=" rows",
+        unit_scale=True,
+        desc=f"import {kind}",
+        file=sys.stderr,
+        mininterval=0.5,
+    )
+
+
+def _count(table: Table) -> int:
+    return sum(1 for _ in table.records())
+
+
+def _rows(
+    table: Table,
+    parse: Callable,
+    bad: Rejects,
+    summary: ImportSummary,
+    bar,
+    flush: Callable[[list], None],
+) -> None:
+    """Customers and products: one record per row, written ``ROW_BATCH`` at a time."""
+    batch: list = []
+    for record in table.records():
+        summary.rows_read += 1
+        if len(record) == 3:
+            bad.add(record[0], record[2], record[1])
+            continue
+        line, values = record
+        try:
+            batch.append(parse(values))
+        except RowError as exc:
+            bad.add(line, str(exc), values)
+        if len(batch) >= ROW_BATCH:
+            flush(batch)
+            bar.update(ROW_BATCH)
+            batch = []
+    if batch:
+        flush(batch)
+    bar.update(summary.rows_read - bar.n)
+
+
+def _customers(table, parser: RowParser, bad, summary, progress) -> None:
+    total = _count(table) if progress else None
+
+    def flush(batch):
+        result = customers.resolve_customers_bulk(batch, source="import", update_existing=True)
+        summary.add("created", "customers", result.created)
+        summary.add("changed", "customers", result.changed)
+
+    with _bar(progress, total, "customers") as bar:
+        _rows(table, parser.customer, bad, summary, bar, flush)
+
+
+def _products(table, parser: RowParser, bad, summary, progress) -> None:
+    total = _count(table) if progress else None
+
+    def flush(batch):
+        _, created, changed = catalog.import_products(batch)
+        summary.add("created", "products", created)
+        summary.add("changed", "products", changed)
+
+    with _bar(progress, total, "products") as bar:
+        _rows(table, parser.product, bad, summary, bar, flush)
+
+
+def _order_key(parser: RowParser, values: list) -> str:
+    try:
+        return parser.order_id(values)
+    except (RowError, IndexError):
+        return ""
+
+
+def _orders(table, parser: RowParser, bad, summary, progress) -> None:
+    """Group rows by order id (also when one order's rows are apart), write in batches.
+
+    A first quick pass counts the rows of each order; the second pass hands an order on
+    as soon as its last row has been read, so only incomplete orders are held in memory.
+    """
+    expected: Counter[str] = Counter(_order_key(parser, row) for row in table.raw_rows())
+    total = sum(expected.values())
+    open_orders: dict[str, list[tuple[int, list]]] = {}
+    poisoned: dict[str, tuple[int, str]] = {}  # order id -> (line, reason) of an unreadable row
+    batch: list[tuple[rules.OrderRecord, list]] = []
+    batch_lines = 0
+    read = 0
+    touched: set[int] = set()
+
+    def complete(key: str, group: list) -> None:
+        nonlocal batch, batch_lines
+        if key in poisoned:
+            line, reason = poisoned.pop(key)
+            _reject_order(bad, key, group, line, reason)
+            return
+        parsed = _parse_order(parser, key, group, bad)
+        if parsed is not None:
+            batch.append((parsed, group))
+            batch_lines += len(group)
+
+    with _bar(progress, total, "orders") as bar:
+        for record in table.records():
+            read += 1
+            line, values = record[0], record[1]
+            key = _order_key(parser, values) if values is not None else ""
+            if len(record) == 3:
+                if not key:
+                    bad.add(line, record[2], values)
+                    continue
+                poisoned.setdefault(key, (line, record[2]))
+            elif not key:
+                bad.add(line, _reason(parser, values), values)
+                continue
+            group = open_orders.setdefault(key, [])
+            group.append((line, values))
+            if len(group) < expected.get(key, 0):
+                continue
+            del open_orders[key]
+            complete(key, group)
+            if batch_lines >= ORDER_BATCH_LINES:
+                touched |= _write_orders(batch, summary)
+                bar.update(read - bar.n)
+                batch, batch_lines = [], 0
+        for key, group in open_orders.items():
+            complete(key, group)
+        if batch:
+            touched |= _write_orders(batch, summary)
+        bar.update(read - bar.n)
+    summary.rows_read = read
+    if len(touched) > RECOMPUTE_ABOVE:
+        figures.recompute_all()
+    elif touched:
+        figures.refresh_customers(touched)
+
+
+def _reason(parser: RowParser, values: list) -> str:
+    try:
+        parser.order_id(values)
+    except RowError as exc:
+        return str(exc)
+    return str(parser._error("order_id", "is empty"))
+
+
+def _reject_order(bad: Rejects, key: str, group: list, culprit: int, reason: str) -> None:
+    """Every row of a bad order goes to the rejects: nothing of it is half-written."""
+    for line, values in group:
+        if line == culprit:
+            bad.add(line, reason, values)
+        else:
+            bad.add(line, f"order {key} is rejected whole: line {culprit} is bad", values)
+
+
+def _parse_order(parser: RowParser, key: str, group: list, bad: Rejects):
+    try:
+        return parser.order([values for _, values in group])
+    except RowError as exc:
+        culprit = group[exc.row if exc.row is not None else 0][0]
+        _reject_order(bad, key, group, culprit, str(exc))
+        return None
+
+
+def _write_orders(batch: list, summary: ImportSummary) -> set[int]:
+    """One transaction: the buyers, then orders and returns, set-based."""
+    with transaction.atomic():
+        buyers = [record.customer for record, _ in batch if record.customer is not None]
+        resolved = customers.resolve_customers_bulk(buyers, source="import", update_existing=False)
+        ids = iter(resolved.customer_ids)
+        placed, returned = [], []
+        for record, _ in batch:
+            cid = next(ids) if record.customer is not None else None
+            (returned if record.is_return else placed).append((record.document, cid))
+        done_orders = orders.record_orders(placed)
+        done_returns = orders.record_returns(returned)
+    summary.add("created", "customers", resolved.created)
+    summary.add("changed", "customers", resolved.changed)
+    for name, result in (("orders", done_orders), ("returns", done_returns)):
+        summary.add("created", name, result.created)
+        summary.add("changed", name, result.changed)
+        summary.add("unchanged", name, result.unchanged)
+        summary.add("created", "products", result.products_created)
+    return set(done_orders.customer_ids | done_returns.customer_ids)

@@ -1,0 +1,11 @@
+"""Background imports: the console stores an upload, queues a run, the worker does it."""
+
+from huey.contrib.djhuey import db_task
+
+from ecrm.imports import services
+
+
+@db_task()
+def import_file(run_id: int) -> None:
+    """Run the queued import ``run_id``; a bad file or mapping is recorded on the run."""
+    services.run_queued(run_id)

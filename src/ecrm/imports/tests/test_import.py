@@ -1,0 +1,438 @@
+"""Bulk import end to end against the database: exact counts, totals, rejects, idempotency."""
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from ecrm.catalog.models import Brand, Category, Product
+from ecrm.customers import api as customers
+from ecrm.customers.models import Consent, Customer, Identity
+from ecrm.figures import api as figures
+from ecrm.imports import api as imports
+from ecrm.imports.models import ImportRun
+from ecrm.orders.models import Order, OrderLine, Return, ReturnLine
+
+FIXTURES = Path(__file__).parent / "fixtures"
+pytestmark = pytest.mark.django_db
+
+
+def state() -> dict:
+    """Everything an import writes, summed up, to compare two runs."""
+    return {
+        "customers": Customer.objects.count(),
+        "identities": sorted(Identity.objects.values_list("kind", "namespace", "value")),
+        "consents": sorted(Consent.objects.values_list("channel", "status")),
+        "products": sorted(Product.objects.values_list("sku", "name", "price", "updated_at")),
+        "categories": Category.objects.count(),
+        "orders": sorted(Order.objects.values_list("external_id", "content_hash", "total")),
+        "lines": OrderLine.objects.count(),
+        "line_sum": sum(OrderLine.objects.values_list("amount", flat=True), Decimal(0)),
+        "returns": sorted(Return.objects.values_list("external_id", "content_hash", "amount")),
+        "return_lines": ReturnLine.objects.count(),
+        "updated": sorted(Customer.objects.values_list("updated_at", flat=True)),
+    }
+
+
+def read_rejects(path) -> list[list[str]]:
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
+
+
+def test_customers_file_imports_with_dedup_consents_and_attributes(tmp_path):
+    """customers.csv: 3 profiles from 4 good rows (the 4th row is C3 again, by email);
+    5 bad rows rejected with their line and reason; consents and extra columns kept."""
+    rejects = tmp_path / "rejects.csv"
+    summary = imports.run_import("customers", FIXTURES / "customers.csv", rejects=rejects)
+
+    assert (summary.rows_read, summary.rows_accepted, summary.rows_rejected) == (9, 4, 5)
+    assert summary.created == {"customers": 3}
+    c1 = Customer.objects.get(identities__kind="external", identities__value="C1")
+    assert (c1.name, c1.email, c1.phone, c1.gender, c1.birthday, c1.country) == (
+        "李雷",
+        "li.lei@example.com",
+        "+8613812345678",
+        "m",
+        dt.date(1990, 5, 1),
+        "CN",
+    )
+    assert c1.registered_at == dt.datetime(2020, 1, 2, 2, 0, tzinfo=dt.UTC)  # Asia/Shanghai
+    assert c1.attributes == {"vip_level": "gold", "favourite_colour": "red"}
+    assert sorted(Consent.objects.filter(customer=c1).values_list("channel", "status")) == [
+        ("email", "granted"),
+        ("sms", "denied"),
+    ]
+    c3 = Customer.objects.get(identities__kind="external", identities__value="C3")
+    assert (c3.email, c3.phone) == ("wang.fang@example.com", "+8613700002222")
+    assert sorted(
+        Identity.objects.filter(customer=c3).values_list("kind", "value", "verified")
+    ) == [
+        ("email", "wang.fang@example.com", True),
+        ("external", "C3", True),
+        ("phone", "+8613700002222", True),
+    ]
+    assert read_rejects(rejects) == [
+        ["line", "reason", *read_rejects(FIXTURES / "customers.csv")[0]],
+        ["6", "email: 'not-an-email' is not an e-mail address",
+         "C5", "Bad Mail", "not-an-email", "", "", "", "", "", "", "", "", "", "", "", ""],
+        ["7", "phone: '12345' is not a valid phone number",
+         "C6", "Bad Phone", "", "12345", "", "", "", "", "", "", "", "", "", "", ""],
+        ["8", "birthday: '1990-13-01' is not a date (YYYY-MM-DD)",
+         "C7", "Bad Birthday", "", "", "", "1990-13-01", "", "", "", "", "", "", "", "", ""],
+        ["9", "country: 'China' is not a two-letter ISO 3166 country code; "
+         'map it under "values"',
+         "C8", "Bad Country", "c8@example.com", "", "", "", "China",
+         "", "", "", "", "", "", "", ""],
+        ["10", "email_opt_in: 'maybe' is not yes/no (1/0, true/false, 是/否)",
+         "C9", "No Consent", "c9@example.com", "", "", "", "", "", "", "", "", "maybe", "", "", ""],
+    ]  # fmt: skip
+
+
+def test_customers_import_twice_changes_nothing(tmp_path):
+    """The second import of the same file creates and changes nothing."""
+    imports.run_import("customers", FIXTURES / "customers.csv", rejects=tmp_path / "r1.csv")
+    before = state()
+    again = imports.run_import("customers", FIXTURES / "customers.csv", rejects=tmp_path / "r.csv")
+    assert (again.created, again.changed) == ({"customers": 0}, {"customers": 0})
+    assert state() == before
+
+
+def test_gb18030_customers_with_a_mapping_file(tmp_path):
+    """Chinese headers and GB18030 bytes; the mapping names columns, a date format, a
+    namespace and which extra columns become attributes."""
+    summary = imports.run_import(
+        "customers",
+        FIXTURES / "customers_gb18030.csv",
+        mapping=str(FIXTURES / "gb18030-customers.json"),
+        rejects=tmp_path / "r.csv",
+    )
+    assert (summary.rows_accepted, summary.rows_rejected, summary.created) == (
+        2,
+        1,
+        {"customers": 2},
+    )
+    rows = Customer.objects.order_by("pk").values_list(
+        "name", "phone", "province", "city", "birthday", "country", "attributes", "name_pinyin"
+    )
+    assert list(rows) == [
+        ("张伟", "+8613812340001", "广东", "深圳", dt.date(1988, 7, 15), "CN",
+         {"会员等级": "金卡"}, "zhangwei"),
+        ("王芳", "+8613812340002", "江苏", "南京", dt.date(1995, 12, 1), "CN",
+         {"会员等级": "银卡"}, "wangfang"),
+    ]  # fmt: skip
+    assert sorted(Identity.objects.filter(kind="external").values_list("namespace", "value")) == [
+        ("youzan", "Y001"),
+        ("youzan", "Y002"),
+    ]
+    assert read_rejects(tmp_path / "r.csv")[1][:3] == [
+        "4",
+        "phone (手机): '1381234' is not a valid phone number",
+        "Y003",
+    ]
+
+
+def test_products_jsonl(tmp_path):
+    """JSON Lines products: category paths create both levels, brands are shared; a row
+    without SKU, a line that is not JSON and a bad price are rejected."""
+    summary = imports.run_import(
+        "products", FIXTURES / "products.jsonl", rejects=tmp_path / "r.csv"
+    )
+    assert (summary.rows_read, summary.rows_accepted, summary.rows_rejected) == (6, 3, 3)
+    assert summary.created == {"products": 3}
+    assert list(
+        Product.objects.order_by("sku").values_list(
+            "sku", "name", "category__code", "brand__name", "price", "cost", "currency"
+        )
+    ) == [
+        ("SKU-1", "电饭煲", "家电/厨房电器", "美的", Decimal("299"), Decimal("180.5"), "CNY"),
+        ("SKU-2", "保温杯", "家居/杯具", "膳魔师", Decimal("49.5"), Decimal("0"), "CNY"),
+        ("SKU-3", "空气炸锅", "家电/厨房电器", None, Decimal("399"), Decimal("0"), ""),
+    ]
+    assert sorted(Category.objects.values_list("code", flat=True)) == [
+        "家居",
+        "家居/杯具",
+        "家电",
+        "家电/厨房电器",
+    ]
+    assert Brand.objects.count() == 2
+    assert [r[:2] for r in read_rejects(tmp_path / "r.csv")] == [
+        ["line", "reason"],
+        ["4", "sku: is empty"],
+        ["5", "not valid JSON (Expecting value at column 1)"],
+        ["6", "price: 'abc' is not a number"],
+    ]
+    again = imports.run_import("products", FIXTURES / "products.jsonl", rejects=tmp_path / "r.csv")
+    assert (again.created, again.changed) == ({"products": 0}, {"products": 0})
+
+
+ORDER_REJECTS = [
+    ["7", "quantity: 'abc' is not a number"],
+    ["8", "order SO-4 is rejected whole: line 7 is bad"],
+    ["9", "order_id: is empty"],
+    ["10", "email: 'not-an-email' is not an e-mail address"],
+    ["11", "placed_at: '2024-13-45 12:00:00' is not a date and time "
+     "(ISO 8601, e.g. 2024-06-18 20:15:00)"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["orders.csv", "orders.csv.gz"])
+def test_orders_csv_groups_lines_and_rejects_bad_orders_whole(tmp_path, name):
+    """orders.csv (plain or gzip): SO-1's rows are apart and still make one order of four
+    lines; SO-2 is a guest order; SO-4 has one bad line so both its rows are rejected."""
+    rejects = tmp_path / "rejects.csv"
+    summary = imports.run_import("orders", FIXTURES / name, rejects=rejects)
+
+    assert (summary.rows_read, summary.rows_accepted, summary.rows_rejected) == (10, 5, 5)
+    assert summary.created == {"customers": 2, "orders": 3, "products": 3, "returns": 0}
+    so1 = Order.objects.get(external_id="SO-1")
+    assert (so1.status, so1.channel, so1.store, so1.country, so1.city, so1.currency) == (
+        "paid",
+        "tmall",
+        "旗舰店",
+        "CN",
+        "上海",
+        "CNY",
+    )
+    assert (so1.subtotal, so1.discount, so1.total, so1.coupon) == (
+        Decimal("403"),
+        Decimal("10"),
+        Decimal("393"),
+        "618",
+    )
+    assert list(so1.lines.order_by("line_no").values_list("sku", "kind", "quantity", "amount")) == [
+        ("SKU-1", "product", Decimal("1"), Decimal("299")),
+        ("SKU-2", "product", Decimal("2"), Decimal("99")),
+        ("GIFT-WRAP", "fee", Decimal("1"), Decimal("5")),
+    ]
+    so2 = Order.objects.get(external_id="SO-2")
+    assert (so2.customer_id, so2.status, so2.shipping, so2.total) == (
+        None,
+        "placed",
+        Decimal("12"),
+        Decimal("61.5"),
+    )
+    assert sum(Order.objects.values_list("total", flat=True)) == Decimal("853.5")
+    assert [row[:2] for row in read_rejects(rejects)[1:]] == ORDER_REJECTS
+    assert read_rejects(rejects)[2][2:6] == ["SO-4", "C3", "", ""]
+    buyer = so1.customer
+    assert (buyer.email, buyer.phone, buyer.country, buyer.city) == (
+        "li.lei@example.com",
+        "+8613812345678",
+        "CN",
+        "上海",
+    )
+    assert figures.figures_of(buyer.pk).order_count == 1
+    assert figures.figures_of(buyer.pk).revenue == Decimal("393")
+
+
+def test_orders_import_twice_changes_nothing(tmp_path):
+    """Second run: 0 created, 0 changed, identical tables and sums."""
+    imports.run_import("orders", FIXTURES / "orders.csv", rejects=tmp_path / "r1.csv")
+    before = state()
+    again = imports.run_import("orders", FIXTURES / "orders.csv.gz", rejects=tmp_path / "r2.csv")
+    assert again.created == {"customers": 0, "orders": 0, "products": 0, "returns": 0}
+    assert again.changed == {"customers": 0, "orders": 0, "returns": 0}
+    assert again.unchanged == {"orders": 3, "returns": 0}
+    assert state() == before
+    assert read_rejects(tmp_path / "r1.csv") == read_rejects(tmp_path / "r2.csv")
+
+
+def test_orders_join_customers_by_identity(tmp_path):
+    """A customer imported from the master file is the buyer of the orders naming the same
+    customer id; a profile known by verified email only is found by email."""
+    existing = customers.create_customer(
+        profile={"name": "韩梅梅"},
+        claims=[customers.make_claim("email", "han.meimei@example.com", verified=True)],
+    )
+    imports.run_import("customers", FIXTURES / "customers.csv", rejects=tmp_path / "c.csv")
+    c1 = Customer.objects.get(identities__kind="external", identities__value="C1")
+    imports.run_import("orders", FIXTURES / "orders.csv", rejects=tmp_path / "o.csv")
+    assert Order.objects.get(external_id="SO-1").customer_id == c1.pk
+    assert Order.objects.get(external_id="SO-3").customer_id == existing.pk
+    assert Customer.objects.count() == 3  # C1, C3 from the file and the existing 韩梅梅
+    assert sorted(Identity.objects.filter(customer=existing).values_list("kind", "value")) == [
+        ("email", "han.meimei@example.com"),
+        ("external", "C2"),
+        ("phone", "+8613900001111"),
+    ]
+
+
+def test_a_changed_order_is_rewritten(tmp_path):
+    """Re-importing a file where one order changed rewrites that order only."""
+    imports.run_import("orders", FIXTURES / "orders.csv", rejects=tmp_path / "r.csv")
+    changed = tmp_path / "orders.csv"
+    text = (FIXTURES / "orders.csv").read_text(encoding="utf-8")
+    changed.write_text(text.replace("SKU-3,空气炸锅,1,399,", "SKU-3,空气炸锅,2,399,"), "utf-8")
+    summary = imports.run_import("orders", changed, rejects=tmp_path / "r.csv")
+    assert (summary.created["orders"], summary.changed["orders"], summary.unchanged["orders"]) == (
+        0,
+        1,
+        2,
+    )
+    so3 = Order.objects.get(external_id="SO-3")
+    assert (so3.total, so3.lines.get().quantity) == (Decimal("798"), Decimal("2"))
+
+
+def test_online_retail_builtin_mapping(tmp_path):
+    """The UCI layout: C invoices are returns with positive amounts and their products,
+    lines without CustomerID are guest orders, POST/D/gift_/B are fees, GBP, countries
+    become ISO codes on orders and new profiles; the bad-price invoice is rejected."""
+    rejects = tmp_path / "r.csv"
+    summary = imports.run_import(
+        "orders", FIXTURES / "online_retail_sample.csv", mapping="online-retail", rejects=rejects
+    )
+    assert (summary.rows_read, summary.rows_accepted, summary.rows_rejected) == (13, 12, 1)
+    assert summary.created == {"customers": 5, "orders": 7, "products": 7, "returns": 2}
+    assert sorted(Order.objects.filter(customer=None).values_list("external_id", flat=True)) == [
+        "536366",
+        "536367",
+        "A563185",
+        "A563186",
+    ]
+    assert sorted(Return.objects.values_list("external_id", "amount", "currency")) == [
+        ("C536379", Decimal("27.5"), "GBP"),
+        ("C536383", Decimal("4.65"), "GBP"),
+    ]
+    duck = ReturnLine.objects.get(ret__external_id="C536383")
+    assert (duck.kind, duck.product.sku, duck.quantity, duck.amount) == (
+        "product",
+        "35004C",
+        Decimal("1"),
+        Decimal("4.65"),
+    )
+    assert ReturnLine.objects.get(ret__external_id="C536379").kind == "fee"
+    assert sorted(OrderLine.objects.filter(kind="fee").values_list("sku", "amount")) == [
+        ("B", Decimal("-11062.06")),
+        ("B", Decimal("11062.06")),
+        ("POST", Decimal("18")),
+        ("gift_0001_20", Decimal("17.02")),
+    ]
+    assert sum(OrderLine.objects.values_list("amount", flat=True)) == Decimal("212.56")
+    assert Order.objects.get(external_id="536365").lines.count() == 4
+    first = Order.objects.get(external_id="536365")
+    assert (first.placed_at, first.country, first.currency, first.total) == (
+        dt.datetime(2010, 12, 1, 8, 26, tzinfo=dt.UTC),
+        "GB",
+        "GBP",
+        Decimal("68.94"),
+    )
+    assert sorted(Customer.objects.values_list("country", flat=True)) == [
+        "FR",
+        "GB",
+        "GB",
+        "GB",
+        "IE",
+    ]
+    assert read_rejects(rejects)[1] == [
+        "13",
+        "unit_price (UnitPrice): 'xyz' is not a number",
+        "536369",
+        "84029E",
+        "RED WOOLLY HOTTIE\nWHITE HEART.",
+        "6",
+        "2010-12-01 08:35:00",
+        "xyz",
+        "13047",
+        "EIRE",
+    ]
+
+
+def test_import_run_is_recorded_and_audited(tmp_path, admin_user):
+    """Each run leaves an ImportRun with its counts and an audit entry by the actor."""
+    from ecrm.core import audit
+    from ecrm.core.models import AuditEntry
+
+    summary = imports.run_import(
+        "orders",
+        FIXTURES / "orders.csv",
+        rejects=tmp_path / "r.csv",
+        actor=audit.Actor.of(admin_user),
+    )
+    run = ImportRun.objects.get(pk=summary.run_id)
+    assert (run.status, run.rows_read, run.rows_accepted, run.rows_rejected) == ("done", 10, 5, 5)
+    assert run.created == {"customers": 2, "orders": 3, "products": 3, "returns": 0}
+    assert (run.reject_file, run.created_by_id) == (str(tmp_path / "r.csv"), admin_user.pk)
+    entry = AuditEntry.objects.get(action="import")
+    assert (entry.actor_label, entry.object_id, entry.after["rejected"]) == (
+        "admin",
+        str(run.pk),
+        5,
+    )
+
+
+def test_queued_import_runs_in_the_worker_and_records_errors(tmp_path):
+    """The worker task imports a queued run; a bad mapping marks the run failed."""
+    from ecrm.core import audit
+    from ecrm.imports.services import run_queued
+
+    good = imports.queue_import("orders", FIXTURES / "orders.csv", actor=audit.SYSTEM)
+    bad = imports.queue_import("orders", FIXTURES / "orders.csv", "no-such", actor=audit.SYSTEM)
+    run_queued(good)
+    run_queued(bad)
+    assert ImportRun.objects.get(pk=good).status == "done"
+    assert Order.objects.count() == 3
+    failed = ImportRun.objects.get(pk=bad)
+    assert (failed.status, failed.error) == (
+        "failed",
+        "mapping 'no-such' is neither a built-in mapping (online-retail) nor a file",
+    )
+
+
+def test_cli_prints_a_summary(tmp_path, capsys):
+    """``ecrm import orders FILE`` prints counts and where the rejects went."""
+    call_command(
+        "import", "orders", str(FIXTURES / "orders.csv"), "--rejects", str(tmp_path / "r.csv"),
+        "--no-progress",
+    )  # fmt: skip
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == [
+        "  rows: 10 read, 5 accepted, 5 rejected",
+        "  customers: 2 created, 0 changed",
+        "  orders: 3 created, 0 changed, 0 unchanged",
+        "  products: 3 created, 0 changed",
+        "  returns: 0 created, 0 changed, 0 unchanged",
+        f"  rejected rows written to {tmp_path / 'r.csv'}",
+    ]
+
+
+def test_cli_errors_exit_with_code_2(tmp_path):
+    """A missing file, an unknown mapping, a mapping naming an unknown field or a missing
+    column: a clear message and exit code 2, and nothing imported."""
+    bad_field = tmp_path / "bad.json"
+    bad_field.write_text(json.dumps({"columns": {"shoe_size": "Size"}}), "utf-8")
+    missing_col = tmp_path / "missing.json"
+    missing_col.write_text(
+        json.dumps({"columns": {"order_id": "InvoiceNo", "placed_at": "placed_at"}}), "utf-8"
+    )
+    cases = [
+        (["orders", str(tmp_path / "nope.csv")], f"{tmp_path / 'nope.csv'}: no such file"),
+        (
+            ["orders", str(FIXTURES / "orders.csv"), "--mapping", "no-such"],
+            "mapping 'no-such' is neither a built-in mapping (online-retail) nor a file",
+        ),
+        (
+            ["customers", str(FIXTURES / "customers.csv"), "--mapping", str(bad_field)],
+            "\"columns\": 'shoe_size' is not an eCRM field for customers; known fields: "
+            "customer_id, name, email, phone, gender, birthday, country, province, city, "
+            "registration_channel, registered_at, email_opt_in, sms_opt_in",
+        ),
+        (
+            ["orders", str(FIXTURES / "orders.csv"), "--mapping", str(missing_col)],
+            "column 'InvoiceNo' (mapped to order_id) is not in the file; the file's columns "
+            "are: 'order_id', 'customer_id', 'email', 'phone', 'placed_at', 'status', "
+            "'channel', 'store', 'country', 'city', 'currency', 'discount', 'shipping', 'tax', "
+            "'coupon', 'sku', 'product_name', 'quantity', 'unit_price', 'line_kind'",
+        ),
+    ]
+    for args, message in cases:
+        with pytest.raises(CommandError) as caught:
+            call_command("import", *args, "--no-progress")
+        assert (str(caught.value), caught.value.returncode) == (message, 2)
+    assert (Order.objects.count(), Customer.objects.count()) == (0, 0)
+    assert list(ImportRun.objects.values_list("status", flat=True)) == ["failed"] * 4

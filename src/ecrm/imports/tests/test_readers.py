@@ -1,0 +1,73 @@
+"""Reading import files: formats, compression and encodings are detected from the bytes."""
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ecrm.imports.readers import ImportFileError, detect_encoding, open_table
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_gzip_is_detected_by_magic_bytes_not_suffix(tmp_path):
+    """A gzip file named .csv is still read as gzip, with the same records as the plain file."""
+    renamed = tmp_path / "orders-export.csv"
+    shutil.copy(FIXTURES / "orders.csv.gz", renamed)
+    plain = open_table(FIXTURES / "orders.csv")
+    packed = open_table(renamed)
+    assert (packed.compressed, plain.compressed) == (True, False)
+    assert list(packed.records()) == list(plain.records())
+
+
+def test_bom_is_stripped_from_the_header():
+    """Excel's UTF-8 BOM does not end up in the first column name."""
+    table = open_table(FIXTURES / "customers.csv")
+    assert table.encoding == "utf-8-sig"
+    assert table.header[:3] == ["customer_id", "name", "email"]
+
+
+def test_gb18030_csv_is_decoded():
+    """A CSV saved by Excel on Chinese Windows (GBK/GB18030) is detected and decoded."""
+    table = open_table(FIXTURES / "customers_gb18030.csv")
+    assert table.encoding == "gb18030"
+    assert table.header == ["会员编号", "姓名", "手机", "省份", "城市", "生日", "会员等级", "备注"]
+    assert list(table.records())[0] == (
+        2,
+        ["Y001", "张伟", "13812340001", "广东", "深圳", "1988/7/15", "金卡", "老客户"],
+    )
+
+
+def test_detect_encoding_prefers_utf8():
+    """Valid UTF-8 is UTF-8; bytes that are not are GB18030."""
+    assert detect_encoding("姓名".encode()) == "utf-8"
+    assert detect_encoding("姓名".encode("gbk")) == "gb18030"
+
+
+def test_physical_line_numbers_count_multiline_cells():
+    """A quoted cell spanning two lines moves later records' line numbers down by one."""
+    table = open_table(FIXTURES / "online_retail_sample.csv")
+    lines = [record[0] for record in table.records()]
+    assert lines == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15]
+
+
+def test_jsonl_header_is_the_union_of_keys_and_bad_lines_are_reported():
+    """JSON Lines: columns are every key seen; a line that is not JSON comes with its reason."""
+    table = open_table(FIXTURES / "products.jsonl")
+    assert table.format == "jsonl"
+    assert table.header == ["sku", "name", "category", "brand", "price", "cost", "currency"]
+    records = list(table.records())
+    assert records[0] == (1, ["SKU-1", "电饭煲", "家电/厨房电器", "美的", "299", "180.50", "CNY"])
+    assert records[4] == (5, None, "not valid JSON (Expecting value at column 1)")
+
+
+def test_missing_and_empty_files_are_refused(tmp_path):
+    """A missing or empty file is an ImportFileError naming the file."""
+    with pytest.raises(ImportFileError, match="nope.csv: no such file"):
+        open_table(tmp_path / "nope.csv")
+    empty = tmp_path / "empty.csv.gz"
+    with gzip.open(empty, "wb"):
+        pass
+    with pytest.raises(ImportFileError, match="empty.csv.gz: the file is empty"):
+        open_table(empty)
