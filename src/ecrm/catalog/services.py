@@ -45,6 +45,21 @@ def ensure_brand(name: str) -> int | None:
     return Brand.objects.get_or_create(name=name)[0].pk
 
 
+def _product_values(item: ProductInput, categories: dict, brands: dict) -> dict:
+    """What an input says about a product; only non-empty values ever overwrite."""
+    values = {
+        "name": item.name[:300],
+        "category_id": categories.get(item.category),
+        "brand_id": brands.get(item.brand),
+        "price": item.price,
+        "cost": item.cost,
+        "currency": item.currency,
+        "url": item.url[:500],
+        "image_url": item.image_url[:500],
+    }
+    return {k: v for k, v in values.items() if v not in (None, "")}
+
+
 def upsert_products(items: list[ProductInput]) -> dict[str, int]:
     """Create unknown SKUs and fill in what is new about known ones. Returns sku -> id.
 
@@ -64,17 +79,7 @@ def upsert_products(items: list[ProductInput]) -> dict[str, int]:
                 categories[item.category] = ensure_category(item.category)
             if item.brand and item.brand not in brands:
                 brands[item.brand] = ensure_brand(item.brand)
-            values = {
-                "name": item.name[:300],
-                "category_id": categories.get(item.category) if item.category else None,
-                "brand_id": brands.get(item.brand) if item.brand else None,
-                "price": item.price,
-                "cost": item.cost,
-                "currency": item.currency,
-                "url": item.url[:500],
-                "image_url": item.image_url[:500],
-            }
-            values = {k: v for k, v in values.items() if v not in (None, "")}
+            values = _product_values(item, categories, brands)
             product = existing.get(sku)
             if product is None:
                 existing[sku] = Product.objects.create(
@@ -148,17 +153,7 @@ def import_products(items: list[ProductInput]) -> tuple[dict[str, int], int, int
         brands = {b: ensure_brand(b) for b in {i.brand for i in by_sku.values()} if b}
         new, changed, fields = [], [], set()
         for sku, item in by_sku.items():
-            values = {
-                "name": item.name[:300],
-                "category_id": categories.get(item.category),
-                "brand_id": brands.get(item.brand),
-                "price": item.price,
-                "cost": item.cost,
-                "currency": item.currency,
-                "url": item.url[:500],
-                "image_url": item.image_url[:500],
-            }
-            values = {k: v for k, v in values.items() if v not in (None, "")}
+            values = _product_values(item, categories, brands)
             product = existing.get(sku)
             if product is None:
                 new.append(Product(sku=sku[:80], created_at=now, updated_at=now, **values))

@@ -53,6 +53,31 @@ def _product_ids(lines) -> dict[str, int]:
     return catalog.upsert_products(items)
 
 
+def _order_values(order: OrderInput, customer_id: int | None, digest: str) -> dict:
+    """The columns of an order row, as both the single and the batch path write them."""
+    return dict(
+        customer_id=customer_id,
+        status=order.status,
+        channel=order.channel[:40],
+        store=order.store[:80],
+        department=order.department[:80],
+        country=order.country[:60],
+        region=order.region[:60],
+        city=order.city[:60],
+        currency=order.currency,
+        subtotal=order.subtotal,
+        discount=order.discount,
+        shipping=order.shipping,
+        tax=order.tax,
+        total=order.grand_total,
+        coupon=order.coupon[:80],
+        placed_at=order.placed_at,
+        source=order.source[:40],
+        content_hash=digest,
+        attributes=order.attributes,
+    )
+
+
 def record_order(
     order: OrderInput, *, customer_id: int | None, refresh: bool = True
 ) -> tuple[Order, bool]:
@@ -67,27 +92,7 @@ def record_order(
         if existing is not None and existing.content_hash == digest:
             return existing, False
         now = clock.now()
-        values = dict(
-            customer_id=customer_id,
-            status=order.status,
-            channel=order.channel[:40],
-            store=order.store[:80],
-            department=order.department[:80],
-            country=order.country[:60],
-            region=order.region[:60],
-            city=order.city[:60],
-            currency=order.currency,
-            subtotal=order.subtotal,
-            discount=order.discount,
-            shipping=order.shipping,
-            tax=order.tax,
-            total=order.grand_total,
-            coupon=order.coupon[:80],
-            placed_at=order.placed_at,
-            source=order.source[:40],
-            content_hash=digest,
-            attributes=order.attributes,
-        )
+        values = _order_values(order, customer_id, digest)
         previous_customer = existing.customer_id if existing else None
         if existing is None:
             saved = Order.objects.create(
@@ -313,26 +318,8 @@ def record_orders(items: list[tuple[OrderInput, int | None]]) -> BatchResult:
             row = Order(
                 pk=old[0] if old is not None else None,
                 external_id=order.external_id[:80],
-                customer_id=cid,
-                status=order.status,
-                channel=order.channel[:40],
-                store=order.store[:80],
-                department=order.department[:80],
-                country=order.country[:60],
-                region=order.region[:60],
-                city=order.city[:60],
-                currency=order.currency,
-                subtotal=order.subtotal,
-                discount=order.discount,
-                shipping=order.shipping,
-                tax=order.tax,
-                total=order.grand_total,
-                coupon=order.coupon[:80],
-                placed_at=order.placed_at,
                 status_changed_at=status_at,
-                source=order.source[:40],
-                content_hash=digest,
-                attributes=order.attributes,
+                **_order_values(order, cid, digest),
             )
             (replaced if old is not None else rows).append(row)
         saved = _insert_rows(Order, rows)
