@@ -79,9 +79,18 @@ def _ingest_once(messages: list[Message], write_key_id: int | None, source: str)
         if message.commerce is not None and message.commerce.is_order:
             touched |= _apply_order(message, resolver.live(customer_id))
     _insert_events([(m, resolver.live(cid)) for m, cid in pending], write_key_id, source)
-    touched |= {resolver.live(cid) for _, cid in pending}
-    live = tuple(sorted(resolver.live(c) for c in touched if c is not None))
-    figures.refresh_customers(live)
+    # Customers whose orders changed, or who took part in a merge, get every figure
+    # recomputed; for the rest only "last seen" can have moved.
+    full = {resolver.live(c) for c in touched if c is not None}
+    full |= set(resolver.merged.values())
+    seen: dict[int, object] = {}
+    for message, cid in pending:
+        live_id = resolver.live(cid)
+        if live_id not in full and (live_id not in seen or message.timestamp > seen[live_id]):
+            seen[live_id] = message.timestamp
+    figures.refresh_customers(full)
+    figures.note_seen(seen)
+    live = tuple(sorted(full | set(seen)))
     return IngestResult(len(fresh), len(messages) - len(fresh), live)
 
 

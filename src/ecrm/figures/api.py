@@ -9,9 +9,9 @@ from decimal import Decimal
 from ecrm.core import clock
 from ecrm.figures.models import CustomerFigures
 from ecrm.figures.rules import days_since
-from ecrm.figures.services import recompute_all, refresh_customers
+from ecrm.figures.services import note_seen, recompute_all, refresh_customers
 
-__all__ = ["Figures", "figures_of", "recompute_all", "refresh_customers"]
+__all__ = ["Figures", "figures_of", "note_seen", "recompute_all", "refresh_customers"]
 
 
 @dataclass(frozen=True)

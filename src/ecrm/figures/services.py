@@ -100,3 +100,30 @@ def recompute_all() -> int:
         cursor.execute(f"DELETE FROM {CustomerFigures._meta.db_table}")
         cursor.execute(_sql("1 = 1"))
         return cursor.rowcount
+
+
+def note_seen(seen_at: dict[int, object]) -> int:
+    """Customers were active (events without orders): only ``last_seen_at`` can move.
+
+    ``last_seen_at`` is the latest event or order time, so the new value is the later of
+    the stored one and the new events' — exactly what ``recompute_all`` would write. A
+    customer with no figures row yet (a new visitor, no orders) gets one with zeros.
+    Cheaper than ``refresh_customers`` by the four aggregates it skips.
+    """
+    if not seen_at:
+        return 0
+    table = CustomerFigures._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [(cid, adapt(moment)) for cid, moment in sorted(seen_at.items())]
+    sql = f"""
+    INSERT INTO {table} (customer_id, first_order_at, last_order_at, order_count, revenue,
+        average_order_value, return_count, returned_amount, last_seen_at,
+        distinct_products, distinct_categories)
+    VALUES (%s, NULL, NULL, 0, 0, 0, 0, 0, %s, 0, 0)
+    ON CONFLICT (customer_id) DO UPDATE SET last_seen_at = CASE
+        WHEN {table}.last_seen_at IS NULL OR excluded.last_seen_at > {table}.last_seen_at
+        THEN excluded.last_seen_at ELSE {table}.last_seen_at END
+    """
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    return len(rows)
