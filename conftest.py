@@ -19,3 +19,24 @@ def staff_factory(db):
         return staff.create_staff(username, password, role, department=department)
 
     return make
+
+
+def pytest_configure(config):
+    """Tests run inside transactions the tracking writer thread cannot see: write directly.
+    ``events/tests/test_group_commit.py`` switches it back on for a live server."""
+    from django.conf import settings
+
+    settings.ECRM["GROUP_COMMIT"] = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Per-process caches (write keys, products already applied) start empty in each
+    test, as they would in a new server process; a flushed database must not be
+    answered from memory."""
+    from ecrm.catalog import services as catalog_services
+    from ecrm.events import keys
+
+    catalog_services._APPLIED.clear()
+    keys._CACHE.clear()
+    yield

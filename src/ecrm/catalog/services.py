@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -60,6 +61,14 @@ def _product_values(item: ProductInput, categories: dict, brands: dict) -> dict:
     return {k: v for k, v in values.items() if v not in (None, "")}
 
 
+# What this process last applied per SKU, filled in only after the commit: the
+# tracking API mentions the same products in batch after batch, and an item that says
+# nothing new needs no query. Entries expire so edits from elsewhere are seen again.
+_APPLIED: dict[str, tuple[ProductInput, int, float]] = {}
+_APPLIED_TTL = 300.0
+_APPLIED_MAX = 50_000
+
+
 def upsert_products(items: list[ProductInput]) -> dict[str, int]:
     """Create unknown SKUs and fill in what is new about known ones. Returns sku -> id.
 
@@ -69,6 +78,15 @@ def upsert_products(items: list[ProductInput]) -> dict[str, int]:
     by_sku = {i.sku: i for i in items if i.sku}
     if not by_sku:
         return {}
+    ids: dict[str, int] = {}
+    moment = time.monotonic()
+    for sku, item in list(by_sku.items()):
+        hit = _APPLIED.get(sku)
+        if hit is not None and hit[0] == item and moment - hit[2] < _APPLIED_TTL:
+            ids[sku] = hit[1]
+            del by_sku[sku]
+    if not by_sku:
+        return ids
     now = clock.now()
     with transaction.atomic():
         existing = {p.sku: p for p in Product.objects.filter(sku__in=list(by_sku))}
@@ -92,7 +110,16 @@ def upsert_products(items: list[ProductInput]) -> dict[str, int]:
                     setattr(product, k, values[k])
                 product.updated_at = now
                 product.save(update_fields=[*changed, "updated_at"])
-    return {sku: p.pk for sku, p in existing.items()}
+        applied = {sku: (by_sku[sku], p.pk, moment) for sku, p in existing.items()}
+        transaction.on_commit(lambda: _remember(applied))
+    ids.update({sku: p.pk for sku, p in existing.items()})
+    return ids
+
+
+def _remember(applied: dict) -> None:
+    if len(_APPLIED) + len(applied) > _APPLIED_MAX:
+        _APPLIED.clear()
+    _APPLIED.update(applied)
 
 
 # --- bulk import -------------------------------------------------------------------

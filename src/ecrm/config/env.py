@@ -54,6 +54,7 @@ class Env:
     time_zone: str
     max_event_payload: int
     queue_immediate: bool
+    group_commit: bool
 
     @classmethod
     def load(cls) -> Env:
@@ -99,6 +100,7 @@ class Env:
             time_zone=os.environ.get("ECRM_TIME_ZONE", "Asia/Shanghai"),
             max_event_payload=_int("ECRM_MAX_EVENT_PAYLOAD", 500 * 1024, minimum=1024),
             queue_immediate=_bool("ECRM_QUEUE_IMMEDIATE", False),
+            group_commit=_bool("ECRM_GROUP_COMMIT", True),
         )
 
 

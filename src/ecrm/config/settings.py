@@ -155,6 +155,8 @@ ECRM = {
     "CURRENCY": ENV.currency,
     "MAX_EVENT_PAYLOAD": ENV.max_event_payload,
     "DATA_DIR": ENV.data_dir,
+    # One commit for every tracking request waiting at that moment (events/writer.py).
+    "GROUP_COMMIT": ENV.group_commit,
 }
 
 LOGGING = {

@@ -34,12 +34,16 @@ class Claim:
 
     @property
     def exclusive(self) -> bool:
-        return self.kind in EXCLUSIVE_KINDS
+        return self.kind in _EXCLUSIVE
+
+
+_KINDS = frozenset(IdentityKind.values)
+_EXCLUSIVE = frozenset(k.value for k in EXCLUSIVE_KINDS)
 
 
 def make_claim(kind: str, raw, namespace: str = "", verified: bool = False) -> Claim:
     """Normalise a raw identifier; raise ``ProfileError`` naming the kind when it is bad."""
-    if kind not in IdentityKind.values:
+    if kind not in _KINDS:
         raise ProfileError("kind", f"unknown identity kind {kind!r}")
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise ProfileError(kind, "is empty")

@@ -52,7 +52,7 @@ def ingest(
     for attempt in range(3):
         try:
             with transaction.atomic():
-                return _ingest_once(messages, write_key_id, source)
+                return ingest_once(messages, write_key_id, source)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -60,7 +60,10 @@ def ingest(
     raise AssertionError("unreachable")
 
 
-def _ingest_once(messages: list[Message], write_key_id: int | None, source: str) -> IngestResult:
+def ingest_once(
+    messages: list[Message], write_key_id: int | None, source: str = SOURCE
+) -> IngestResult:
+    """One request's messages, applied inside the caller's transaction (no retries)."""
     fresh = _unseen(messages)
     if not fresh:
         return IngestResult(0, len(messages), ())

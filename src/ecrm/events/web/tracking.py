@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ecrm.core import clock
 from ecrm.customers.api import ProfileError
-from ecrm.events import keys, rules, services
+from ecrm.events import keys, rules, writer
 from ecrm.events.rules import InvalidMessage
 from ecrm.orders.api import OrderError
 
@@ -124,7 +124,7 @@ def _handle(request: HttpRequest, kind: str | None) -> JsonResponse:
             messages = rules.batch_messages(body, received_at=received_at, currency=currency)
         else:
             messages = [rules.parse_message(body, kind, received_at=received_at, currency=currency)]
-        services.ingest(messages, key_id)
+        writer.ingest(messages, key_id)
     except _Refused as refused:
         return refused.response
     except (InvalidMessage, ProfileError, OrderError) as exc:
