@@ -7,6 +7,7 @@ from ecrm.catalog.web import views as catalog
 from ecrm.console.web import admin_pages, dashboard
 from ecrm.contacts.web import views as contacts
 from ecrm.customers.web import views as customers
+from ecrm.imports.web import views as imports
 from ecrm.orders.web import views as orders
 
 app_name = "console"
@@ -38,6 +39,10 @@ urlpatterns = [
     path("orders/<int:order_id>/", orders.order_detail, name="order"),
     path("products/", catalog.product_list, name="products"),
     path("products/<int:product_id>/", catalog.product_detail, name="product"),
+    path("imports/", imports.import_page, name="imports"),
+    path("imports/runs/", imports.import_runs, name="import_runs"),
+    path("imports/<int:run_id>/", imports.import_run, name="import_run"),
+    path("imports/<int:run_id>/rejects/", imports.import_rejects, name="import_rejects"),
     path("settings/write-keys/", admin_pages.write_keys, name="write_keys"),
     path(
         "settings/write-keys/<int:key_id>/revoke/",
