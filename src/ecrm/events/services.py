@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 from ecrm.catalog import api as catalog
 from ecrm.core import audit
@@ -49,15 +49,28 @@ def ingest(
     between two requests racing with the same id: the loser's transaction fails and
     is run again, when the pre-check sees the winner's rows.
     """
-    for attempt in range(3):
+    for attempt in range(ATTEMPTS):
         try:
             with transaction.atomic():
                 return ingest_once(messages, write_key_id, source)
-        except IntegrityError:
-            if attempt == 2:
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == ATTEMPTS - 1 or not retryable(exc):
                 raise
-            log.info("message id race, retrying the request")
+            log.info("concurrent request won a race (%s), retrying", exc)
     raise AssertionError("unreachable")
+
+
+ATTEMPTS = 4
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was chosen
+# to give way to a concurrent one and can simply run again.
+_RETRY_STATES = frozenset({"40P01", "40001"})
+
+
+def retryable(exc: Exception) -> bool:
+    """A unique-key race or a deadlock with another server process: run it again."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.__cause__, "sqlstate", None) in _RETRY_STATES
 
 
 def ingest_once(

@@ -21,7 +21,13 @@ import threading
 from concurrent.futures import Future
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import (
+    IntegrityError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 
 from ecrm.events import services
 from ecrm.events.rules import Message
@@ -62,15 +68,21 @@ class _Writer:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            try:
-                self._commit(group)
-            except Exception as exc:  # the whole transaction failed: tell every waiter
-                log.exception("tracking group commit failed")
-                for _, _, future in group:
-                    if not future.done():
-                        future.set_exception(exc)
-            finally:
-                close_old_connections()
+            for attempt in range(services.ATTEMPTS):
+                try:
+                    self._commit(group)
+                    break
+                except Exception as exc:  # the whole transaction failed
+                    if attempt < services.ATTEMPTS - 1 and services.retryable(exc):
+                        log.info("group commit gave way to another process, retrying: %s", exc)
+                        continue
+                    log.exception("tracking group commit failed")
+                    for _, _, future in group:
+                        if not future.done():
+                            future.set_exception(exc)
+                    break
+                finally:
+                    close_old_connections()
 
     @staticmethod
     def _commit(group) -> None:
@@ -82,7 +94,9 @@ class _Writer:
                 try:
                     with transaction.atomic():
                         done.append((future, services.ingest_once(messages, write_key_id)))
-                except IntegrityError:
+                except (IntegrityError, OperationalError) as exc:
+                    if not services.retryable(exc):
+                        raise
                     retry.append((messages, write_key_id, future))
                 except Exception as exc:
                     failed.append((future, exc))
@@ -96,8 +110,6 @@ class _Writer:
                 future.set_result(services.ingest(messages, write_key_id))
             except Exception as exc:
                 future.set_exception(exc)
-        if connection.vendor == "sqlite" and len(group) > 1:
-            log.debug("group commit of %d requests", len(group))
 
 
 _WRITER = _Writer()
