@@ -24,7 +24,6 @@ from django.conf import settings
 from django.db import (
     IntegrityError,
     OperationalError,
-    close_old_connections,
     connection,
     transaction,
 )
@@ -60,19 +59,40 @@ class _Writer:
                 )
                 self._thread.start()
 
+    def close_connection(self) -> None:
+        """Have the writer thread close its database connection (it reopens on demand):
+        a test database can only be dropped once nobody is connected."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+        done: Future = Future()
+        self._queue.put(done)
+        done.result(timeout=WAIT_SECONDS)
+
     def _run(self) -> None:
         while True:
-            group = [self._queue.get()]
+            item = self._queue.get()
+            if isinstance(item, Future):
+                connection.close()
+                item.set_result(None)
+                continue
+            group = [item]
             while len(group) < MAX_GROUP:
                 try:
-                    group.append(self._queue.get_nowait())
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if isinstance(item, Future):
+                    self._queue.put(item)
+                    break
+                group.append(item)
             for attempt in range(services.ATTEMPTS):
                 try:
                     self._commit(group)
                     break
                 except Exception as exc:  # the whole transaction failed
+                    # The writer keeps its connection between groups; after an error it
+                    # may be broken, so the next attempt starts on a fresh one.
+                    connection.close_if_unusable_or_obsolete()
                     if attempt < services.ATTEMPTS - 1 and services.retryable(exc):
                         log.info("group commit gave way to another process, retrying: %s", exc)
                         continue
@@ -81,8 +101,6 @@ class _Writer:
                         if not future.done():
                             future.set_exception(exc)
                     break
-                finally:
-                    close_old_connections()
 
     @staticmethod
     def _commit(group) -> None:

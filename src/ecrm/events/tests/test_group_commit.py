@@ -21,6 +21,7 @@ def group_commit():
     settings.ECRM["GROUP_COMMIT"] = True
     yield
     settings.ECRM["GROUP_COMMIT"] = False
+    writer._WRITER.close_connection()
 
 
 def _batch(client: int, n: int) -> dict:
