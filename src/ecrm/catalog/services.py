@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from ecrm.catalog.models import Brand, Category, Product
 from ecrm.core import clock
@@ -135,6 +136,26 @@ def _existing_products(skus: list[str]) -> dict:
     return found
 
 
+def _ids_by_sku(skus: list[str]) -> dict[str, int]:
+    """sku -> id of the known ones, in one statement on SQLite and PostgreSQL."""
+    table = connection.ops.quote_name(Product._meta.db_table)
+    if connection.vendor == "sqlite":
+        sql = f"SELECT sku, id FROM {table} WHERE sku IN (SELECT value FROM json_each(%s))"
+        params = [json.dumps(skus)]
+    elif connection.vendor == "postgresql":
+        sql = f"SELECT sku, id FROM {table} WHERE sku = ANY(%s)"
+        params = [skus]
+    else:
+        ids: dict[str, int] = {}
+        for start in range(0, len(skus), BULK_CHUNK):
+            chunk = skus[start : start + BULK_CHUNK]
+            ids.update(Product.objects.filter(sku__in=chunk).values_list("sku", "pk"))
+        return ids
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
+
+
 def ensure_products(items: list[ProductInput]) -> tuple[dict[str, int], int]:
     """Ids of these SKUs, creating the unknown ones; known products are never changed.
 
@@ -150,11 +171,8 @@ def ensure_products(items: list[ProductInput]) -> tuple[dict[str, int], int]:
         return {}, 0
     now = clock.now()
     with transaction.atomic():
-        ids: dict[str, int] = {}
         skus = sorted(first)
-        for start in range(0, len(skus), BULK_CHUNK):
-            chunk = skus[start : start + BULK_CHUNK]
-            ids.update(Product.objects.filter(sku__in=chunk).values_list("sku", "pk"))
+        ids = _ids_by_sku(skus)
         new = [
             Product(sku=sku[:80], name=first[sku].name[:300], created_at=now, updated_at=now)
             for sku in skus

@@ -6,7 +6,6 @@ from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from pypinyin import Style, lazy_pinyin
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NOT_LETTER = re.compile(r"[^a-z0-9]")
@@ -30,6 +29,9 @@ def pinyin_keys(name: str) -> tuple[str, str]:
     name = unicodedata.normalize("NFKC", name or "").strip().lower()
     if not name:
         return "", ""
+    # Imported here: loading pypinyin's dictionaries takes 0.2 s of every command's start.
+    from pypinyin import Style, lazy_pinyin
+
     syllables = [s for s in lazy_pinyin(name, style=Style.NORMAL, errors="default") if s.strip()]
     words = [_NOT_LETTER.sub("", s) for s in syllables]
     words = [w for w in words if w]

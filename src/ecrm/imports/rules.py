@@ -119,6 +119,7 @@ TEXT_LIMITS = {
     "image_url": 500,
     "customer_id": 254,
 }
+ZERO = Decimal(0)
 YES = frozenset({"1", "true", "yes", "y", "t", "granted", "opt-in", "optin", "是", "同意", "订阅"})
 NO = frozenset({"0", "false", "no", "n", "f", "denied", "opt-out", "optout", "否", "拒绝", "退订"})
 
@@ -328,10 +329,26 @@ class RowParser:
         self._fast_line = line_at if plain else None
         self._claim_cache: dict[tuple[str, str], Claim] = {}
         self._order_mapped = tuple(f for f in ORDER_FIELDS if f in idx)
+        # (field, column index, value table or None) of each order-level field in the file
+        self._order_cells = tuple((f, idx[f], m.values.get(f)) for f in self._order_mapped)
         self._order_defaults = {f: v for f, v in m.defaults.items() if f in ORDER_FIELDS and v}
+        self._order_limits = tuple(
+            (f, TEXT_LIMITS[f])
+            for f in ("country", "channel", "store", "department", "region", "city")
+            if f in self._order_mapped or f in self._order_defaults
+        )
         plain_id = "order_id" not in m.values and "order_id" not in m.defaults
         self._order_id_at = idx.get("order_id") if plain_id else None
         self._has_kind = "line_kind" in idx or "line_kind" in m.defaults
+        if self._has_kind:
+            self._fast_line = None
+        self._line_defaults = (
+            m.defaults.get("sku", ""),
+            m.defaults.get("product_name", ""),
+            m.defaults.get("quantity", "1"),
+            m.defaults.get("unit_price", ""),
+        )
+        self._buyers: dict[tuple, ProfileRecord] = {}
 
     # raw access ----------------------------------------------------------------
 
@@ -563,43 +580,59 @@ class RowParser:
                 exc.row = source.get(exc.key, 0)
             raise
 
-    def _order(self, rows: list[list], source: dict[str, int]) -> OrderRecord:
-        head = dict(self._order_defaults)
-        for field_name in self._order_mapped:
-            for i, values in enumerate(rows):
-                try:
-                    raw = self.cell(values, field_name)
-                except RowError as exc:
-                    exc.row = i
-                    raise
+    def _head(self, rows: list[list], source: dict[str, int]) -> dict[str, str]:
+        """The order-level values: each from the first row that has it, else the default.
+        ``source`` learns the row of a value that is not in the first row."""
+        head = self._order_defaults.copy()
+        first = rows[0]
+        for field_name, i, table in self._order_cells:
+            raw = first[i]
+            if raw.__class__ is not str:
+                raw = self._cell_at(rows, 0, field_name)
+            else:
+                raw = raw.strip()
+                if table is not None:
+                    raw = table.get(raw, raw)
+            if raw:
+                head[field_name] = raw
+                continue
+            for n in range(1, len(rows)):
+                raw = self._cell_at(rows, n, field_name)
                 if raw:
                     head[field_name] = raw
-                    source[field_name] = i
+                    source[field_name] = n
                     break
+        return head
+
+    def _cell_at(self, rows: list[list], n: int, field_name: str) -> str:
+        try:
+            return self.cell(rows[n], field_name)
+        except RowError as exc:
+            exc.row = n
+            raise
+
+    def _order(self, rows: list[list], source: dict[str, int]) -> OrderRecord:
+        head = self._head(rows, source)
         external_id = self.text("order_id", head.get("order_id", ""))
         if not external_id:
             raise self._error("order_id", "is empty")
         if "placed_at" not in head:
             raise self._error("placed_at", "is empty")
-        placed_at = self.datetime("placed_at", head["placed_at"])
-        currency = self._currency(head.get("currency") or self.currency)
-        is_return = bool(self.mapping.return_prefix) and external_id.startswith(
-            self.mapping.return_prefix
+        placed_at = self._datetimes.get(head["placed_at"]) or self.datetime(
+            "placed_at", head["placed_at"]
         )
-        lines = []
-        for i, values in enumerate(rows):
-            try:
-                lines.append(self._line(values, negate=is_return))
-            except RowError as exc:
-                exc.row = i
-                raise
+        currency = head.get("currency")
+        currency = self.currency if not currency else self._currency(currency)
+        prefix = self.mapping.return_prefix
+        is_return = bool(prefix) and external_id.startswith(prefix)
+        lines = self._lines(rows, is_return)
         customer = self._order_customer(head)
         if is_return:
             document = ReturnInput(
                 external_id=external_id,
                 returned_at=placed_at,
                 currency=currency,
-                lines=tuple(lines),
+                lines=lines,
                 source="import",
             )
             return OrderRecord(document, customer, True)
@@ -608,50 +641,74 @@ class RowParser:
             raise self._error(
                 "status", f"{head['status']!r} is not one of {', '.join(OrderStatus.values)}"
             )
-        country = self.text("country", head.get("country", ""))
+        for field_name, limit in self._order_limits:
+            if len(head.get(field_name, "")) > limit:
+                raise self._error(field_name, f"is longer than {limit} characters")
+        get = head.get
         document = OrderInput(
             external_id=external_id,
             placed_at=placed_at,
             currency=currency,
-            lines=tuple(lines),
+            lines=lines,
             status=status,
-            channel=self.text("channel", head.get("channel", "")),
-            store=self.text("store", head.get("store", "")),
-            department=self.text("department", head.get("department", "")),
-            country=country,
-            region=self.text("region", head.get("region", "")),
-            city=self.text("city", head.get("city", "")),
+            channel=get("channel", ""),
+            store=get("store", ""),
+            department=get("department", ""),
+            country=get("country", ""),
+            region=get("region", ""),
+            city=get("city", ""),
             discount=self._money(head, "discount"),
             shipping=self._money(head, "shipping"),
             tax=self._money(head, "tax"),
-            coupon=self.text("coupon", head.get("coupon", "")),
+            coupon=self.text("coupon", get("coupon", "")),
             source="import",
         )
         return OrderRecord(document, customer, False)
 
     def _money(self, head: dict, key: str) -> Decimal:
         raw = head.get(key)
-        return self.decimal(key, raw) if raw else Decimal(0)
+        return self.decimal(key, raw) if raw else ZERO
+
+    def _lines(self, rows: list[list], negate: bool) -> tuple[LineInput, ...]:
+        """The lines of an order, one per row; a ``RowError`` names the row in ``row``."""
+        fast = self._fast_line
+        if fast is None:
+            return tuple(self._line_at(rows, n, negate) for n in range(len(rows)))
+        i_sku, i_name, i_qty, i_price = fast
+        d_sku, d_name, d_qty, d_price = self._line_defaults
+        quantities, prices, kinds = self._quantities, self._prices, self._kinds
+        lines = []
+        for n, values in enumerate(rows):
+            try:
+                sku = values[i_sku].strip() or d_sku
+                name = values[i_name].strip() or d_name
+                qty_raw = values[i_qty].strip() or d_qty
+                price_raw = values[i_price].strip() or d_price
+            except AttributeError:
+                lines.append(self._line_at(rows, n, negate))
+                continue
+            quantity = quantities.get(qty_raw)
+            unit_price = prices.get(price_raw)
+            kind = kinds.get(sku)
+            if quantity is None or unit_price is None or kind is None or not (sku or name):
+                lines.append(self._line_at(rows, n, negate))
+                continue
+            if negate:
+                quantity = -quantity
+            amount = quantity * unit_price
+            lines.append(LineInput(sku, name[:300], quantity, unit_price, kind, amount))
+        return tuple(lines)
+
+    def _line_at(self, rows: list[list], n: int, negate: bool) -> LineInput:
+        try:
+            return self._line(rows[n], negate)
+        except RowError as exc:
+            exc.row = n
+            raise
 
     def _line(self, values: list, negate: bool) -> LineInput:
-        fast = self._fast_line
-        if fast is not None:
-            i_sku, i_name, i_qty, i_price = fast
-            try:
-                sku = values[i_sku].strip()
-                name = values[i_name].strip()
-                qty_raw = values[i_qty].strip()
-                price_raw = values[i_price].strip()
-            except AttributeError:
-                sku, name, qty_raw, price_raw = (self.raw(values, f) for f in LINE_FIELDS[:4])
-            defaults = self.mapping.defaults
-            sku = sku or defaults.get("sku", "")
-            name = name or defaults.get("product_name", "")
-            qty_raw = qty_raw or defaults.get("quantity", "1")
-            price_raw = price_raw or defaults.get("unit_price", "")
-        else:
-            sku, name, qty_raw, price_raw = (self.raw(values, f) for f in LINE_FIELDS[:4])
-            qty_raw = qty_raw or "1"
+        sku, name, qty_raw, price_raw = (self.raw(values, f) for f in LINE_FIELDS[:4])
+        qty_raw = qty_raw or "1"
         if not sku and not name:
             raise self._error("sku", "a line needs a sku or a product name")
         quantity = self._quantities.get(qty_raw)
@@ -686,9 +743,23 @@ class RowParser:
         return kind
 
     def _order_customer(self, head: dict) -> ProfileRecord | None:
-        fields = ("customer_id", "email", "phone")
-        if not any(f in head for f in fields):
+        """The buyer; orders of the same buyer share one record (the importer resolves each
+        buyer once per batch)."""
+        get = head.get
+        key = (
+            get("customer_id"),
+            get("email"),
+            get("phone"),
+            get("customer_name"),
+            get("country"),
+            get("city"),
+        )
+        if key[0] is None and key[1] is None and key[2] is None:
             return None
+        record = self._buyers.get(key)
+        if record is not None:
+            return record
+        fields = ("customer_id", "email", "phone")
         claims = self.claims(head, fields)
         profile: dict = {}
         for claim in claims:
@@ -699,10 +770,14 @@ class RowParser:
         country = head.get("country", "")
         if len(country) == 2 and country.isalpha() and country.isascii():
             profile["country"] = country.upper()
-        for key in ("city",):
-            if head.get(key):
-                profile[key] = head[key][:60]
-        return ProfileRecord(claims, profile, {}, {})
+        for key_name in ("city",):
+            if head.get(key_name):
+                profile[key_name] = head[key_name][:60]
+        record = ProfileRecord(claims, profile, {}, {})
+        if len(self._buyers) > 200_000:
+            self._buyers.clear()
+        self._buyers[key] = record
+        return record
 
 
 def _integral(raw: str) -> str:

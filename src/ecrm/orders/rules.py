@@ -102,15 +102,17 @@ class ReturnInput:
 
 
 def content_hash(*parts) -> str:
-    """A fingerprint of what an order says, so re-importing it is a no-op."""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        digest.update(repr(part).encode())
-        digest.update(b"\x1f")
-    return digest.hexdigest()
+    """A fingerprint of what an order says, so re-importing it is a no-op: one hash of the
+    ``repr`` of all parts (strings, numbers, decimals, tuples and lists of them)."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def _line_parts(lines) -> tuple:
+    return tuple((x.sku, x.name, x.quantity, x.unit_price, x.kind, x.line_amount) for x in lines)
 
 
 def order_hash(order: OrderInput, customer_id: int | None) -> str:
+    """The fingerprint ``record_order`` and ``record_orders`` both store on an order."""
     return content_hash(
         customer_id,
         order.placed_at.isoformat(),
@@ -122,16 +124,13 @@ def order_hash(order: OrderInput, customer_id: int | None) -> str:
         order.country,
         order.region,
         order.city,
-        str(order.discount),
-        str(order.shipping),
-        str(order.tax),
-        str(order.grand_total),
+        order.discount,
+        order.shipping,
+        order.tax,
+        order.grand_total,
         order.coupon,
         sorted(order.attributes.items()),
-        [
-            (x.sku, x.name, str(x.quantity), str(x.unit_price), x.kind, str(x.line_amount))
-            for x in order.lines
-        ],
+        _line_parts(order.lines),
     )
 
 
@@ -141,10 +140,7 @@ def return_hash(ret: ReturnInput, customer_id: int | None) -> str:
         ret.returned_at.isoformat(),
         ret.currency,
         ret.order_external_id,
-        str(ret.refund_amount),
+        ret.refund_amount,
         ret.reason,
-        [
-            (x.sku, x.name, str(x.quantity), str(x.unit_price), x.kind, str(x.line_amount))
-            for x in ret.lines
-        ],
+        _line_parts(ret.lines),
     )

@@ -3,6 +3,7 @@ batches that itself (``refresh=False``: the importer and the event batch)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -53,29 +54,65 @@ def _product_ids(lines) -> dict[str, int]:
     return catalog.upsert_products(items)
 
 
-def _order_values(order: OrderInput, customer_id: int | None, digest: str) -> dict:
+# Columns of an order row besides id, external_id and status_changed_at, in the order
+# ``_order_tuple`` gives their values.
+_ORDER_COLUMNS = (
+    "customer_id",
+    "status",
+    "channel",
+    "store",
+    "department",
+    "country",
+    "region",
+    "city",
+    "currency",
+    "subtotal",
+    "discount",
+    "shipping",
+    "tax",
+    "total",
+    "coupon",
+    "placed_at",
+    "source",
+    "content_hash",
+    "attributes",
+)
+_PLACED_AT = _ORDER_COLUMNS.index("placed_at")
+_ATTRIBUTES = _ORDER_COLUMNS.index("attributes")
+_MONEY = slice(_ORDER_COLUMNS.index("subtotal"), _ORDER_COLUMNS.index("total") + 1)
+
+
+def _order_tuple(order: OrderInput, customer_id: int | None, digest: str) -> tuple:
     """The columns of an order row, as both the single and the batch path write them."""
-    return dict(
-        customer_id=customer_id,
-        status=order.status,
-        channel=order.channel[:40],
-        store=order.store[:80],
-        department=order.department[:80],
-        country=order.country[:60],
-        region=order.region[:60],
-        city=order.city[:60],
-        currency=order.currency,
-        subtotal=order.subtotal,
-        discount=order.discount,
-        shipping=order.shipping,
-        tax=order.tax,
-        total=order.grand_total,
-        coupon=order.coupon[:80],
-        placed_at=order.placed_at,
-        source=order.source[:40],
-        content_hash=digest,
-        attributes=order.attributes,
+    subtotal = order.subtotal
+    total = order.total
+    if total is None:
+        total = subtotal - order.discount + order.shipping + order.tax
+    return (
+        customer_id,
+        order.status,
+        order.channel[:40],
+        order.store[:80],
+        order.department[:80],
+        order.country[:60],
+        order.region[:60],
+        order.city[:60],
+        order.currency,
+        subtotal,
+        order.discount,
+        order.shipping,
+        order.tax,
+        total,
+        order.coupon[:80],
+        order.placed_at,
+        order.source[:40],
+        digest,
+        order.attributes,
     )
+
+
+def _order_values(order: OrderInput, customer_id: int | None, digest: str) -> dict:
+    return dict(zip(_ORDER_COLUMNS, _order_tuple(order, customer_id, digest), strict=True))
 
 
 def record_order(
@@ -191,6 +228,19 @@ def record_return(
 
 BULK_CHUNK = 500
 _LINE_COLUMNS = ("line_no", "kind", "product_id", "sku", "name", "quantity", "unit_price", "amount")
+_ORDER_INSERT = ("id", "external_id", "status_changed_at", *_ORDER_COLUMNS)
+_RETURN_INSERT = (
+    "id",
+    "external_id",
+    "order_id",
+    "customer_id",
+    "currency",
+    "amount",
+    "reason",
+    "returned_at",
+    "source",
+    "content_hash",
+)
 
 
 @dataclass(frozen=True)
@@ -202,44 +252,147 @@ class BatchResult:
     customer_ids: frozenset[int]  # customers whose figures the batch may have changed
 
 
-def _existing(model, external_ids: list[str], fields: tuple[str, ...]) -> dict[str, tuple]:
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _existing(model, external_ids: list[str], columns: tuple[str, ...]) -> dict[str, tuple]:
+    """external_id -> values of ``columns`` (as the database returns them) of these rows.
+
+    One statement for the whole list: a JSON array on SQLite, an array on PostgreSQL.
+    """
+    if not external_ids:
+        return {}
+    names = ", ".join(_quote(c) for c in ("external_id", *columns))
+    table = _quote(model._meta.db_table)
     found = {}
-    for start in range(0, len(external_ids), BULK_CHUNK):
-        chunk = external_ids[start : start + BULK_CHUNK]
-        for row in model.objects.filter(external_id__in=chunk).values_list("external_id", *fields):
-            found[row[0]] = row[1:]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                f"SELECT {names} FROM {table} WHERE external_id IN "
+                "(SELECT value FROM json_each(%s))",
+                [json.dumps(external_ids)],
+            )
+            rows = cursor.fetchall()
+        elif connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT {names} FROM {table} WHERE external_id = ANY(%s)", [external_ids]
+            )
+            rows = cursor.fetchall()
+        else:
+            rows = []
+            for start in range(0, len(external_ids), BULK_CHUNK):
+                chunk = external_ids[start : start + BULK_CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(f"SELECT {names} FROM {table} WHERE external_id IN ({marks})", chunk)
+                rows.extend(cursor.fetchall())
+    for row in rows:
+        found[row[0]] = row[1:]
     return found
 
 
-def _insert_lines(model, parent_column: str, rows: list[tuple]) -> None:
-    """All lines of a batch in one go: the hot path of a large import."""
-    _copy_or_insert(model._meta.db_table, (parent_column, *_LINE_COLUMNS), rows)
+def _new_ids(model, count: int) -> list[int]:
+    """Primary keys for ``count`` new rows, taken before inserting them.
+
+    PostgreSQL: from the table's sequence. SQLite: after the highest id ever used (the
+    import's transaction holds the write lock from its start, ``transaction_mode=IMMEDIATE``).
+    """
+    if not count:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [_quote(table), count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT MAX(id) FROM {_quote(table)}")
+        top = cursor.fetchone()[0] or 0
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            row = cursor.fetchone()
+            top = max(top, row[0] if row else 0)
+    return list(range(top + 1, top + 1 + count))
 
 
 def _copy_or_insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """COPY on PostgreSQL, one prepared INSERT run over all rows elsewhere."""
     if not rows:
         return
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(c) for c in columns)
+    names = ", ".join(_quote(c) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY {_quote(table)} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             return
         marks = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
+        cursor.executemany(f"INSERT INTO {_quote(table)} ({names}) VALUES ({marks})", rows)
 
 
-def _line_tuples(parent_id: int, lines, product_ids: dict[str, int]) -> list[tuple]:
+def _update_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """UPDATE rows by id; each row holds the values of ``columns`` and then the id."""
+    if not rows:
+        return
+    sets = ", ".join(f"{_quote(c)} = %s" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {_quote(table)} SET {sets} WHERE id = %s", rows)
+
+
+def _delete_lines(model, parent_column: str, parent_ids: list[int]) -> None:
+    for start in range(0, len(parent_ids), BULK_CHUNK):
+        model.objects.filter(
+            **{f"{parent_column}__in": parent_ids[start : start + BULK_CHUNK]}
+        ).delete()
+
+
+class _Prepared:
+    """Values as the database driver takes them, converted the way Django converts them:
+    datetimes as naive UTC text on SQLite, JSON as text (SQLite) or Jsonb (PostgreSQL)."""
+
+    def __init__(self, model):
+        self.sqlite = connection.vendor == "sqlite"
+        self.tz = connection.timezone
+        self._json = model._meta.get_field("attributes") if model is Order else None
+        self.empty_json = self.json({}) if self._json is not None else None
+
+    def datetime(self, value):
+        if not self.sqlite:
+            return value
+        if value.utcoffset() is not None:
+            value = value.astimezone(self.tz).replace(tzinfo=None)
+        return str(value)
+
+    def json(self, value):
+        return self._json.get_db_prep_save(value, connection)
+
+
+def _line_tuples(parent_id: int, lines, product_ids: dict[str, int], text: bool) -> list[tuple]:
+    """Line rows; ``text``: decimals as text, which is what Django's SQLite adapter sends."""
     product = LineKind.PRODUCT.value
+    get = product_ids.get
+    if text:
+        return [
+            (
+                parent_id,
+                i,
+                line.kind,
+                get(line.sku) if line.kind == product else None,
+                line.sku[:80],
+                line.name[:300],
+                str(line.quantity),
+                str(line.unit_price),
+                str(line.line_amount),
+            )
+            for i, line in enumerate(lines, start=1)
+        ]
     return [
         (
             parent_id,
             i,
             line.kind,
-            product_ids.get(line.sku) if line.kind == product else None,
+            get(line.sku) if line.kind == product else None,
             line.sku[:80],
             line.name[:300],
             line.quantity,
@@ -250,54 +403,42 @@ def _line_tuples(parent_id: int, lines, product_ids: dict[str, int]) -> list[tup
     ]
 
 
-def _batch_products(documents) -> tuple[dict[str, int], int]:
+def _batch_products(documents, known: dict[str, int] | None) -> tuple[dict[str, int], int]:
+    """sku -> id for the product lines of these documents, creating unknown products.
+    ``known``: ids the caller already has (kept across batches); the new ones are added."""
+    known = {} if known is None else known
     names: dict[str, str] = {}
     product = LineKind.PRODUCT.value
     for doc in documents:
         for line in doc.lines:
-            if line.kind == product and line.sku and not names.get(line.sku):
-                names[line.sku] = line.name
-    return catalog.ensure_products(
+            sku = line.sku
+            if line.kind == product and sku and sku not in known and not names.get(sku):
+                names[sku] = line.name
+    if not names:
+        return known, 0
+    ids, created = catalog.ensure_products(
         [catalog.ProductInput(sku=sku, name=name) for sku, name in names.items()]
     )
+    known.update(ids)
+    return known, created
 
 
-def _insert_rows(model, rows: list) -> dict[str, int]:
-    """INSERT unsaved model rows with one prepared statement; returns external_id -> pk.
-
-    Cheaper than ``bulk_create`` for tens of thousands of rows: values are converted per
-    column (dates and JSON the way Django would), the rest go to the driver as they are.
-    """
-    if not rows:
-        return {}
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    convert = [
-        (f.attname, f.get_internal_type() in ("DateTimeField", "JSONField"), f) for f in fields
-    ]
-    params = [
-        tuple(
-            f.get_db_prep_save(getattr(row, name), connection) if slow else getattr(row, name)
-            for name, slow, f in convert
-        )
-        for row in rows
-    ]
-    _copy_or_insert(model._meta.db_table, tuple(f.column for f in fields), params)
-    saved = _existing(model, [r.external_id for r in rows], ("pk",))
-    return {ext: values[0] for ext, values in saved.items()}
-
-
-def record_orders(items: list[tuple[OrderInput, int | None]]) -> BatchResult:
+def record_orders(
+    items: list[tuple[OrderInput, int | None]], *, products: dict[str, int] | None = None
+) -> BatchResult:
     """``record_order`` for many orders with a handful of statements; no figure refresh.
 
-    Same rules: an order whose content hash matches is left alone, a changed one is
-    rewritten with its lines. Unknown products are created (``catalog.ensure_products``);
-    the caller refreshes figures for ``customer_ids``.
+    Same rules and the same row values: an order whose content hash matches is left alone,
+    a changed one is rewritten with its lines. Unknown products are created
+    (``catalog.ensure_products``); the caller refreshes figures for ``customer_ids``.
+    ``products``: sku -> id the caller keeps across batches, so each SKU is looked up once.
+    Rows go to the database as plain tuples: one prepared INSERT (COPY on PostgreSQL) per
+    table.
     """
     by_id = {order.external_id: (order, cid) for order, cid in items}
-    now = clock.now()
     with transaction.atomic():
         existing = _existing(
-            Order, list(by_id), ("pk", "content_hash", "customer_id", "status", "status_changed_at")
+            Order, list(by_id), ("id", "content_hash", "customer_id", "status", "status_changed_at")
         )
         todo, touched = [], set()
         unchanged = 0
@@ -311,29 +452,31 @@ def record_orders(items: list[tuple[OrderInput, int | None]]) -> BatchResult:
             touched.add(cid)
             if old is not None:
                 touched.add(old[2])
-        products, products_created = _batch_products([t[0] for t in todo])
-        rows, replaced = [], []
+        products, products_created = _batch_products([t[0] for t in todo], products)
+        prep = _Prepared(Order)
+        now = prep.datetime(clock.now())
+        ids = iter(_new_ids(Order, sum(1 for t in todo if t[3] is None)))
+        rows, replaced, lines = [], [], []
         for order, cid, digest, old in todo:
-            status_at = old[4] if old is not None and old[3] == order.status else now
-            row = Order(
-                pk=old[0] if old is not None else None,
-                external_id=order.external_id[:80],
-                status_changed_at=status_at,
-                **_order_values(order, cid, digest),
-            )
-            (replaced if old is not None else rows).append(row)
-        saved = _insert_rows(Order, rows)
+            values = list(_order_tuple(order, cid, digest))
+            values[_PLACED_AT] = prep.datetime(values[_PLACED_AT])
+            if prep.sqlite:
+                values[_MONEY] = [str(v) for v in values[_MONEY]]
+            attributes = values[_ATTRIBUTES]
+            values[_ATTRIBUTES] = prep.json(attributes) if attributes else prep.empty_json
+            if old is None:
+                pk = next(ids)
+                rows.append((pk, order.external_id[:80], now, *values))
+            else:
+                pk = old[0]
+                status_at = old[4] if old[3] == order.status else now
+                replaced.append((status_at, *values, pk))
+            lines.extend(_line_tuples(pk, order.lines, products, prep.sqlite))
+        _copy_or_insert(Order._meta.db_table, _ORDER_INSERT, rows)
         if replaced:
-            OrderLine.objects.filter(order_id__in=[r.pk for r in replaced]).delete()
-            fields = [
-                f.name for f in Order._meta.concrete_fields if f.name not in ("id", "external_id")
-            ]
-            Order.objects.bulk_update(replaced, fields, batch_size=BULK_CHUNK)
-            saved.update((r.external_id, r.pk) for r in replaced)
-        lines = []
-        for order, _cid, _digest, _old in todo:
-            lines.extend(_line_tuples(saved[order.external_id[:80]], order.lines, products))
-        _insert_lines(OrderLine, "order_id", lines)
+            _delete_lines(OrderLine, "order_id", [r[-1] for r in replaced])
+            _update_rows(Order._meta.db_table, ("status_changed_at", *_ORDER_COLUMNS), replaced)
+        _copy_or_insert(OrderLine._meta.db_table, ("order_id", *_LINE_COLUMNS), lines)
     return BatchResult(
         created=len(rows),
         changed=len(replaced),
@@ -343,13 +486,16 @@ def record_orders(items: list[tuple[OrderInput, int | None]]) -> BatchResult:
     )
 
 
-def record_returns(items: list[tuple[ReturnInput, int | None]]) -> BatchResult:
-    """``record_return`` for many returns; an order refunded in full is marked refunded."""
+def record_returns(
+    items: list[tuple[ReturnInput, int | None]], *, products: dict[str, int] | None = None
+) -> BatchResult:
+    """``record_return`` for many returns; an order refunded in full is marked refunded.
+    ``products`` as for ``record_orders``."""
     by_id = {ret.external_id: (ret, cid) for ret, cid in items}
     with transaction.atomic():
         order_ids = sorted({r.order_external_id for r, _ in by_id.values() if r.order_external_id})
-        orders = _existing(Order, order_ids, ("pk", "customer_id"))
-        existing = _existing(Return, list(by_id), ("pk", "content_hash", "customer_id"))
+        orders = _existing(Order, order_ids, ("id", "customer_id"))
+        existing = _existing(Return, list(by_id), ("id", "content_hash", "customer_id"))
         todo, touched = [], set()
         unchanged = 0
         for ext, (ret, cid) in by_id.items():
@@ -363,34 +509,33 @@ def record_returns(items: list[tuple[ReturnInput, int | None]]) -> BatchResult:
                 continue
             todo.append((ret, cid, digest, old, order[0] if order else None))
             touched.update({cid, old[2] if old else None})
-        products, products_created = _batch_products([t[0] for t in todo])
-        rows, replaced = [], []
+        products, products_created = _batch_products([t[0] for t in todo], products)
+        prep = _Prepared(Return)
+        ids = iter(_new_ids(Return, sum(1 for t in todo if t[3] is None)))
+        rows, replaced, lines = [], [], []
         for ret, cid, digest, old, order_pk in todo:
-            row = Return(
-                pk=old[0] if old is not None else None,
-                external_id=ret.external_id[:80],
-                order_id=order_pk,
-                customer_id=cid,
-                currency=ret.currency,
-                amount=ret.refund_amount,
-                reason=ret.reason[:200],
-                returned_at=ret.returned_at,
-                source=ret.source[:40],
-                content_hash=digest,
+            values = (
+                order_pk,
+                cid,
+                ret.currency,
+                str(ret.refund_amount) if prep.sqlite else ret.refund_amount,
+                ret.reason[:200],
+                prep.datetime(ret.returned_at),
+                ret.source[:40],
+                digest,
             )
-            (replaced if old is not None else rows).append(row)
-        saved = _insert_rows(Return, rows)
+            if old is None:
+                pk = next(ids)
+                rows.append((pk, ret.external_id[:80], *values))
+            else:
+                pk = old[0]
+                replaced.append((*values, pk))
+            lines.extend(_line_tuples(pk, ret.lines, products, prep.sqlite))
+        _copy_or_insert(Return._meta.db_table, _RETURN_INSERT, rows)
         if replaced:
-            ReturnLine.objects.filter(ret_id__in=[r.pk for r in replaced]).delete()
-            fields = [
-                f.name for f in Return._meta.concrete_fields if f.name not in ("id", "external_id")
-            ]
-            Return.objects.bulk_update(replaced, fields, batch_size=BULK_CHUNK)
-            saved.update((r.external_id, r.pk) for r in replaced)
-        lines = []
-        for ret, *_ in todo:
-            lines.extend(_line_tuples(saved[ret.external_id[:80]], ret.lines, products))
-        _insert_lines(ReturnLine, "ret_id", lines)
+            _delete_lines(ReturnLine, "ret_id", [r[-1] for r in replaced])
+            _update_rows(Return._meta.db_table, _RETURN_INSERT[2:], replaced)
+        _copy_or_insert(ReturnLine._meta.db_table, ("ret_id", *_LINE_COLUMNS), lines)
         _mark_refunded({t[4] for t in todo if t[4] is not None})
     return BatchResult(
         created=len(rows),
