@@ -22,7 +22,10 @@ class Direction(models.TextChoices):
 class Contact(models.Model):
     """One interaction between the shop and a customer, on any channel."""
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    # Indexed by contact_customer_idx (customer, occurred_at).
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     channel = models.CharField(_("channel"), max_length=10, choices=ContactChannel.choices)
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
     employee = models.ForeignKey(

@@ -64,7 +64,10 @@ EXCLUSIVE_KINDS = (
 
 
 class Identity(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    # Indexed by identity_customer_idx (customer, kind).
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="identities", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=IdentityKind.choices)
     namespace = models.CharField(_("namespace"), max_length=40, blank=True, default="")
     value = models.CharField(_("value"), max_length=254)

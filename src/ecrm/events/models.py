@@ -35,7 +35,12 @@ class Event(models.Model):
     type = models.CharField(_("type"), max_length=10, choices=EventType.choices)
     name = models.CharField(_("event"), max_length=200, blank=True)
     customer = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # served by event_customer_idx (customer, timestamp)
     )
     anonymous_id = models.CharField(max_length=100, blank=True)
     user_id = models.CharField(max_length=100, blank=True)

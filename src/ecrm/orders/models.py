@@ -23,7 +23,12 @@ class Order(models.Model):
     external_id = models.CharField(_("order number"), max_length=80, unique=True)
     # Null for a guest order nobody could be identified for.
     customer = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # served by order_customer_idx (customer, placed_at)
     )
     status = models.CharField(_("status"), max_length=10, choices=OrderStatus.choices)
     channel = models.CharField(_("channel"), max_length=40, blank=True)
@@ -58,11 +63,17 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by order_line_unique (order, line_no).
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField()
     kind = models.CharField(max_length=10, choices=LineKind.choices, default=LineKind.PRODUCT)
     product = models.ForeignKey(
-        "catalog.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "catalog.Product",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # served by order_line_product_idx
     )
     sku = models.CharField(_("SKU"), max_length=80, blank=True)
     name = models.CharField(_("name"), max_length=300, blank=True)
@@ -90,7 +101,12 @@ class Return(models.Model):
         Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="returns"
     )
     customer = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # served by return_customer_idx (customer, returned_at)
     )
     currency = models.CharField(_("currency"), max_length=3)
     amount = money(_("amount"))
@@ -109,7 +125,8 @@ class Return(models.Model):
 
 
 class ReturnLine(models.Model):
-    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by return_line_unique (ret, line_no).
+    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField()
     kind = models.CharField(max_length=10, choices=LineKind.choices, default=LineKind.PRODUCT)
     product = models.ForeignKey(
