@@ -34,10 +34,12 @@ class Options:
     output: Path | None = Path("docs/BENCHMARKS.md")
     command: str = "ecrm bench"
     rebuild: bool = False
+    real_data: bool = True  # also import the UCI Online Retail file, when present
 
     @classmethod
     def quick(cls, **overrides) -> Options:
-        values = dict(customers=2_000, import_lines=2_000, batches=10, requests=40)
+        values = dict(customers=2_000, import_lines=2_000, batches=10, requests=40,
+                      real_data=False)  # fmt: skip
         return cls(**{**values, **overrides})
 
 
@@ -113,6 +115,13 @@ def measure_all(options: Options, say: Callable[[str], None]) -> list[Figure]:
     csv_path = data_dir / "bench-orders.csv"
     lines = measure.write_orders_csv(csv_path, options.import_lines, sample)
     figures.append(measure.measure_import(csv_path, lines))
+    if options.real_data:
+        say("1/6 bulk import of the UCI Online Retail file into a fresh database, twice …")
+        figures.extend(measure.measure_uci_import(data_dir))
+    else:
+        skipped = "not measured: skipped (--quick)"
+        figures += [Figure("import_uci", None, detail=skipped),
+                    Figure("reimport_uci", None, detail=skipped)]  # fmt: skip
 
     token = staff.create_api_token(_bench_user(), "bench")
     _, write_key = keys.create_write_key(
