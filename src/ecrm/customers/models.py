@@ -38,7 +38,13 @@ class Customer(models.Model):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        indexes = [models.Index(fields=["name"], name="customer_name_idx")]
+        indexes = [
+            # Prefix search on names: PostgreSQL can use an index for LIKE 'x%' under a
+            # linguistic collation only with the pattern operator class (SQLite ignores it).
+            models.Index(
+                fields=["name"], name="customer_name_idx", opclasses=["varchar_pattern_ops"]
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name or self.email or self.phone or f"#{self.pk}"
