@@ -27,6 +27,9 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.ECRM["GROUP_COMMIT"] = False
+    # Live-server threads would otherwise keep their connections open past the session,
+    # and PostgreSQL refuses to drop a test database somebody is connected to.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
 @pytest.fixture(autouse=True)
