@@ -8,18 +8,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ecrm.customers.models import Gender
+from ecrm.customers.rules import PROFILE_FIELDS
 
-EDITABLE = (
-    "name",
-    "email",
-    "phone",
-    "gender",
-    "birthday",
-    "country",
-    "province",
-    "city",
-    "registration_channel",
-)
+# Every profile field but the registration time, which records a past event.
+EDITABLE = tuple(f for f in PROFILE_FIELDS if f != "registered_at")
 
 
 class ProfileForm(forms.Form):
