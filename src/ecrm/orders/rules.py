@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from ecrm.orders.models import LineKind, OrderStatus
 
@@ -72,11 +73,11 @@ class OrderInput:
     source: str = ""
     attributes: dict = field(default_factory=dict)
 
-    @property
+    @cached_property  # read by the fingerprint and the row; the lines never change
     def subtotal(self) -> Decimal:
         return sum((line.line_amount for line in self.lines), Decimal(0))
 
-    @property
+    @cached_property
     def grand_total(self) -> Decimal:
         if self.total is not None:
             return self.total
