@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "ecrm.demo",
     "ecrm.bench",
     "ecrm.console",
+    "ecrm.value",
 ]
 
 MIDDLEWARE = [
