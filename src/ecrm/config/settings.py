@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "ecrm.bench",
     "ecrm.console",
     "ecrm.value",
+    "ecrm.segments",
 ]
 
 MIDDLEWARE = [
