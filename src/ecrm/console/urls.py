@@ -9,6 +9,7 @@ from ecrm.contacts.web import views as contacts
 from ecrm.customers.web import views as customers
 from ecrm.imports.web import views as imports
 from ecrm.orders.web import views as orders
+from ecrm.value.web import views as value
 
 app_name = "console"
 urlpatterns = [
@@ -43,6 +44,7 @@ urlpatterns = [
     path("imports/runs/", imports.import_runs, name="import_runs"),
     path("imports/<int:run_id>/", imports.import_run, name="import_run"),
     path("imports/<int:run_id>/rejects/", imports.import_rejects, name="import_rejects"),
+    path("value/", value.customer_value, name="value"),
     path("settings/write-keys/", admin_pages.write_keys, name="write_keys"),
     path(
         "settings/write-keys/<int:key_id>/revoke/",

@@ -2,6 +2,9 @@
 
 Fits BG/NBD, Pareto/NBD and Gamma-Gamma on any transaction file without loading it into
 the shop, and prints the parameters, log-likelihoods and fit times as JSON.
+
+``ecrm value rfm [--window-days N] [--dormant-days N]`` scores every customer (RFM groups,
+dormant and low-return flags) and prints the group counts and the 80/20 figure.
 """
 
 import datetime as dt
@@ -10,11 +13,11 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ecrm.value import readers, rules
+from ecrm.value import readers, rfm, rules
 
 
 class Command(BaseCommand):
-    help = "Fit the customer-value models (BG/NBD, Pareto/NBD, Gamma-Gamma) on a transaction file."
+    help = "Fit the customer-value models on a transaction file, or score customers (RFM)."
 
     requires_system_checks = []
 
@@ -38,8 +41,25 @@ class Command(BaseCommand):
             "--date-format",
             help="strptime format of the date column (default: YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD)",
         )
+        scores = actions.add_parser(
+            "rfm", help="score every customer (RFM groups, dormant, low return); prints counts"
+        )
+        scores.add_argument(
+            "--window-days",
+            type=int,
+            default=365,
+            help="only orders of the last N days count for F and M (0: all orders)",
+        )
+        scores.add_argument(
+            "--dormant-days",
+            type=int,
+            default=rfm.DORMANT_DAYS,
+            help="dormant: ordered before, but not in the last N days",
+        )
 
     def handle(self, *args, **options):
+        if options["action"] == "rfm":
+            return self.handle_rfm(options)
         try:
             end = dt.date.fromisoformat(options["calibration_end"])
         except ValueError:
@@ -91,3 +111,27 @@ class Command(BaseCommand):
             "models": {name: fit.as_dict() for name, fit in models.items()},
         }
         self.stdout.write(json.dumps(report, indent=2))
+
+    def handle_rfm(self, options):
+        from ecrm.value import api
+
+        window = options["window_days"]
+        if window < 0:
+            raise CommandError("--window-days must be 0 (all orders) or more", returncode=2)
+        if options["dormant_days"] < 1:
+            raise CommandError("--dormant-days must be at least 1", returncode=2)
+        run = api.compute_rfm(window_days=window or None, dormant_days=options["dormant_days"])
+        flags = api.flag_counts()
+        self.stdout.write(f"{'group':<22}{'customers':>11}{'share':>9}{'revenue share':>15}")
+        for group in api.group_counts():
+            self.stdout.write(
+                f"{group.en:<22}{group.customers:>11}{group.share:>9.1%}"
+                f"{group.revenue_share:>15.1%}"
+            )
+        self.stdout.write(f"customers scored: {run.customers}")
+        self.stdout.write(f"top 20% of customers bring {run.top20_share:.1%} of revenue")
+        self.stdout.write(
+            f"dormant (no order in {run.dormant_days} days): {flags['dormant']}; "
+            f"low return: {flags['low_return']}"
+        )
+        self.stdout.write(f"seconds: {run.seconds}")
