@@ -1,0 +1,518 @@
+"""Segment definitions: the schema (version 1), its validation and the in-memory predicate.
+
+Pure: no ORM, no request. ``queries.to_q`` compiles the same validated ``Definition`` to
+SQL; a test runs every kind of condition both ways and compares. The schema is described
+in docs/SEGMENTS.md.
+
+Semantics shared by both targets:
+- a condition on a value the customer does not have (blank text, no date, no attribute,
+  no figures row for a date figure) is false for every operator except ``is_not_set``;
+  ``ne`` and ``not_in`` included. Wrap in ``not`` to include the unknown ones.
+- text comparisons are exact and case-sensitive.
+- ``days_since_*`` are whole days, ``max(0, (now - moment).days)``, as in figures.rules.
+- a behaviour window is ``now - within_days days < timestamp <= now``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+class DefinitionError(ValueError):
+    """A definition was refused; ``path`` names the bad part, e.g. ``match.all[1].op``."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------
+# The schema as data
+
+TEXT, DATE, DATETIME, MONTH, BOOL, NUMBER, COUNT, DAYS = (
+    "text",
+    "date",
+    "datetime",
+    "month",
+    "bool",
+    "number",
+    "count",
+    "days",
+)
+
+PROFILE_TYPES = {
+    "name": TEXT,
+    "gender": TEXT,
+    "birthday": DATE,
+    "birthday_month": MONTH,
+    "country": TEXT,
+    "province": TEXT,
+    "city": TEXT,
+    "registration_channel": TEXT,
+    "registered_at": DATETIME,
+    "is_anonymous": BOOL,
+}
+FIGURE_TYPES = {
+    "order_count": COUNT,
+    "revenue": NUMBER,
+    "average_order_value": NUMBER,
+    "return_count": COUNT,
+    "distinct_products": COUNT,
+    "last_order_at": DATETIME,
+    "last_seen_at": DATETIME,
+    "days_since_last_order": DAYS,
+    "days_since_last_seen": DAYS,
+}
+# Where a days_since figure is measured from.
+DAYS_SINCE = {"days_since_last_order": "last_order_at", "days_since_last_seen": "last_seen_at"}
+CONSENT_CHANNELS = ("email", "sms", "phone", "wechat", "push")
+CONSENT_STATUSES = ("granted", "denied", "unknown")
+GENDERS = ("f", "m", "o")
+
+SET_OPS = ("is_set", "is_not_set")
+ORDER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "between")
+OPS = {
+    TEXT: ("eq", "ne", "in", "not_in", "contains", "starts_with", *SET_OPS),
+    DATE: (*ORDER_OPS, *SET_OPS),
+    DATETIME: (*ORDER_OPS, *SET_OPS),
+    MONTH: ("eq", "ne", "in", "not_in", *ORDER_OPS[2:], *SET_OPS),
+    BOOL: ("eq", "ne"),
+    NUMBER: ORDER_OPS,
+    COUNT: ORDER_OPS,
+    DAYS: (*ORDER_OPS, *SET_OPS),
+}
+ATTRIBUTE_OPS = ("eq", "ne", "in", "not_in", "contains", "starts_with", *SET_OPS)
+COUNT_OPS = ORDER_OPS
+MAX_WINDOW_DAYS = 3660
+
+
+# ---------------------------------------------------------------------------------------
+# The validated tree
+
+
+@dataclass(frozen=True)
+class All:
+    children: tuple
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    children: tuple
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Any
+
+
+@dataclass(frozen=True)
+class Profile:
+    field: str
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Attribute:
+    key: str
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    figure: str
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class ConsentIs:
+    channel: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """Events of ``kind`` ("track" or "page") named ``name`` ("" = any page) in a window."""
+
+    kind: str
+    name: str
+    within_days: int
+    count_op: str = "gte"
+    count_value: Any = 1
+    category_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class Definition:
+    version: int
+    match: Any
+
+
+@dataclass(frozen=True)
+class EventFact:
+    type: str
+    name: str
+    category: str | None
+    timestamp: dt.datetime
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    """What a definition can look at, for one customer, as plain data.
+
+    ``profile`` holds the fields of PROFILE_TYPES except birthday_month (blank text is "",
+    missing dates None); ``figures`` the stored figures (numbers 0 and dates None when the
+    customer has none yet); ``consents`` channel -> "granted" | "denied" (absent = unknown).
+    """
+
+    customer_id: int
+    profile: dict
+    attributes: dict = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)
+    consents: dict = field(default_factory=dict)
+    events: tuple = ()
+
+
+# ---------------------------------------------------------------------------------------
+# Validation
+
+
+def validate(definition) -> Definition:
+    """Check a raw JSON definition and return the frozen tree, or raise DefinitionError."""
+    if not isinstance(definition, dict):
+        raise DefinitionError("$", "a definition is an object with version and match")
+    _only(definition, "$", {"version", "match"})
+    version = definition.get("version")
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        raise DefinitionError("version", f"must be {SCHEMA_VERSION}, not {version!r}")
+    if "match" not in definition:
+        raise DefinitionError("match", "is required")
+    return Definition(version=SCHEMA_VERSION, match=_node(definition["match"], "match"))
+
+
+def _only(raw: dict, path: str, allowed: set) -> None:
+    for key in raw:
+        if key not in allowed:
+            where = f"{path}.{key}" if path != "$" else str(key)
+            raise DefinitionError(where, f"unknown field; expected one of {sorted(allowed)}")
+
+
+def _node(raw, path: str):
+    if not isinstance(raw, dict):
+        raise DefinitionError(path, "must be an object (a group or a condition)")
+    if "all" in raw or "any" in raw:
+        key = "all" if "all" in raw else "any"
+        _only(raw, path, {key})
+        children = raw[key]
+        if not isinstance(children, list):
+            raise DefinitionError(f"{path}.{key}", "must be a list of conditions")
+        if not children:
+            raise DefinitionError(f"{path}.{key}", "an empty group matches nothing useful")
+        nodes = tuple(_node(c, f"{path}.{key}[{i}]") for i, c in enumerate(children))
+        return All(nodes) if key == "all" else AnyOf(nodes)
+    if "not" in raw:
+        _only(raw, path, {"not"})
+        return Not(_node(raw["not"], f"{path}.not"))
+    if "profile" in raw:
+        return _profile(raw, path)
+    if "attribute" in raw:
+        return _attribute(raw, path)
+    if "figure" in raw:
+        return _figure(raw, path)
+    if "consent" in raw:
+        return _consent(raw, path)
+    if "event" in raw or "page" in raw:
+        return _behaviour(raw, path)
+    raise DefinitionError(
+        path, "expected one of all, any, not, profile, attribute, figure, consent, event, page"
+    )
+
+
+def _op(raw: dict, path: str, allowed: tuple) -> str:
+    op = raw.get("op")
+    if op is None:
+        raise DefinitionError(f"{path}.op", "is required")
+    if op not in allowed:
+        raise DefinitionError(f"{path}.op", f"{op!r} is not one of {', '.join(allowed)}")
+    return op
+
+
+def _value(raw: dict, path: str, op: str, kind: str):
+    """The operand of ``op`` for a value of ``kind``, parsed; refused by path when wrong."""
+    where = f"{path}.value"
+    if op in SET_OPS:
+        if "value" in raw:
+            raise DefinitionError(where, f"{op} takes no value")
+        return None
+    if "value" not in raw:
+        raise DefinitionError(where, f"is required for {op}")
+    value = raw["value"]
+    if op in ("in", "not_in"):
+        if not isinstance(value, list) or not value:
+            raise DefinitionError(where, f"{op} needs a non-empty list")
+        return tuple(_scalar(v, f"{where}[{i}]", kind) for i, v in enumerate(value))
+    if op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise DefinitionError(where, "between needs a list of two values [low, high]")
+        low, high = (_scalar(v, f"{where}[{i}]", kind) for i, v in enumerate(value))
+        if low > high:
+            raise DefinitionError(where, "the low end is above the high end")
+        return (low, high)
+    if op in ("contains", "starts_with") and not isinstance(value, str):
+        raise DefinitionError(where, f"{op} needs text")
+    return _scalar(value, where, kind)
+
+
+def _scalar(value, where: str, kind: str):
+    if kind == TEXT:
+        if not isinstance(value, str):
+            raise DefinitionError(where, "must be text")
+        return value
+    if kind == "attribute":
+        if not isinstance(value, str | int | float | bool) or value is None:
+            raise DefinitionError(where, "must be text, a number or true/false")
+        return value
+    if kind == BOOL:
+        if not isinstance(value, bool):
+            raise DefinitionError(where, "must be true or false")
+        return value
+    if kind in (MONTH, COUNT, DAYS):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise DefinitionError(where, "must be a whole number")
+        if kind == MONTH and not 1 <= value <= 12:
+            raise DefinitionError(where, "a month is 1 to 12")
+        if value < 0:
+            raise DefinitionError(where, "must not be negative")
+        return value
+    if kind == NUMBER:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise DefinitionError(where, "must be a number")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation as exc:
+            raise DefinitionError(where, f"{value!r} is not a number") from exc
+        if not number.is_finite():
+            raise DefinitionError(where, "must be a finite number")
+        return number
+    if kind == DATE:
+        try:
+            return dt.date.fromisoformat(value) if isinstance(value, str) else _bad()
+        except (ValueError, TypeError) as exc:
+            raise DefinitionError(where, f"{value!r} is not a date (YYYY-MM-DD)") from exc
+    if kind == DATETIME:
+        try:
+            moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else _bad()
+        except (ValueError, TypeError) as exc:
+            raise DefinitionError(where, f"{value!r} is not a date and time (ISO 8601)") from exc
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    raise DefinitionError(where, f"no values of kind {kind}")
+
+
+def _bad():
+    raise TypeError("not text")
+
+
+def _profile(raw: dict, path: str) -> Profile:
+    _only(raw, path, {"profile", "op", "value"})
+    name = raw["profile"]
+    if name not in PROFILE_TYPES:
+        raise DefinitionError(
+            f"{path}.profile", f"unknown profile field {name!r}; known: {', '.join(PROFILE_TYPES)}"
+        )
+    kind = PROFILE_TYPES[name]
+    op = _op(raw, path, OPS[kind])
+    value = _value(raw, path, op, kind)
+    if name == "gender" and op in ("eq", "ne", "in", "not_in"):
+        for v in value if isinstance(value, tuple) else (value,):
+            if v not in GENDERS:
+                raise DefinitionError(f"{path}.value", f"gender is one of f, m, o; not {v!r}")
+    return Profile(name, op, value)
+
+
+def _attribute(raw: dict, path: str) -> Attribute:
+    _only(raw, path, {"attribute", "op", "value"})
+    key = raw["attribute"]
+    if not isinstance(key, str) or not key or not key.replace("_", "").isalnum():
+        raise DefinitionError(
+            f"{path}.attribute", "an attribute name is letters, digits and underscores"
+        )
+    op = _op(raw, path, ATTRIBUTE_OPS)
+    return Attribute(key, op, _value(raw, path, op, "attribute"))
+
+
+def _figure(raw: dict, path: str) -> Figure:
+    _only(raw, path, {"figure", "op", "value"})
+    name = raw["figure"]
+    if name not in FIGURE_TYPES:
+        raise DefinitionError(
+            f"{path}.figure", f"unknown figure {name!r}; known: {', '.join(FIGURE_TYPES)}"
+        )
+    kind = FIGURE_TYPES[name]
+    op = _op(raw, path, OPS[kind])
+    return Figure(name, op, _value(raw, path, op, kind))
+
+
+def _consent(raw: dict, path: str) -> ConsentIs:
+    _only(raw, path, {"consent", "status"})
+    if raw["consent"] not in CONSENT_CHANNELS:
+        raise DefinitionError(
+            f"{path}.consent", f"{raw['consent']!r} is not one of {', '.join(CONSENT_CHANNELS)}"
+        )
+    status = raw.get("status")
+    if status not in CONSENT_STATUSES:
+        raise DefinitionError(
+            f"{path}.status", f"{status!r} is not one of {', '.join(CONSENT_STATUSES)}"
+        )
+    return ConsentIs(raw["consent"], status)
+
+
+def _behaviour(raw: dict, path: str) -> Behaviour:
+    key = "event" if "event" in raw else "page"
+    _only(raw, path, {key, "where", "count", "within_days"})
+    name = raw[key]
+    if not isinstance(name, str) or (key == "event" and not name.strip()):
+        raise DefinitionError(f"{path}.{key}", "must be the event name")
+    if "within_days" not in raw:
+        raise DefinitionError(f"{path}.within_days", "a behaviour condition needs a window")
+    days = raw["within_days"]
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_WINDOW_DAYS:
+        raise DefinitionError(
+            f"{path}.within_days", f"must be a whole number of days, 1 to {MAX_WINDOW_DAYS}"
+        )
+    count_op, count_value = "gte", 1
+    if "count" in raw:
+        count = raw["count"]
+        where = f"{path}.count"
+        if not isinstance(count, dict):
+            raise DefinitionError(where, 'must be an object like {"op": "gte", "value": 3}')
+        _only(count, where, {"op", "value"})
+        count_op = _op(count, where, COUNT_OPS)
+        count_value = _value(count, where, count_op, COUNT)
+    prefix = None
+    if "where" in raw:
+        where_raw = raw["where"]
+        if not isinstance(where_raw, dict):
+            raise DefinitionError(f"{path}.where", "must be an object")
+        _only(where_raw, f"{path}.where", {"category_prefix"})
+        prefix = where_raw.get("category_prefix")
+        if not isinstance(prefix, str) or not prefix:
+            raise DefinitionError(f"{path}.where.category_prefix", "must be non-empty text")
+    kind = "track" if key == "event" else "page"
+    return Behaviour(kind, name, days, count_op, count_value, prefix)
+
+
+# ---------------------------------------------------------------------------------------
+# The in-memory predicate
+
+
+def evaluate(definition: Definition, facts: CustomerFacts, now: dt.datetime) -> bool:
+    """Whether the customer described by ``facts`` is a member at ``now``."""
+    return _eval(definition.match, facts, now)
+
+
+def _eval(node, facts: CustomerFacts, now: dt.datetime) -> bool:
+    if isinstance(node, All):
+        return all(_eval(c, facts, now) for c in node.children)
+    if isinstance(node, AnyOf):
+        return any(_eval(c, facts, now) for c in node.children)
+    if isinstance(node, Not):
+        return not _eval(node.child, facts, now)
+    if isinstance(node, Profile):
+        if node.field == "birthday_month":
+            birthday = facts.profile.get("birthday")
+            actual = birthday.month if birthday else None
+        else:
+            actual = facts.profile.get(node.field)
+        return compare(node.op, actual, node.value)
+    if isinstance(node, Attribute):
+        return compare(node.op, facts.attributes.get(node.key), node.value)
+    if isinstance(node, Figure):
+        return compare(node.op, figure_value(node.figure, facts.figures, now), node.value)
+    if isinstance(node, ConsentIs):
+        return facts.consents.get(node.channel, "unknown") == node.status
+    if isinstance(node, Behaviour):
+        count = sum(1 for e in facts.events if event_matches(node, e, now))
+        return compare(node.count_op, count, node.count_value)
+    raise TypeError(f"not a definition node: {node!r}")
+
+
+def figure_value(name: str, figures: dict, now: dt.datetime):
+    if name in DAYS_SINCE:
+        moment = figures.get(DAYS_SINCE[name])
+        return None if moment is None else max(0, (now - moment).days)
+    default = None if FIGURE_TYPES[name] == DATETIME else 0
+    value = figures.get(name, default)
+    return Decimal(value) if FIGURE_TYPES[name] == NUMBER else value
+
+
+def window_start(node: Behaviour, now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(days=node.within_days)
+
+
+def event_matches(node: Behaviour, event: EventFact, now: dt.datetime) -> bool:
+    if event.type != node.kind or (node.name and event.name != node.name):
+        return False
+    if not window_start(node, now) < event.timestamp <= now:
+        return False
+    if node.category_prefix is not None:
+        return isinstance(event.category, str) and event.category.startswith(node.category_prefix)
+    return True
+
+
+def is_set(value) -> bool:
+    return value is not None and value != ""
+
+
+def compare(op: str, actual, operand) -> bool:
+    """One operator over one value; unknown values match only ``is_not_set``."""
+    if op == "is_set":
+        return is_set(actual)
+    if op == "is_not_set":
+        return not is_set(actual)
+    if not is_set(actual):
+        return False
+    if op in ("contains", "starts_with"):
+        if not isinstance(actual, str):
+            return False
+        return operand in actual if op == "contains" else actual.startswith(operand)
+    if op == "eq":
+        return actual == operand
+    if op == "ne":
+        return actual != operand
+    if op == "in":
+        return actual in operand
+    if op == "not_in":
+        return actual not in operand
+    if op == "between":
+        return operand[0] <= actual <= operand[1]
+    return {
+        "gt": actual > operand,
+        "gte": actual >= operand,
+        "lt": actual < operand,
+        "lte": actual <= operand,
+    }[op]
+
+
+def days_range(op: str, operand) -> tuple[int, int | None] | list[tuple[int, int | None]]:
+    """The whole-day ranges [low, high] (high None = no end) a days_since op accepts."""
+    if op == "eq":
+        return [(operand, operand)]
+    if op == "ne":
+        return [r for r in ((0, operand - 1), (operand + 1, None)) if r[1] is None or r[1] >= 0]
+    if op == "gt":
+        return [(operand + 1, None)]
+    if op == "gte":
+        return [(operand, None)]
+    if op == "lt":
+        return [(0, operand - 1)] if operand > 0 else []
+    if op == "lte":
+        return [(0, operand)]
+    return [(operand[0], operand[1])]

@@ -1,0 +1,218 @@
+"""Validation: a bad definition is refused with the exact JSON path of the bad part."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from ecrm.segments import rules
+from ecrm.segments.rules import DefinitionError
+
+NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+
+
+def _wrap(*conditions):
+    return {"version": 1, "match": {"all": list(conditions)}}
+
+
+BAD = [
+    ("not an object", [], "$", "a definition is an object with version and match"),
+    ("wrong version", {"version": 2, "match": {"all": []}}, "version", "must be 1, not 2"),
+    ("missing match", {"version": 1}, "match", "is required"),
+    (
+        "unknown top field",
+        {"version": 1, "match": {"all": []}, "extra": 1},
+        "extra",
+        "unknown field; expected one of ['match', 'version']",
+    ),
+    ("empty group", _wrap(), "match.all", "an empty group matches nothing useful"),
+    (
+        "empty nested group",
+        _wrap({"any": []}),
+        "match.all[0].any",
+        "an empty group matches nothing useful",
+    ),
+    (
+        "group not a list",
+        {"version": 1, "match": {"any": {}}},
+        "match.any",
+        "must be a list of conditions",
+    ),
+    (
+        "unknown node",
+        _wrap({"profil": "city"}),
+        "match.all[0]",
+        "expected one of all, any, not, profile, attribute, figure, consent, event, page",
+    ),
+    (
+        "unknown profile field",
+        _wrap({"profile": "shoe_size", "op": "eq", "value": "42"}),
+        "match.all[0].profile",
+        "unknown profile field 'shoe_size'; known: name, gender, birthday, birthday_month, "
+        "country, province, city, registration_channel, registered_at, is_anonymous",
+    ),
+    (
+        "unknown field in a leaf",
+        _wrap({"profile": "city", "op": "eq", "value": "深圳", "case": "i"}),
+        "match.all[0].case",
+        "unknown field; expected one of ['op', 'profile', 'value']",
+    ),
+    (
+        "operator wrong for the type",
+        _wrap({"not": {"profile": "birthday", "op": "contains", "value": "03"}}),
+        "match.all[0].not.op",
+        "'contains' is not one of eq, ne, gt, gte, lt, lte, between, is_set, is_not_set",
+    ),
+    (
+        "missing op",
+        _wrap({"figure": "revenue", "value": 3}),
+        "match.all[0].op",
+        "is required",
+    ),
+    (
+        "text where a number is needed",
+        _wrap({"figure": "order_count", "op": "gte", "value": "3"}),
+        "match.all[0].value",
+        "must be a whole number",
+    ),
+    (
+        "is_set takes no value",
+        _wrap({"profile": "city", "op": "is_set", "value": "x"}),
+        "match.all[0].value",
+        "is_set takes no value",
+    ),
+    (
+        "value missing",
+        _wrap({"profile": "city", "op": "eq"}),
+        "match.all[0].value",
+        "is required for eq",
+    ),
+    (
+        "in needs a list",
+        _wrap({"profile": "city", "op": "in", "value": "深圳"}),
+        "match.all[0].value",
+        "in needs a non-empty list",
+    ),
+    (
+        "bad item of in",
+        _wrap({"profile": "city", "op": "in", "value": ["深圳", 3]}),
+        "match.all[0].value[1]",
+        "must be text",
+    ),
+    (
+        "between reversed",
+        _wrap({"figure": "revenue", "op": "between", "value": [500, 100]}),
+        "match.all[0].value",
+        "the low end is above the high end",
+    ),
+    (
+        "bad date",
+        _wrap({"profile": "birthday", "op": "gt", "value": "1990-13-01"}),
+        "match.all[0].value",
+        "'1990-13-01' is not a date (YYYY-MM-DD)",
+    ),
+    (
+        "bad month",
+        _wrap({"profile": "birthday_month", "op": "eq", "value": 13}),
+        "match.all[0].value",
+        "a month is 1 to 12",
+    ),
+    (
+        "bad gender",
+        _wrap({"profile": "gender", "op": "eq", "value": "x"}),
+        "match.all[0].value",
+        "gender is one of f, m, o; not 'x'",
+    ),
+    (
+        "unknown figure",
+        _wrap({"figure": "lifetime", "op": "gt", "value": 1}),
+        "match.all[0].figure",
+        "unknown figure 'lifetime'; known: order_count, revenue, average_order_value, "
+        "return_count, distinct_products, last_order_at, last_seen_at, days_since_last_order, "
+        "days_since_last_seen",
+    ),
+    (
+        "unknown consent channel",
+        _wrap({"consent": "fax", "status": "granted"}),
+        "match.all[0].consent",
+        "'fax' is not one of email, sms, phone, wechat, push",
+    ),
+    (
+        "unknown consent status",
+        _wrap({"consent": "email", "status": "maybe"}),
+        "match.all[0].status",
+        "'maybe' is not one of granted, denied, unknown",
+    ),
+    (
+        "missing window",
+        _wrap({"any": [{"event": "Product Viewed", "count": {"op": "gte", "value": 3}}]}),
+        "match.all[0].any[0].within_days",
+        "a behaviour condition needs a window",
+    ),
+    (
+        "bad count op",
+        _wrap({"event": "Product Viewed", "count": {"op": "in", "value": [1]}, "within_days": 3}),
+        "match.all[0].count.op",
+        "'in' is not one of eq, ne, gt, gte, lt, lte, between",
+    ),
+    (
+        "unknown where key",
+        _wrap({"event": "Product Viewed", "where": {"brand": "x"}, "within_days": 3}),
+        "match.all[0].where.brand",
+        "unknown field; expected one of ['category_prefix']",
+    ),
+    (
+        "bad attribute name",
+        _wrap({"attribute": "a.b", "op": "eq", "value": 1}),
+        "match.all[0].attribute",
+        "an attribute name is letters, digits and underscores",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "path", "message"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
+def test_invalid_definitions_name_the_bad_path(raw, path, message):
+    """Each bad part is refused with its JSON path and a plain message."""
+    with pytest.raises(DefinitionError) as caught:
+        rules.validate(raw)
+    assert (caught.value.path, caught.value.message) == (path, message)
+
+
+def test_valid_definition_becomes_a_frozen_tree():
+    """Values are parsed: dates, decimals, tuples; defaults filled for a behaviour."""
+    definition = rules.validate(
+        _wrap(
+            {"profile": "birthday", "op": "between", "value": ["1990-01-01", "1999-12-31"]},
+            {"figure": "revenue", "op": "gte", "value": "99.5"},
+            {"not": {"page": "", "within_days": 7}},
+        )
+    )
+    assert definition == rules.Definition(
+        version=1,
+        match=rules.All(
+            (
+                rules.Profile("birthday", "between", (dt.date(1990, 1, 1), dt.date(1999, 12, 31))),
+                rules.Figure("revenue", "gte", Decimal("99.5")),
+                rules.Not(rules.Behaviour("page", "", 7, "gte", 1, None)),
+            )
+        ),
+    )
+
+
+def test_evaluate_over_plain_facts():
+    """The predicate needs no database: unknown values match only is_not_set."""
+    definition = rules.validate(
+        _wrap(
+            {"profile": "province", "op": "ne", "value": "广东"},
+            {"figure": "days_since_last_order", "op": "gte", "value": 60},
+            {"event": "Product Viewed", "where": {"category_prefix": "家电"}, "within_days": 30},
+        )
+    )
+    facts = rules.CustomerFacts(
+        customer_id=1,
+        profile={"province": "北京"},
+        figures={"last_order_at": NOW - dt.timedelta(days=60)},
+        events=(rules.EventFact("track", "Product Viewed", "家电/电视", NOW),),
+    )
+    blank = rules.CustomerFacts(customer_id=2, profile={"province": ""})
+    assert [rules.evaluate(definition, f, NOW) for f in (facts, blank)] == [True, False]
