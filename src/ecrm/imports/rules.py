@@ -94,6 +94,7 @@ MAPPING_KEYS = frozenset(
         "date_format",
         "timezone",
         "namespace",
+        "customer_id_kind",
         "encoding",
         "delimiter",
         "attributes",
@@ -125,7 +126,7 @@ NO = frozenset({"0", "false", "no", "n", "f", "denied", "opt-out", "optout", "å
 
 
 STATUSES = frozenset(OrderStatus.values)
-CLAIM_KINDS = (IdentityKind.EXTERNAL.value, IdentityKind.EMAIL.value, IdentityKind.PHONE.value)
+ID_KINDS = (IdentityKind.EXTERNAL.value, IdentityKind.USER_ID.value)
 LINE_KINDS = frozenset(LineKind.values)
 PRODUCT = LineKind.PRODUCT.value
 FEE = LineKind.FEE.value
@@ -158,6 +159,9 @@ class Mapping:
     date_format: str = ""
     timezone: str = ""
     namespace: str = "import"
+    # "external": the shop's customer number, in ``namespace``; "user_id": the same id the
+    # shop's tracking sends as userId, so imported orders land on the tracked profiles.
+    customer_id_kind: str = IdentityKind.EXTERNAL.value
     encoding: str = ""
     delimiter: str = ""
     attributes: tuple[str, ...] | None = None  # None: every column not mapped to a field
@@ -229,6 +233,9 @@ def parse_mapping(data, *, kind: str, name: str = "") -> Mapping:
     namespace = str(data.get("namespace") or "import")
     if len(namespace) > 40:
         raise MappingError('"namespace" is longer than 40 characters')
+    id_kind = data.get("customer_id_kind") or IdentityKind.EXTERNAL.value
+    if id_kind not in ID_KINDS:
+        raise MappingError(f'"customer_id_kind": {id_kind!r} is not one of {", ".join(ID_KINDS)}')
     return Mapping(
         kind=kind,
         name=str(data.get("name") or name),
@@ -238,6 +245,7 @@ def parse_mapping(data, *, kind: str, name: str = "") -> Mapping:
         date_format=date_format,
         timezone=timezone,
         namespace=namespace,
+        customer_id_kind=id_kind,
         encoding=str(data.get("encoding") or ""),
         delimiter=str(data.get("delimiter") or ""),
         attributes=tuple(attributes) if attributes is not None else None,
@@ -461,9 +469,10 @@ class RowParser:
     # records ------------------------------------------------------------------
 
     def claims(self, raws: dict[str, str], fields: tuple[str, str, str]) -> tuple[Claim, ...]:
-        """The identifiers of a customer in priority order: external id, email, phone."""
+        """The identifiers of a customer in priority order: customer id, email, phone."""
         out = []
-        for kind, field_name in zip(CLAIM_KINDS, fields, strict=True):
+        kinds = (self.mapping.customer_id_kind, IdentityKind.EMAIL.value, IdentityKind.PHONE.value)
+        for kind, field_name in zip(kinds, fields, strict=True):
             raw = raws.get(field_name, "")
             if not raw:
                 continue
@@ -474,9 +483,9 @@ class RowParser:
         return tuple(out)
 
     def _claim(self, kind: str, field_name: str, raw: str) -> Claim:
-        external = kind == IdentityKind.EXTERNAL
-        text = self.text(field_name, _integral(raw)) if external else raw
-        namespace = self.mapping.namespace if external else ""
+        identifier = kind in ID_KINDS
+        text = self.text(field_name, _integral(raw)) if identifier else raw
+        namespace = self.mapping.namespace if kind == IdentityKind.EXTERNAL else ""
         try:
             claim = make_claim(kind, text, namespace, verified=True)
         except ProfileError as exc:

@@ -436,3 +436,38 @@ def test_cli_errors_exit_with_code_2(tmp_path):
         assert (str(caught.value), caught.value.returncode) == (message, 2)
     assert (Order.objects.count(), Customer.objects.count()) == (0, 0)
     assert list(ImportRun.objects.values_list("status", flat=True)) == ["failed"] * 4
+
+
+def test_customer_ids_that_are_tracking_user_ids_land_on_the_tracked_profiles(tmp_path):
+    """With "customer_id_kind": "user_id" an order export joins the profiles the tracking
+    API made from the same userId instead of creating a second profile per customer."""
+    tracked = customers.resolve_customer(
+        [customers.make_claim("user_id", "U-100"), customers.make_claim("anonymous_id", "dev-9")]
+    ).customer_id
+    data = tmp_path / "orders.csv"
+    data.write_text(
+        "order_id,customer_id,placed_at,sku,quantity,unit_price\n"
+        "SO-1,U-100,2026-11-11T10:00:00+08:00,CUP,2,9.50\n"
+        "SO-2,U-200,2026-11-12T10:00:00+08:00,CUP,1,9.50\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"kind": "orders", "customer_id_kind": "user_id"}))
+    summary = imports.run_import("orders", data, mapping=str(mapping), rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (2, 0)
+    assert Order.objects.get(external_id="SO-1").customer_id == tracked
+    new = Order.objects.get(external_id="SO-2").customer_id
+    assert list(Identity.objects.filter(customer_id=new).values_list("kind", "value")) == [
+        ("user_id", "U-200")
+    ]
+    assert Customer.objects.count() == 2
+
+
+def test_unknown_customer_id_kind_is_refused_by_name(tmp_path):
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"kind": "orders", "customer_id_kind": "wechat"}))
+    with pytest.raises(imports.MappingError) as info:
+        imports.run_import(
+            "orders", FIXTURES / "orders.csv", mapping=str(mapping), rejects=tmp_path / "r.csv"
+        )
+    assert str(info.value) == "\"customer_id_kind\": 'wechat' is not one of external, user_id"
