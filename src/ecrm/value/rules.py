@@ -238,6 +238,19 @@ def _bgnbd_objective(x, t_x, T, w):
     return objective
 
 
+def _fit(model, names, params, log_likelihood, customers, counts, began, result) -> Fit:
+    """The result of one maximum-likelihood fit, as every model reports it."""
+    return Fit(
+        model=model,
+        params=dict(zip(names, map(float, params), strict=True)),
+        log_likelihood=log_likelihood,
+        customers=customers,
+        groups=int(counts.size),
+        seconds=time.perf_counter() - began,
+        converged=bool(result.success),
+    )
+
+
 def fit_bgnbd(x, t_x, T, start=(1.0, 1.0, 1.0, 1.0)) -> Fit:
     """Maximum-likelihood BG/NBD on distinct (x, t_x, T) rows weighted by their counts."""
     began = time.perf_counter()
@@ -246,14 +259,15 @@ def fit_bgnbd(x, t_x, T, start=(1.0, 1.0, 1.0, 1.0)) -> Fit:
     objective = _bgnbd_objective(gx, gtx, gT, counts)
     result = _minimise(objective, np.log(np.asarray(start, dtype=float)), jac=True)
     params = np.exp(result.x)
-    return Fit(
-        model="bgnbd",
-        params=dict(zip(BGNBD_PARAMS, map(float, params), strict=True)),
-        log_likelihood=bgnbd_log_likelihood(params, gx, gtx, gT, counts),
-        customers=int(x.size),
-        groups=int(counts.size),
-        seconds=time.perf_counter() - began,
-        converged=bool(result.success),
+    return _fit(
+        "bgnbd",
+        BGNBD_PARAMS,
+        params,
+        bgnbd_log_likelihood(params, gx, gtx, gT, counts),
+        int(x.size),
+        counts,
+        began,
+        result,
     )
 
 
@@ -359,14 +373,15 @@ def fit_pareto_nbd(x, t_x, T, start=(1.0, 1.0, 1.0, 1.0)) -> Fit:
 
     result = _minimise(objective, np.log(np.asarray(start, dtype=float)))
     params = np.exp(result.x)
-    return Fit(
-        model="pareto_nbd",
-        params=dict(zip(PARETO_PARAMS, map(float, params), strict=True)),
-        log_likelihood=pareto_log_likelihood(params, gx, gtx, gT, counts),
-        customers=int(x.size),
-        groups=int(counts.size),
-        seconds=time.perf_counter() - began,
-        converged=bool(result.success),
+    return _fit(
+        "pareto_nbd",
+        PARETO_PARAMS,
+        params,
+        pareto_log_likelihood(params, gx, gtx, gT, counts),
+        int(x.size),
+        counts,
+        began,
+        result,
     )
 
 
@@ -456,14 +471,15 @@ def fit_gamma_gamma(x, m, start=(1.0, 1.0, 1.0)) -> Fit:
 
     result = _minimise(objective, np.log(np.asarray(start, dtype=float)))
     params = np.exp(result.x)
-    return Fit(
-        model="gamma_gamma",
-        params=dict(zip(GAMMA_GAMMA_PARAMS, map(float, params), strict=True)),
-        log_likelihood=gamma_gamma_log_likelihood(params, gx, gm, counts),
-        customers=int(buyers.sum()),
-        groups=int(counts.size),
-        seconds=time.perf_counter() - began,
-        converged=bool(result.success),
+    return _fit(
+        "gamma_gamma",
+        GAMMA_GAMMA_PARAMS,
+        params,
+        gamma_gamma_log_likelihood(params, gx, gm, counts),
+        int(buyers.sum()),
+        counts,
+        began,
+        result,
     )
 
 
