@@ -32,6 +32,12 @@ TARGETS: tuple[tuple[str, str, str, str, float], ...] = (
 TARGET_BY_KEY = {t[0]: t for t in TARGETS}
 
 
+def register_targets(targets: tuple[tuple[str, str, str, str, float], ...]) -> None:
+    """A domain's benchmark section (``ecrm.<domain>.bench.TARGETS``) adds its figures."""
+    for target in targets:
+        TARGET_BY_KEY[target[0]] = target
+
+
 @dataclass(frozen=True)
 class Figure:
     key: str

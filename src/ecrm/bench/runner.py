@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import os
 import secrets
@@ -16,10 +17,32 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from ecrm.bench import measure
-from ecrm.bench.rules import Figure, Setting, merge_document, section, table
+from ecrm.bench.rules import Figure, Setting, merge_document, register_targets, section, table
 
 MARKER = "bench-dataset.json"
 BENCH_USER = "bench"
+FOUNDATION = "foundation"
+# Domains with a benchmark section: module ``ecrm.<name>.bench`` with ``TITLE`` (the report
+# heading), ``TARGETS`` (as in ``bench.rules.TARGETS``) and ``measure(options, say)`` returning
+# its figures. Each section is measured on the same dataset and has its own part of the report.
+DOMAIN_SECTIONS = ("segments", "value", "analytics", "loyalty")
+
+
+def domain_sections(only: tuple[str, ...] = ()) -> list:
+    """The domain benchmark modules that exist, in ``DOMAIN_SECTIONS`` order."""
+    modules = []
+    for name in DOMAIN_SECTIONS:
+        if only and name not in only:
+            continue
+        try:
+            module = importlib.import_module(f"ecrm.{name}.bench")
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"ecrm.{name}", f"ecrm.{name}.bench"):
+                raise
+            continue
+        register_targets(module.TARGETS)
+        modules.append((name, module))
+    return modules
 
 
 @dataclass(frozen=True)
@@ -35,6 +58,7 @@ class Options:
     command: str = "ecrm bench"
     rebuild: bool = False
     real_data: bool = True  # also import the UCI Online Retail file, when present
+    only: tuple[str, ...] = ()  # sections to measure ("foundation", "segments", ...); all if empty
 
     @classmethod
     def quick(cls, **overrides) -> Options:
@@ -150,35 +174,57 @@ def measure_all(options: Options, say: Callable[[str], None]) -> list[Figure]:
 
 
 def run(options: Options, say: Callable[[str], None] = print) -> tuple[Setting, list[Figure]]:
+    """Measure every wanted section; each is printed and written as its own report part.
+    Returns the setting and all figures, foundation first."""
+    unknown = set(options.only) - {FOUNDATION, *DOMAIN_SECTIONS}
+    if unknown:
+        raise RuntimeError(
+            f"unknown benchmark section {', '.join(sorted(unknown))}; "
+            f"the sections are {', '.join((FOUNDATION, *DOMAIN_SECTIONS))}"
+        )
     origin = ensure_dataset(options, say)
-    load_before = os.getloadavg()
     sizes = measure.data_sizes()
-    figures = measure_all(options, say)
-    setting = Setting(
-        command=options.command,
-        database=measure.database_label(),
-        machine=measure.machine_label(),
-        date=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        sizes=sizes,
-        title=f"{measure.database_label()}, {options.customers:,} customers",
-        notes=(
-            f"Dataset: {origin}",
-            "Load average (1 min) at start / end of the measurements: "
-            f"{load_before[0]:.1f} / {os.getloadavg()[0]:.1f}",
-        ),
-    )
-    for line in table(figures):
-        say(line)
-    if options.output is not None:
-        write_report(options.output, setting, figures, options.customers)
-        say(f"report written to {options.output}")
-    return setting, figures
+    wanted: list[tuple[str, Callable[[], list[Figure]]]] = []
+    if not options.only or FOUNDATION in options.only:
+        wanted.append((FOUNDATION, lambda: measure_all(options, say)))
+    for name, module in domain_sections(options.only):
+        wanted.append((name, lambda module=module: module.measure(options, say)))
+    setting, every = None, []
+    for name, measure_section in wanted:
+        load_before = os.getloadavg()
+        figures = measure_section()
+        title = f"{measure.database_label()}, {options.customers:,} customers"
+        if name != FOUNDATION:
+            module = importlib.import_module(f"ecrm.{name}.bench")
+            title = f"{module.TITLE}: {title}"
+        setting = Setting(
+            command=options.command,
+            database=measure.database_label(),
+            machine=measure.machine_label(),
+            date=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+            sizes=sizes,
+            title=title,
+            notes=(
+                f"Dataset: {origin}",
+                "Load average (1 min) at start / end of the measurements: "
+                f"{load_before[0]:.1f} / {os.getloadavg()[0]:.1f}",
+            ),
+        )
+        for line in table(figures):
+            say(line)
+        if options.output is not None:
+            write_report(options.output, setting, figures, options.customers, name)
+            say(f"report written to {options.output}")
+        every.extend(figures)
+    return setting, every
 
 
-def write_report(path: Path, setting: Setting, figures: list[Figure], customers: int) -> None:
-    """Write this run's section: one per database and dataset size."""
+def write_report(
+    path: Path, setting: Setting, figures: list[Figure], customers: int, part: str = FOUNDATION
+) -> None:
+    """Write this run's section: one per database, dataset size and benchmark section."""
     vendor = "postgresql" if connection.vendor == "postgresql" else "sqlite"
-    name = f"{vendor}-{customers}"
+    name = f"{vendor}-{customers}" if part == FOUNDATION else f"{vendor}-{customers}-{part}"
     path.parent.mkdir(parents=True, exist_ok=True)
     existing = path.read_text(encoding="utf-8") if path.exists() else ""
     path.write_text(

@@ -314,7 +314,7 @@ def merge_customers(
     """
     if source_id == target_id:
         raise MergeError("a customer cannot be merged with itself")
-    from ecrm.figures import api as figures
+    from ecrm import flows
 
     with transaction.atomic():
         source = Customer.objects.select_for_update().get(pk=source_id)
@@ -369,7 +369,7 @@ def merge_customers(
             {"source": snapshot(source) | {"id": source.pk}},
             {"target": snapshot(target), "moved": moved, "reason": reason},
         )
-        figures.refresh_customers([target.pk])
+        flows.orders_changed([target.pk])
     return record
 
 

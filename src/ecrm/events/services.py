@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 
+from ecrm import flows
 from ecrm.catalog import api as catalog
 from ecrm.core import audit
 from ecrm.customers import api as customers
 from ecrm.events import ecommerce
 from ecrm.events.models import Event
 from ecrm.events.rules import Message, alias_claims
-from ecrm.figures import api as figures
 from ecrm.orders import api as orders
 
 log = logging.getLogger(__name__)
@@ -104,8 +104,8 @@ def ingest_once(
         live_id = resolver.live(cid)
         if live_id not in full and (live_id not in seen or message.timestamp > seen[live_id]):
             seen[live_id] = message.timestamp
-    figures.refresh_customers(full)
-    figures.note_seen(seen)
+    flows.orders_changed(full)
+    flows.customers_seen(seen)
     live = tuple(sorted(full | set(seen)))
     return IngestResult(len(fresh), len(messages) - len(fresh), live)
 

@@ -24,10 +24,10 @@ from django.db import connection, transaction
 from django.utils import timezone as dj_timezone
 from tqdm import tqdm
 
+from ecrm import flows
 from ecrm.catalog import api as catalog
 from ecrm.core import audit, clock
 from ecrm.customers import api as customers
-from ecrm.figures import api as figures
 from ecrm.imports import rules
 from ecrm.imports.models import ImportRun
 from ecrm.imports.readers import ImportFileError, Table, open_table
@@ -37,8 +37,6 @@ from ecrm.orders import api as orders
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 ORDER_BATCH_LINES = 20_000
 ROW_BATCH = 2000
-# Above this many touched customers one full recompute is cheaper than refreshing each.
-RECOMPUTE_ABOVE = 50_000
 
 
 @dataclass
@@ -428,10 +426,7 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
             touched |= _write_orders(batch, summary, products)
         bar.update(read - bar.n)
     summary.rows_read = read
-    if len(touched) > RECOMPUTE_ABOVE:
-        figures.recompute_all()
-    elif touched:
-        figures.refresh_customers(touched)
+    flows.bulk_loaded(touched)
 
 
 def _reason(parser: RowParser, values: list) -> str:

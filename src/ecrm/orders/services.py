@@ -23,9 +23,9 @@ from ecrm.orders.rules import (
 
 
 def _refresh(customer_ids) -> None:
-    from ecrm.figures import api as figures
+    from ecrm import flows
 
-    figures.refresh_customers([c for c in customer_ids if c])
+    flows.orders_changed(customer_ids)
 
 
 def _line_rows(lines, product_ids, factory, parent_field, parent_id):

@@ -33,6 +33,13 @@ class Command(BaseCommand):
             "--requests", type=int, default=None, help="per latency figure; default 500"
         )
         parser.add_argument("--rebuild", action="store_true", help="regenerate the dataset")
+        parser.add_argument(
+            "--only",
+            default="",
+            help="comma-separated sections to measure: foundation, "
+            + ", ".join(runner.DOMAIN_SECTIONS)
+            + " (default: all)",
+        )
         parser.add_argument("--data-dir", default="./bench-data", help="default ./bench-data")
         parser.add_argument(
             "--output",
@@ -64,6 +71,7 @@ class Command(BaseCommand):
                 **overrides,
                 "seed": o["seed"],
                 "rebuild": o["rebuild"],
+                "only": tuple(part.strip() for part in o["only"].split(",") if part.strip()),
                 "output": output.resolve(),
                 "command": self._command_line(o),
             }
@@ -88,6 +96,8 @@ class Command(BaseCommand):
                 parts.append(f"--{key.replace('_', '-')} {o[key]}")
         if o["seed"] != 42:
             parts.append(f"--seed {o['seed']}")
+        if o["only"]:
+            parts.append(f"--only {o['only']}")
         if os.environ.get("DATABASE_URL", "").startswith("postgres"):
             parts.insert(0, "DATABASE_URL=postgresql://…")
         return " ".join(parts)
@@ -108,6 +118,8 @@ class Command(BaseCommand):
                 value = Path(o[key]).resolve() if key == "output" else o[key]
                 argv += [f"--{key.replace('_', '-')}", str(value)]
         argv += ["--seed", str(o["seed"])]
+        if o["only"]:
+            argv += ["--only", o["only"]]
         argv += [flag for flag in ("--quick", "--rebuild") if o[flag[2:]]]
         data_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, ECRM_DATA_DIR=str(data_dir))
