@@ -25,7 +25,7 @@ FOUNDATION = "foundation"
 # Domains with a benchmark section: module ``ecrm.<name>.bench`` with ``TITLE`` (the report
 # heading), ``TARGETS`` (as in ``bench.rules.TARGETS``) and ``measure(options, say)`` returning
 # its figures. Each section is measured on the same dataset and has its own part of the report.
-DOMAIN_SECTIONS = ("segments", "value", "analytics", "loyalty")
+DOMAIN_SECTIONS = ("segments", "value", "analytics", "loyalty", "promotions")
 
 
 def domain_sections(only: tuple[str, ...] = ()) -> list:
@@ -69,7 +69,9 @@ class Options:
 
 def _marker_wanted(options: Options) -> dict:
     url = measure.database_url()
-    if "@" in url:  # never write a password to disk
+    if url.startswith("sqlite"):  # the file lives in the data dir, which may be copied
+        url = "sqlite"
+    elif "@" in url:  # never write a password to disk
         scheme, rest = url.split("://", 1)
         url = f"{scheme}://{rest.split('@', 1)[1]}"
     return {
