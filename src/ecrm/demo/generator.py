@@ -87,6 +87,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "tax",
         "total",
         "coupon",
+        "employee",
         "placed_at",
         "status_changed_at",
         "source",
@@ -794,6 +795,10 @@ def _orders_and_events(
     stores = np.where(is_store, np.array(rules.STORES, dtype=object)[store_idx], "")
     departments = np.where(is_store, rules.STORE_DEPARTMENT, rules.ONLINE_DEPARTMENT)
     coupons = np.where(coupon_used, np.where(big_promo, "PROMO-300-50", "MAN300-30"), "")
+    # Derived from ids already drawn, so adding the column left every other value unchanged.
+    clerks = np.array(rules.STORE_CLERKS, dtype=object)[store_idx * 2 + order_ids % 2]
+    assisted = order_ids % rules.ONLINE_ASSISTED_EVERY == 0
+    employees = np.where(is_store, clerks, np.where(assisted, "sales", ""))
     owners = owner.tolist()
     cid_list = _ints(cust_ids)
     order_rows = list(
@@ -815,6 +820,7 @@ def _orders_and_events(
             ["0.00"] * m,
             _money(total),
             coupons.tolist(),
+            employees.tolist(),
             placed_text,
             changed_text,
             [SOURCE] * m,

@@ -444,6 +444,20 @@ STORES: tuple[str, ...] = (
     "南京新街口店",
     "武汉楚河汉街店",
 )
+# Two sales clerks per store, in the order of STORES: the shop's employee codes (clerks have
+# no console login), recorded as the order's employee.
+STORE_CLERKS: tuple[str, ...] = (
+    "SH01-周杰", "SH02-林静",
+    "BJ01-王磊", "BJ02-刘洋",
+    "GZ01-陈晓", "GZ02-黄敏",
+    "SZ01-吴昊", "SZ02-郑丽",
+    "HZ01-孙悦", "HZ02-朱婷",
+    "CD01-何勇", "CD02-高娟",
+    "NJ01-马超", "NJ02-罗琳",
+    "WH01-梁斌", "WH02-宋佳",
+)  # fmt: skip
+# One online order in ONLINE_ASSISTED_EVERY was closed by the sales rep in a chat.
+ONLINE_ASSISTED_EVERY = 10
 ONLINE_DEPARTMENT = "电商事业部"
 STORE_DEPARTMENT = "零售门店部"
 FREE_SHIPPING_FROM = 99_00  # in fen

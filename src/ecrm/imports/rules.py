@@ -71,6 +71,7 @@ ORDER_FIELDS = (
     "shipping",
     "tax",
     "coupon",
+    "employee",
 )
 LINE_FIELDS = ("sku", "product_name", "quantity", "unit_price", "line_kind")
 FIELDS = {
@@ -112,6 +113,7 @@ TEXT_LIMITS = {
     "country": 60,
     "city": 60,
     "coupon": 80,
+    "employee": 80,
     "product_name": 300,
     "name": 300,
     "category": 120,
@@ -670,6 +672,7 @@ class RowParser:
             shipping=self._money(head, "shipping"),
             tax=self._money(head, "tax"),
             coupon=self.text("coupon", get("coupon", "")),
+            employee=self.text("employee", get("employee", "")),
             source="import",
         )
         return OrderRecord(document, customer, False)

@@ -46,6 +46,7 @@ class OrderOut(Schema):
     tax: Decimal
     total: Decimal
     coupon: str
+    employee: str
     placed_at: dt.datetime
     status_changed_at: dt.datetime
     lines: list[LineOut]
@@ -75,6 +76,7 @@ class OrderIn(Schema):
     shipping: Decimal = Decimal(0)
     tax: Decimal = Decimal(0)
     coupon: str = ""
+    employee: str = Field("", max_length=80)
     lines: list[LineIn] = Field(..., min_length=1)
 
 
@@ -134,6 +136,7 @@ def upsert(request, payload: OrderIn):
             shipping=payload.shipping,
             tax=payload.tax,
             coupon=payload.coupon,
+            employee=payload.employee,
             source="api",
         ),
         customer_id=customer_id,

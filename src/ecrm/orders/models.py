@@ -44,6 +44,9 @@ class Order(models.Model):
     tax = money(_("tax"))
     total = money(_("total"))
     coupon = models.CharField(_("coupon"), max_length=80, blank=True)
+    # Who made the sale: a staff username or the shop's own employee code (store clerks
+    # often have no console login); the staff KPIs and reports group by it.
+    employee = models.CharField(_("employee"), max_length=80, blank=True)
     placed_at = models.DateTimeField(_("placed at"))
     status_changed_at = models.DateTimeField(_("status changed at"))
     source = models.CharField(_("source"), max_length=40, blank=True)

@@ -72,6 +72,7 @@ class OrderInput:
     coupon: str = ""
     source: str = ""
     attributes: dict = field(default_factory=dict)
+    employee: str = ""  # staff username or the shop's employee code
 
     @cached_property  # read by the fingerprint and the row; the lines never change
     def subtotal(self) -> Decimal:
@@ -132,6 +133,8 @@ def order_hash(order: OrderInput, customer_id: int | None) -> str:
         order.coupon,
         sorted(order.attributes.items()),
         _line_parts(order.lines),
+        # Only when set, so orders recorded before the column existed keep their fingerprint.
+        *((order.employee,) if order.employee else ()),
     )
 
 

@@ -136,3 +136,24 @@ def test_shape_aims_at_the_requested_totals():
     shape = generator.shape(1_000, 3_000, 10_000)
     assert round(shape["orders_per_customer"], 3) == 3.158
     assert round(shape["browse_sessions"], 3) == 0.912
+
+
+def test_store_orders_carry_their_stores_clerk_and_some_online_orders_the_sales_rep():
+    rows = _rows(PLAN)["order"]
+    pairs = list(
+        zip(
+            _by_field(rows, "order", "id"),
+            _by_field(rows, "order", "store"),
+            _by_field(rows, "order", "employee"),
+            strict=True,
+        )
+    )
+    for order_id, store, employee in pairs:
+        if store:
+            index = rules.STORES.index(store) * 2 + order_id % 2
+            assert employee == rules.STORE_CLERKS[index]
+        elif order_id % rules.ONLINE_ASSISTED_EVERY == 0:
+            assert employee == "sales"
+        else:
+            assert employee == ""
+    assert any(store for _, store, _ in pairs)
