@@ -145,6 +145,25 @@ def samples(count: int, seed: int = 7) -> Samples:
     return Samples(ids, user_ids, skus, queries[:count])
 
 
+def buyers(count: int, seed: int) -> list[str]:
+    """User ids of about ``count`` random known customers: the buyers of an import file.
+
+    A new draw each run (``seed``), so repeated runs on one dataset do not pile hundreds
+    of orders onto the same few customers, which would make each run slower than the last.
+    """
+    from ecrm.customers.models import Customer, Identity
+
+    rng = random.Random(seed)
+    top = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    picks = sorted({rng.randint(1, top) for _ in range(count)}) if top else []
+    found: list[str] = []
+    for start in range(0, len(picks), 500):
+        found += Identity.objects.filter(
+            kind="user_id", customer_id__in=picks[start : start + 500]
+        ).values_list("value", flat=True)
+    return found
+
+
 # --- 1. bulk import ------------------------------------------------------------------
 
 IMPORT_COLUMNS = (
@@ -161,14 +180,17 @@ IMPORT_COLUMNS = (
 )
 
 
-def write_orders_csv(path: Path, lines: int, sample: Samples, seed: int = 11) -> int:
-    """A CSV of order lines (1–3 per order) for existing customers; returns the line count."""
+def write_orders_csv(
+    path: Path, lines: int, sample: Samples, seed: int = 11, users: list[str] | None = None
+) -> int:
+    """A CSV of order lines (1–3 per order, 1.75 on average) bought by ``users`` (default the
+    sample's), about as many orders per buyer as the dataset has; returns the line count."""
     rng = random.Random(seed)
     run = uuid.uuid4().hex[:8]  # new order numbers each run: a re-import would be a no-op
     start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     written = 0
     order_no = 0
-    users = sample.user_ids or ["bench-guest"]
+    users = users or sample.user_ids or ["bench-guest"]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
         out.writerow(IMPORT_COLUMNS)

@@ -61,13 +61,17 @@ def _sql(scope: str) -> str:
         SELECT customer_id, MAX(timestamp) AS seen
         FROM {t["ev"]} WHERE {o_scope} GROUP BY customer_id) e ON e.customer_id = c.id
     LEFT JOIN (
-        SELECT oo.customer_id, COUNT(DISTINCT l.product_id) AS products,
-               COUNT(DISTINCT pr.category_id) AS categories
-        FROM {t["line"]} l
-        JOIN {t["ord"]} oo ON oo.id = l.order_id
-        JOIN {t["prod"]} pr ON pr.id = l.product_id
-        WHERE oo.status <> '{cancelled}' AND {o_scope.replace("customer_id", "oo.customer_id")}
-        GROUP BY oo.customer_id) p ON p.customer_id = c.id
+        -- Distinct (customer, product) pairs first, so each product is looked up once
+        -- per customer rather than once per line.
+        SELECT d.customer_id, COUNT(*) AS products, COUNT(DISTINCT pr.category_id) AS categories
+        FROM (
+            SELECT DISTINCT oo.customer_id, l.product_id
+            FROM {t["line"]} l
+            JOIN {t["ord"]} oo ON oo.id = l.order_id
+            WHERE oo.status <> '{cancelled}' AND l.product_id IS NOT NULL
+              AND {o_scope.replace("customer_id", "oo.customer_id")}) d
+        JOIN {t["prod"]} pr ON pr.id = d.product_id
+        GROUP BY d.customer_id) p ON p.customer_id = c.id
     WHERE c.merged_into_id IS NULL AND {scope}
     ON CONFLICT (customer_id) DO UPDATE SET
         first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at,

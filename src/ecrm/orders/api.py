@@ -5,7 +5,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ecrm.orders.models import LineKind, Order, OrderStatus
-from ecrm.orders.rules import LineInput, OrderError, OrderInput, ReturnInput
+from ecrm.orders.rules import (
+    LineInput,
+    OrderError,
+    OrderInput,
+    ReturnInput,
+    order_content_repr,
+)
 from ecrm.orders.services import (
     BatchResult,
     record_order,
@@ -27,6 +33,7 @@ __all__ = [
     "OrderStatus",
     "ReturnInput",
     "order_brief",
+    "prepare_order",
     "record_order",
     "record_return",
     "set_order_status",
@@ -43,6 +50,12 @@ class OrderBrief:
     placed_at: dt.datetime
 
 
+def prepare_order(order: OrderInput) -> None:
+    """Do the costly part of ``order``'s fingerprint now (a bulk import does it on the
+    parsing thread, so the writing thread only hashes)."""
+    order_content_repr(order)
+
+
 def order_brief(external_id: str) -> OrderBrief | None:
     """Who placed the order with this number, its status and total; None if unknown."""
     row = (
@@ -51,3 +64,53 @@ def order_brief(external_id: str) -> OrderBrief | None:
         .first()
     )
     return None if row is None else OrderBrief(external_id, *row)
+
+
+def statuses_of(external_ids: list[str]) -> dict[str, str]:
+    """Order number -> status of those orders eCRM knows."""
+    found: dict[str, str] = {}
+    for start in range(0, len(external_ids), 500):
+        found.update(
+            Order.objects.filter(external_id__in=external_ids[start : start + 500]).values_list(
+                "external_id", "status"
+            )
+        )
+    return found
+
+
+def first_order(
+    customer_id: int, *, statuses: tuple[str, ...], min_total: Decimal = Decimal(0)
+) -> OrderBrief | None:
+    """The customer's earliest order in one of ``statuses`` with a total of ``min_total`` or
+    more (referral rewards wait for it), or None."""
+    row = (
+        Order.objects.filter(customer_id=customer_id, status__in=statuses, total__gte=min_total)
+        .order_by("placed_at", "pk")
+        .values_list("external_id", "customer_id", "status", "total", "currency", "placed_at")
+        .first()
+    )
+    return None if row is None else OrderBrief(*row)
+
+
+def orders_between(
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    statuses: tuple[str, ...],
+    min_total: Decimal = Decimal(0),
+    limit: int = 500,
+) -> list[OrderBrief]:
+    """Orders placed in ``[start, end)`` with one of ``statuses`` and at least ``min_total``,
+    oldest first, at most ``limit`` (the demo shop attaches coupon uses to them)."""
+    rows = (
+        Order.objects.filter(
+            placed_at__gte=start,
+            placed_at__lt=end,
+            status__in=statuses,
+            total__gte=min_total,
+            customer__isnull=False,
+        )
+        .order_by("placed_at", "pk")
+        .values_list("external_id", "customer_id", "status", "total", "currency", "placed_at")
+    )
+    return [OrderBrief(*row) for row in rows[:limit]]

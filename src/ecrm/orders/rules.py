@@ -114,28 +114,41 @@ def _line_parts(lines) -> tuple:
 
 
 def order_hash(order: OrderInput, customer_id: int | None) -> str:
-    """The fingerprint ``record_order`` and ``record_orders`` both store on an order."""
-    return content_hash(
-        customer_id,
-        order.placed_at.isoformat(),
-        order.currency,
-        order.status,
-        order.channel,
-        order.store,
-        order.department,
-        order.country,
-        order.region,
-        order.city,
-        order.discount,
-        order.shipping,
-        order.tax,
-        order.grand_total,
-        order.coupon,
-        sorted(order.attributes.items()),
-        _line_parts(order.lines),
-        # Only when set, so orders recorded before the column existed keep their fingerprint.
-        *((order.employee,) if order.employee else ()),
-    )
+    """The fingerprint ``record_order`` and ``record_orders`` both store on an order:
+    ``content_hash(customer_id, *order content)``, with the costly part kept on the order
+    (``order_content_repr``) so a bulk import can prepare it on another thread."""
+    text = f"({customer_id!r}, {order_content_repr(order)}"
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def order_content_repr(order: OrderInput) -> str:
+    """``repr`` of the order's content parts without the leading "(": cached on the order."""
+    cached = order.__dict__.get("_content_repr")
+    if cached is None:
+        parts = (
+            order.placed_at.isoformat(),
+            order.currency,
+            order.status,
+            order.channel,
+            order.store,
+            order.department,
+            order.country,
+            order.region,
+            order.city,
+            order.discount,
+            order.shipping,
+            order.tax,
+            order.grand_total,
+            order.coupon,
+            sorted(order.attributes.items()),
+            _line_parts(order.lines),
+            # Only when set, so orders recorded before the column existed keep their
+            # fingerprint.
+            *((order.employee,) if order.employee else ()),
+        )
+        cached = repr(parts)[1:]
+        order.__dict__["_content_repr"] = cached  # the order is frozen; this is a cache
+    return cached
 
 
 def return_hash(ret: ReturnInput, customer_id: int | None) -> str:

@@ -1,6 +1,7 @@
 """A whole benchmark run at tiny scale: every figure gets its row in the report."""
 
 import pytest
+from django.db import connection
 
 from ecrm.bench import runner
 from ecrm.bench.rules import TARGETS
@@ -15,7 +16,13 @@ def test_tiny_run_reports_every_figure(tmp_path):
     """
     output = tmp_path / "BENCHMARKS.md"
     options = runner.Options.quick(
-        customers=150, import_lines=200, batches=2, requests=10, output=output, rebuild=True
+        customers=150,
+        import_lines=200,
+        batches=2,
+        requests=10,
+        output=output,
+        rebuild=True,
+        only=(runner.FOUNDATION,),
     )
     setting, figures = runner.run(options, say=lambda message: None)
     report = output.read_text(encoding="utf-8")
@@ -32,3 +39,30 @@ def test_tiny_run_reports_every_figure(tmp_path):
         assert heading in report
     assert setting.sizes["customers"] == 150
     assert [f.key for f in figures if f.status == "not measured" and not f.detail] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_domain_section_measures_on_a_tiny_dataset(tmp_path):
+    """Each domain's ``bench`` module runs on the same dataset and gets its own part of the
+    report, with one row per target it declares."""
+    output = tmp_path / "BENCHMARKS.md"
+    sections = runner.domain_sections()
+    names = tuple(name for name, _ in sections)
+    options = runner.Options.quick(
+        customers=150, requests=10, output=output, rebuild=True, only=names
+    )
+    _, figures = runner.run(options, say=lambda message: None)
+    report = output.read_text(encoding="utf-8")
+    expected = [t[0] for _, module in sections for t in module.TARGETS]
+    assert sorted(f.key for f in figures) == sorted(expected)
+    vendor = "postgresql" if connection.vendor == "postgresql" else "sqlite"
+    for name, module in sections:
+        assert f"<!-- bench:{vendor}-150-{name}:start -->" in report
+        assert f"## {module.TITLE}: " in report
+    assert [f.key for f in figures if f.status == "not measured" and not f.detail] == []
+
+
+def test_an_unknown_section_is_refused_with_the_known_ones():
+    options = runner.Options.quick(only=("segmnets",), output=None)
+    with pytest.raises(RuntimeError, match="unknown benchmark section segmnets; the sections"):
+        runner.run(options, say=lambda message: None)

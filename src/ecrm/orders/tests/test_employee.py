@@ -36,3 +36,20 @@ def test_single_and_batch_paths_store_the_employee():
     }
     changed = orders.record_orders([(_order("A-3", "BJ01-王磊"), None)])
     assert (changed.changed, Order.objects.get(external_id="A-3").employee) == (1, "BJ01-王磊")
+
+
+def test_the_fingerprint_is_the_hash_of_every_part_with_the_customer_first():
+    from ecrm.orders.rules import _line_parts, content_hash
+
+    order = _order("A", "SH01-周杰")
+    parts = (
+        order.placed_at.isoformat(),
+        *(order.currency, order.status, order.channel, order.store, order.department),
+        *(order.country, order.region, order.city, order.discount, order.shipping, order.tax),
+        *(order.grand_total, order.coupon, sorted(order.attributes.items())),
+        _line_parts(order.lines),
+    )
+    assert order_hash(order, 7) == content_hash(7, *parts, "SH01-周杰")
+    assert order_hash(_order("A"), None) == content_hash(None, *parts)
+    orders.prepare_order(order)  # cached on the order: the same hash afterwards
+    assert order_hash(order, 7) == content_hash(7, *parts, "SH01-周杰")
