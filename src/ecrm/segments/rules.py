@@ -151,9 +151,29 @@ class Behaviour:
 
 
 @dataclass(frozen=True)
+class Registered:
+    """A field another domain publishes for segments (``source`` "score" or "loyalty")."""
+
+    source: str
+    field: str
+    kind: str
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
 class Definition:
     version: int
     match: Any
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One published field of a registry: its type (text, number, bool, date) and choices."""
+
+    kind: str
+    label: str = ""
+    choices: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -179,14 +199,26 @@ class CustomerFacts:
     figures: dict = field(default_factory=dict)
     consents: dict = field(default_factory=dict)
     events: tuple = ()
+    # source ("score", "loyalty") -> field -> value, from the registries' segment_facts
+    registered: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------
 # Validation
 
 
-def validate(definition) -> Definition:
-    """Check a raw JSON definition and return the frozen tree, or raise DefinitionError."""
+# Condition kinds whose fields other domains publish: key in the JSON -> what it is.
+REGISTRIES = {"score": "RFM scores and predicted values", "loyalty": "loyalty tier and points"}
+REGISTRY_TYPES = {"text": TEXT, "number": NUMBER, "bool": BOOL, "date": DATE}
+
+
+def validate(definition, registries: dict | None = None) -> Definition:
+    """Check a raw JSON definition and return the frozen tree, or raise DefinitionError.
+
+    ``registries`` maps "score" / "loyalty" to ``{field: FieldSpec}`` (what the value and
+    loyalty domains publish); a source that is absent refuses its conditions by path.
+    """
+    registries = registries or {}
     if not isinstance(definition, dict):
         raise DefinitionError("$", "a definition is an object with version and match")
     _only(definition, "$", {"version", "match"})
@@ -195,7 +227,7 @@ def validate(definition) -> Definition:
         raise DefinitionError("version", f"must be {SCHEMA_VERSION}, not {version!r}")
     if "match" not in definition:
         raise DefinitionError("match", "is required")
-    return Definition(version=SCHEMA_VERSION, match=_node(definition["match"], "match"))
+    return Definition(version=SCHEMA_VERSION, match=_node(definition["match"], "match", registries))
 
 
 def _only(raw: dict, path: str, allowed: set) -> None:
@@ -205,7 +237,7 @@ def _only(raw: dict, path: str, allowed: set) -> None:
             raise DefinitionError(where, f"unknown field; expected one of {sorted(allowed)}")
 
 
-def _node(raw, path: str):
+def _node(raw, path: str, registries: dict):
     if not isinstance(raw, dict):
         raise DefinitionError(path, "must be an object (a group or a condition)")
     if "all" in raw or "any" in raw:
@@ -216,11 +248,11 @@ def _node(raw, path: str):
             raise DefinitionError(f"{path}.{key}", "must be a list of conditions")
         if not children:
             raise DefinitionError(f"{path}.{key}", "an empty group matches nothing useful")
-        nodes = tuple(_node(c, f"{path}.{key}[{i}]") for i, c in enumerate(children))
+        nodes = tuple(_node(c, f"{path}.{key}[{i}]", registries) for i, c in enumerate(children))
         return All(nodes) if key == "all" else AnyOf(nodes)
     if "not" in raw:
         _only(raw, path, {"not"})
-        return Not(_node(raw["not"], f"{path}.not"))
+        return Not(_node(raw["not"], f"{path}.not", registries))
     if "profile" in raw:
         return _profile(raw, path)
     if "attribute" in raw:
@@ -231,8 +263,13 @@ def _node(raw, path: str):
         return _consent(raw, path)
     if "event" in raw or "page" in raw:
         return _behaviour(raw, path)
+    for source in REGISTRIES:
+        if source in raw:
+            return _registered(raw, path, source, registries.get(source))
     raise DefinitionError(
-        path, "expected one of all, any, not, profile, attribute, figure, consent, event, page"
+        path,
+        "expected one of all, any, not, profile, attribute, figure, consent, event, page, "
+        "score, loyalty",
     )
 
 
@@ -409,6 +446,90 @@ def _behaviour(raw: dict, path: str) -> Behaviour:
     return Behaviour(kind, name, days, count_op, count_value, prefix)
 
 
+def _registered(raw: dict, path: str, source: str, fields: dict | None) -> Registered:
+    _only(raw, path, {source, "op", "value"})
+    if not fields:
+        raise DefinitionError(
+            f"{path}.{source}", f"no {REGISTRIES[source]} are available in this installation"
+        )
+    name = raw[source]
+    if name not in fields:
+        raise DefinitionError(
+            f"{path}.{source}", f"unknown {source} field {name!r}; known: {', '.join(fields)}"
+        )
+    spec = fields[name]
+    kind = REGISTRY_TYPES[spec.kind]
+    op = _op(raw, path, OPS[kind] if kind != NUMBER else (*ORDER_OPS, *SET_OPS))
+    value = _value(raw, path, op, kind)
+    if spec.choices and op in ("eq", "ne", "in", "not_in"):
+        for v in value if isinstance(value, tuple) else (value,):
+            if v not in spec.choices:
+                raise DefinitionError(
+                    f"{path}.value", f"{v!r} is not one of {', '.join(map(str, spec.choices))}"
+                )
+    return Registered(source, name, kind, op, value)
+
+
+# ---------------------------------------------------------------------------------------
+# What a definition depends on
+
+PROFILE, ATTRIBUTES, FIGURES, SEEN, CONSENT, EVENTS = (
+    "profile",
+    "attributes",
+    "figures",
+    "seen",
+    "consent",
+    "events",
+)
+SCORE, LOYALTY = "score", "loyalty"
+# The figures an event without an order changes (figures.api.note_seen).
+SEEN_FIGURES = frozenset({"last_seen_at", "days_since_last_seen"})
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What data a definition reads, and whether its answer changes with time alone."""
+
+    reads: frozenset
+    ages: bool  # a relative-time condition: days since, or a behaviour window
+    window_days: int  # the longest behaviour window (0: none)
+    event_kinds: frozenset  # ("track", name) / ("page", name) pairs; name "" = any page
+
+    def touches(self, changed) -> bool:
+        return bool(self.reads & set(changed))
+
+
+def dependencies(definition: Definition) -> Dependencies:
+    reads: set[str] = set()
+    ages = False
+    window = 0
+    kinds: set[tuple[str, str]] = set()
+    stack = [definition.match]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, All | AnyOf):
+            stack.extend(node.children)
+        elif isinstance(node, Not):
+            stack.append(node.child)
+        elif isinstance(node, Profile):
+            reads.add(PROFILE)
+        elif isinstance(node, Attribute):
+            reads.add(ATTRIBUTES)
+        elif isinstance(node, Figure):
+            reads.add(SEEN if node.figure in SEEN_FIGURES else FIGURES)
+            ages = ages or node.figure in DAYS_SINCE
+        elif isinstance(node, ConsentIs):
+            reads.add(CONSENT)
+        elif isinstance(node, Behaviour):
+            reads.add(EVENTS)
+            ages = True
+            window = max(window, node.within_days)
+            kinds.add((node.kind, node.name))
+        elif isinstance(node, Registered):
+            reads.add(node.source)
+    return Dependencies(frozenset(reads), ages, window, frozenset(kinds))
+
+
 # ---------------------------------------------------------------------------------------
 # The in-memory predicate
 
@@ -441,6 +562,9 @@ def _eval(node, facts: CustomerFacts, now: dt.datetime) -> bool:
     if isinstance(node, Behaviour):
         count = sum(1 for e in facts.events if event_matches(node, e, now))
         return compare(node.count_op, count, node.count_value)
+    if isinstance(node, Registered):
+        actual = facts.registered.get(node.source, {}).get(node.field)
+        return compare(node.op, registered_value(node.kind, actual), node.value)
     raise TypeError(f"not a definition node: {node!r}")
 
 
@@ -451,6 +575,17 @@ def figure_value(name: str, figures: dict, now: dt.datetime):
     default = None if FIGURE_TYPES[name] == DATETIME else 0
     value = figures.get(name, default)
     return Decimal(value) if FIGURE_TYPES[name] == NUMBER else value
+
+
+def registered_value(kind: str, actual):
+    """A registry's fact in the type its condition compares: numbers as Decimal, dates."""
+    if actual is None or isinstance(actual, bool) and kind != BOOL:
+        return actual
+    if kind == NUMBER:
+        return Decimal(str(actual))
+    if kind == DATE and isinstance(actual, dt.datetime):
+        return actual.date()
+    return actual
 
 
 def window_start(node: Behaviour, now: dt.datetime) -> dt.datetime:

@@ -16,8 +16,10 @@ from ecrm.customers.tests import factories
 from ecrm.events.models import Event
 from ecrm.figures import api as figures
 from ecrm.figures.models import CustomerFigures
+from ecrm.loyalty import api as loyalty
 from ecrm.orders import api as orders
-from ecrm.segments import queries, rules
+from ecrm.segments import fields, queries, rules
+from ecrm.value import api as value
 
 pytestmark = pytest.mark.django_db
 
@@ -214,6 +216,11 @@ CASES = [
     ("attribute number is not text", _a("score", "eq", 7), {"A"}),
     ("attribute contains only text", _a("score", "contains", "7"), {"C"}),
     ("attribute boolean", _a("vip", "eq", True), {"E"}),
+    ("attribute in text only", _a("score", "in", ["7"]), {"C"}),
+    ("attribute ne number", _a("score", "ne", 7), {"C"}),
+    ("attribute not_in number", _a("score", "not_in", [7, 8]), {"C"}),
+    ("attribute eq blank never", _a("member_level", "eq", ""), set()),
+    ("attribute boolean ne", _a("vip", "ne", False), {"E"}),
     # derived figures, every operator, and customers with no figures row
     ("order_count gte", _f("order_count", "gte", 2), {"A", "E"}),
     ("order_count eq 0", _f("order_count", "eq", 0), {"C", "D", "F"}),
@@ -297,6 +304,26 @@ CASES = [
     ),
     ("double not", {"not": {"not": _f("order_count", "gte", 2)}}, {"A", "E"}),
     (
+        "figures of one group, no row accepted",
+        {"all": [_f("order_count", "lt", 2), _f("revenue", "lte", 300), _p("name", "is_set")]},
+        {"C", "F"},
+    ),
+    (
+        "figures of one group, dates",
+        {"all": [_f("order_count", "eq", 0), _f("last_order_at", "is_not_set")]},
+        {"C", "D", "F"},
+    ),
+    (
+        "figures of one group, a row needed",
+        {"all": [_f("order_count", "gte", 1), _f("days_since_last_order", "gte", 60)]},
+        {"B", "E"},
+    ),
+    (
+        "not over figures of one group",
+        {"not": {"all": [_f("order_count", "lt", 2), _f("revenue", "lte", 300)]}},
+        {"A", "B", "E"},
+    ),
+    (
         "any of attribute and behaviour",
         {"any": [_a("vip", "eq", True), _views(30, "服装", "gte", 4)]},
         {"C", "E"},
@@ -333,3 +360,117 @@ def test_members_pages_by_key_and_preview_counts(population):
     rest = queries.members(definition, NOW, limit=2, after=first[-1])
     assert (first, rest) == (ids[:2], ids[2:])
     assert queries.preview(definition, NOW, sample=2) == queries.Preview(3, tuple(ids[:2]))
+
+
+# ---------------------------------------------------------------------------------------
+# Conditions on fields other domains publish: RFM scores (value) and loyalty.
+
+
+def _both_ways(population, match) -> tuple[set, set]:
+    definition = fields.validate({"version": 1, "match": match})
+    names = {pk: name for name, pk in population.items()}
+    by_sql = {names[pk] for pk in queries.members(definition, NOW)}
+    by_predicate = {
+        names[pk]
+        for pk in population.values()
+        if rules.evaluate(definition, queries.facts_of(pk), NOW)
+    }
+    return by_sql, by_predicate
+
+
+@pytest.fixture
+def scored(population):
+    value.compute_rfm(now=NOW, window_days=365)
+    return population
+
+
+SCORE_CASES = [
+    ("f is_set", {"score": "f", "op": "is_set"}, {"A", "B", "E"}),
+    ("rfm_group is_not_set", {"score": "rfm_group", "op": "is_not_set"}, {"C", "D", "F"}),
+    ("m gte 1", {"score": "m", "op": "gte", "value": 1}, {"A", "B", "E"}),
+    ("not r lte 5", {"not": {"score": "r", "op": "lte", "value": 5}}, {"C", "D", "F"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("match", "expected"), [c[1:] for c in SCORE_CASES], ids=[c[0] for c in SCORE_CASES]
+)
+def test_score_conditions_both_ways(scored, match, expected):
+    assert _both_ways(scored, match) == (expected, expected)
+
+
+@pytest.mark.parametrize("field", ["r", "f", "m"])
+@pytest.mark.parametrize("op", ["eq", "gte", "lt"])
+def test_every_score_threshold_both_ways(scored, field, op):
+    """For each score 1..5 both targets select exactly the customers value.api scores so."""
+    names = {pk: name for name, pk in scored.items()}
+    for threshold in range(1, 6):
+        expected = set()
+        for pk, name in names.items():
+            score = value.score_of(pk)
+            if score is not None and rules.compare(op, getattr(score, field), threshold):
+                expected.add(name)
+        match = {"score": field, "op": op, "value": threshold}
+        assert _both_ways(scored, match) == (expected, expected), threshold
+
+
+def test_rfm_group_in_both_ways(scored):
+    groups = {value.score_of(scored[n]).group for n in ("A", "B", "E")}
+    chosen = sorted(groups)[:1]
+    expected = {n for n in ("A", "B", "E") if value.score_of(scored[n]).group in chosen}
+    match = {"score": "rfm_group", "op": "in", "value": chosen}
+    assert _both_ways(scored, match) == (expected, expected)
+
+
+@pytest.fixture
+def members(population):
+    loyalty.join(population["A"], actor=SYSTEM, at=_ago(400))
+    loyalty.join(population["E"], actor=SYSTEM, at=_ago(20))
+    loyalty.award_points(
+        population["E"], 1200, source="test", source_ref="e", reason="test", actor=SYSTEM
+    )
+    loyalty.award_points(
+        population["A"], 300, source="test", source_ref="a", reason="test", actor=SYSTEM
+    )
+    return population
+
+
+LOYALTY_CASES = [
+    ("member", {"loyalty": "member", "op": "eq", "value": True}, {"A", "E"}),
+    ("not a member", {"loyalty": "member", "op": "ne", "value": True}, {"B", "C", "D", "F"}),
+    ("points gte", {"loyalty": "points", "op": "gte", "value": 1000}, {"E"}),
+    ("points between", {"loyalty": "points", "op": "between", "value": [1, 500]}, {"A"}),
+    ("points lt", {"loyalty": "points", "op": "lt", "value": 500}, {"A", "B", "C", "D", "F"}),
+    (
+        "member since before",
+        {"loyalty": "member_since", "op": "lt", "value": "2026-01-01"},
+        {"A"},
+    ),
+    (
+        "member since on the day",
+        {"loyalty": "member_since", "op": "eq", "value": "2026-10-31"},
+        {"E"},
+    ),
+    (
+        "member since is_not_set",
+        {"loyalty": "member_since", "op": "is_not_set"},
+        {"B", "C", "D", "F"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("match", "expected"), [c[1:] for c in LOYALTY_CASES], ids=[c[0] for c in LOYALTY_CASES]
+)
+def test_loyalty_conditions_both_ways(members, match, expected):
+    assert _both_ways(members, match) == (expected, expected)
+
+
+def test_tier_both_ways(members):
+    """Whatever tiers the programme assigns, both targets agree on each."""
+    for tier in {loyalty.tier_of(members[n]) or "" for n in ("A", "E")}:
+        if not tier:
+            continue
+        expected = {n for n, pk in members.items() if (loyalty.tier_of(pk) or "") == tier}
+        match = {"loyalty": "tier", "op": "eq", "value": tier}
+        assert _both_ways(members, match) == (expected, expected)

@@ -42,7 +42,8 @@ BAD = [
         "unknown node",
         _wrap({"profil": "city"}),
         "match.all[0]",
-        "expected one of all, any, not, profile, attribute, figure, consent, event, page",
+        "expected one of all, any, not, profile, attribute, figure, consent, event, page, "
+        "score, loyalty",
     ),
     (
         "unknown profile field",
@@ -216,3 +217,50 @@ def test_evaluate_over_plain_facts():
     )
     blank = rules.CustomerFacts(customer_id=2, profile={"province": ""})
     assert [rules.evaluate(definition, f, NOW) for f in (facts, blank)] == [True, False]
+
+
+SCORES = {
+    "p_alive": rules.FieldSpec("number", "P(alive)"),
+    "rfm_group": rules.FieldSpec("text", "RFM group", ("champions", "loyal")),
+}
+
+
+def test_published_fields_are_checked_against_their_registry():
+    """A score condition is typed by the registry; choices refuse other values."""
+    ok = rules.validate(_wrap({"score": "p_alive", "op": "gte", "value": 0.5}), {"score": SCORES})
+    assert ok.match.children[0] == rules.Registered(
+        "score", "p_alive", rules.NUMBER, "gte", Decimal("0.5")
+    )
+    with pytest.raises(rules.DefinitionError) as caught:
+        rules.validate(_wrap({"score": "rfm_group", "op": "eq", "value": "vip"}), {"score": SCORES})
+    assert (caught.value.path, caught.value.message) == (
+        "match.all[0].value",
+        "'vip' is not one of champions, loyal",
+    )
+
+
+def test_an_absent_registry_is_a_clear_error():
+    with pytest.raises(rules.DefinitionError) as caught:
+        rules.validate(_wrap({"loyalty": "tier", "op": "eq", "value": "gold"}))
+    assert (caught.value.path, caught.value.message) == (
+        "match.all[0].loyalty",
+        "no loyalty tier and points are available in this installation",
+    )
+
+
+def test_dependencies_say_what_a_definition_reads():
+    definition = rules.validate(
+        _wrap(
+            {"profile": "city", "op": "eq", "value": "深圳"},
+            {"not": {"figure": "days_since_last_seen", "op": "lt", "value": 7}},
+            {"event": "Product Viewed", "within_days": 30},
+            {"page": "", "within_days": 90},
+        )
+    )
+    needs = rules.dependencies(definition)
+    assert (needs.reads, needs.ages, needs.window_days, needs.event_kinds) == (
+        frozenset({"profile", "seen", "events"}),
+        True,
+        90,
+        frozenset({("track", "Product Viewed"), ("page", "")}),
+    )

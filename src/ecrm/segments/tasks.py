@@ -1,0 +1,32 @@
+"""Background jobs of the segments domain: thin wrappers over services."""
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from ecrm.segments import services
+from ecrm.segments.models import ChangeReason
+
+
+@db_periodic_task(crontab(minute="10"))
+def hourly_refresh() -> int:
+    """Segments whose conditions age with time ("no order in 60 days", "viewed in the last
+    30 days") rebuilt every hour, each with a size-history point."""
+    return len(services.refresh_segments())
+
+
+@db_periodic_task(crontab(minute="40"))
+def hourly_sizes() -> int:
+    """A size-history point for every segment, so the history shows live changes too."""
+    return services.record_sizes()
+
+
+@db_periodic_task(crontab(hour="4", minute="30"))
+def nightly_rebuild() -> int:
+    """Every rule segment after the nightly figures rebuild (03:30) and RFM scores (04:00),
+    which change many customers at once without going through the live re-check."""
+    return len(services.build_all(reason=ChangeReason.SCHEDULE))
+
+
+@db_task()
+def build_segment(segment_id: int) -> int:
+    return services.build_segment(segment_id).size
