@@ -6,21 +6,44 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    FloatField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+)
+from django.utils.translation import gettext_lazy as _
 
-from ecrm.value.models import CustomerScore, RfmRun
+from ecrm.value.models import CustomerPrediction, CustomerProfit, CustomerScore, RfmRun
 from ecrm.value.rfm import GROUP_BY_CODE, GROUPS
-from ecrm.value.services import compute_rfm
+from ecrm.value.services import (
+    NotEnoughData,
+    compute_profit,
+    compute_rfm,
+    profit_settings,
+    score_customers,
+)
 
 __all__ = [
     "CustomerRfm",
     "GroupCount",
+    "NotEnoughData",
     "Pareto",
+    "compute_profit",
     "compute_rfm",
+    "customer_card",
     "flag_counts",
     "group_counts",
     "pareto",
+    "profit_settings",
+    "score_customers",
     "score_of",
+    "segment_facts",
+    "segment_fields",
 ]
 
 
@@ -128,3 +151,111 @@ def pareto() -> Pareto | None:
         top20_share=run.top20_share,
         curve=tuple((float(x), float(y)) for x, y in run.curve),
     )
+
+
+@dataclass(frozen=True)
+class CustomerCard:
+    """What Customer 360 shows of one customer's value (None where no run scored them)."""
+
+    rfm: CustomerRfm | None
+    prediction: dict | None
+    profit: dict | None
+    horizon_days: int | None
+
+
+def customer_card(customer_id: int) -> CustomerCard:
+    prediction = (
+        CustomerPrediction.objects.filter(customer_id=customer_id)
+        .values("p_alive", "expected_purchases", "expected_order_value", "clv", "run__horizon_days")
+        .first()
+    )
+    profit = (
+        CustomerProfit.objects.filter(customer_id=customer_id)
+        .values("revenue", "margin", "service_cost", "profit")
+        .first()
+    )
+    return CustomerCard(
+        rfm=score_of(customer_id),
+        prediction=prediction,
+        profit=profit,
+        horizon_days=prediction["run__horizon_days"] if prediction else None,
+    )
+
+
+# --- segments ----------------------------------------------------------------------------
+
+# Field name -> (table, column, type, label). Names are stable: saved segments use them.
+_SEGMENT_COLUMNS = {
+    "rfm_group": (CustomerScore, "rfm_group", "text", _("RFM group")),
+    "r": (CustomerScore, "r", "number", _("RFM recency score (1-5)")),
+    "f": (CustomerScore, "f", "number", _("RFM frequency score (1-5)")),
+    "m": (CustomerScore, "m", "number", _("RFM monetary score (1-5)")),
+    "dormant": (CustomerScore, "dormant", "bool", _("Dormant")),
+    "low_return": (CustomerScore, "low_return", "bool", _("Low return")),
+    "p_alive": (CustomerPrediction, "p_alive", "number", _("P(alive)")),
+    "expected_purchases": (
+        CustomerPrediction,
+        "expected_purchases",
+        "number",
+        _("Expected purchases (horizon)"),
+    ),
+    "expected_order_value": (
+        CustomerPrediction,
+        "expected_order_value",
+        "number",
+        _("Expected order value"),
+    ),
+    "clv": (CustomerPrediction, "clv", "number", _("Predicted CLV")),
+    "margin": (CustomerProfit, "margin", "number", _("Margin")),
+    "profit": (CustomerProfit, "profit", "number", _("Profit")),
+}
+
+_OUTPUT = {"text": CharField, "number": FloatField, "bool": BooleanField}
+
+
+def _group_choices() -> list[tuple[str, str]]:
+    return [(g.code, _(g.en)) for g in GROUPS]
+
+
+def segment_fields() -> dict[str, dict]:
+    """The customer-value fields a segment may test, by stable name.
+
+    Each entry: ``type`` ("text", "number" or "bool"), ``expression`` (a Subquery on
+    ``OuterRef("pk")`` for ``Customer.objects.annotate(...)``; NULL for a customer the
+    latest run did not score), ``label`` (lazy, translated) and, for ``rfm_group``,
+    ``choices`` (code, label). Numbers compare as floats.
+    """
+    fields = {}
+    for name, (model, column, kind, label) in _SEGMENT_COLUMNS.items():
+        expression = Subquery(
+            model.objects.filter(customer_id=OuterRef("pk")).values(column)[:1],
+            output_field=_OUTPUT[kind](),
+        )
+        entry = {"type": kind, "expression": expression, "label": label}
+        if name == "rfm_group":
+            entry["choices"] = _group_choices()
+        fields[name] = entry
+    return fields
+
+
+def _plain(kind: str, value):
+    if value is None:
+        return None
+    if kind == "number":
+        return float(value)
+    if kind == "bool":
+        return bool(value)
+    return str(value)
+
+
+def segment_facts(customer_id: int) -> dict[str, object]:
+    """The same fields for one customer (None where the latest run did not score them)."""
+    rows = {}
+    for model in (CustomerScore, CustomerPrediction, CustomerProfit):
+        columns = [c for m, c, _k, _l in _SEGMENT_COLUMNS.values() if m is model]
+        rows[model] = model.objects.filter(customer_id=customer_id).values(*columns).first()
+    facts = {}
+    for name, (model, column, kind, _label) in _SEGMENT_COLUMNS.items():
+        row = rows[model]
+        facts[name] = _plain(kind, row[column]) if row else None
+    return facts

@@ -1,8 +1,14 @@
-"""Writes of the customer-value domain: ``compute_rfm`` rebuilds every customer's score.
+"""Writes of the customer-value domain, each a set-based run over every customer.
 
-One query reads the figures of all live customers who ever ordered (with a window, order
-counts and revenue inside it come from the orders table in the same statement); numpy
-scores them; the scores replace the old ones in one transaction (delete, bulk insert).
+* ``compute_rfm`` rebuilds every customer's RFM score: one query reads the figures of all
+  live customers who ever ordered (with a window, order counts and revenue inside it come
+  from the orders table in the same statement); numpy scores them.
+* ``score_customers`` summarises every customer's orders (one scan of the orders table),
+  fits BG/NBD, Gamma-Gamma and Pareto/NBD and stores each customer's P(alive), expected
+  purchases and CLV.
+* ``compute_profit`` (``value.profit``) sums each customer's value and cost.
+
+Each replaces its table in one transaction (delete, bulk insert: COPY on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -12,13 +18,21 @@ import time
 
 import numpy as np
 from django.db import connection, transaction
+from django.utils import timezone
 
 from ecrm.core import clock
 from ecrm.customers.models import Customer
 from ecrm.figures.models import CustomerFigures
 from ecrm.orders.models import Order, OrderStatus
-from ecrm.value import rfm
-from ecrm.value.models import CustomerScore, RfmRun
+from ecrm.value import queries, rfm, rules
+from ecrm.value.models import (
+    CustomerPrediction,
+    CustomerProfit,
+    CustomerScore,
+    PredictionRun,
+    ProfitRun,
+    RfmRun,
+)
 
 CHUNK = 50_000
 CURVE_POINTS = 101
@@ -43,7 +57,7 @@ def _read_figures(now: dt.datetime, window_days: int | None) -> np.ndarray:
     if window_days:
         window_join = f"""
         LEFT JOIN (
-            SELECT customer_id, COUNT(*) AS n, SUM(total) AS gross FROM {t["ord"]}
+            SELECT customer_id, COUNT(*) AS n, SUM(total) AS gross FROM {queries.scan(t["ord"])}
             WHERE status <> %s AND placed_at > %s AND placed_at <= %s
             GROUP BY customer_id) w ON w.customer_id = f.customer_id"""
         window_cols = f"COALESCE(w.n, 0), {money.format('COALESCE(w.gross, 0)')}"
@@ -60,12 +74,7 @@ def _read_figures(now: dt.datetime, window_days: int | None) -> np.ndarray:
     {window_join}
     WHERE c.merged_into_id IS NULL AND f.order_count > 0
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
-        return np.zeros((0, 7))
-    return np.array(rows, dtype=float)
+    return queries.fetch_matrix(sql, params, 7)
 
 
 def _insert(rows: list[tuple], computed_at: dt.datetime) -> None:
@@ -88,6 +97,25 @@ def _insert(rows: list[tuple], computed_at: dt.datetime) -> None:
         cursor.executemany(sql, [(*row, stamp) for row in rows])
 
 
+def rfm_settings() -> dict:
+    """The settings of the latest RFM run (the defaults before the first), so the nightly
+    job keeps what staff chose."""
+    last = RfmRun.objects.first()
+    if last is None:
+        return {
+            "window_days": 365,
+            "dormant_days": rfm.DORMANT_DAYS,
+            "min_revenue": rfm.LOW_RETURN_MIN_REVENUE,
+            "max_return_ratio": rfm.LOW_RETURN_MAX_RATIO,
+        }
+    return {
+        "window_days": last.window_days,
+        "dormant_days": last.dormant_days,
+        "min_revenue": last.low_return_revenue,
+        "max_return_ratio": last.low_return_ratio,
+    }
+
+
 def compute_rfm(
     now: dt.datetime | None = None,
     window_days: int | None = 365,
@@ -101,10 +129,7 @@ def compute_rfm(
     number and total of the orders (not cancelled) placed in the last ``window_days``
     days, without a window the all-time order count and net revenue.
     """
-    if window_days is not None and window_days < 1:
-        raise ValueError("window_days must be at least 1")
-    if dormant_days < 1:
-        raise ValueError("dormant_days must be at least 1")
+    rules.check_rfm_settings(window_days, dormant_days, min_revenue, max_return_ratio)
     began = time.perf_counter()
     now = now or clock.now()
     with transaction.atomic():
@@ -135,10 +160,386 @@ def compute_rfm(
             computed_at=now,
             window_days=window_days,
             dormant_days=dormant_days,
+            low_return_revenue=min_revenue,
+            low_return_ratio=max_return_ratio,
             customers=int(customer.size),
             top20_share=rfm.share_for_top(monetary, 0.2),
             curve=[
                 [round(float(x), 4), round(float(y), 6)] for x, y in zip(grid, share, strict=True)
             ],
+            seconds=round(time.perf_counter() - began, 3),
+        )
+
+
+# --- bulk writes ------------------------------------------------------------------------
+
+
+def replace_rows(model, columns: tuple[str, ...], rows) -> None:
+    """Empty ``model``'s table and write ``rows`` (tuples in ``columns`` order): COPY on
+    PostgreSQL, one prepared INSERT over all rows on SQLite. Call inside a transaction."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(c) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table}")
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
+
+# --- predictions ------------------------------------------------------------------------
+
+UNIT_DAYS = 7  # the models run in weeks, as in the CDNOW papers
+# Parameters of a million buyers are no better than those of a random 100,000, and the
+# fit costs follow the sample. Pareto/NBD (hypergeometric likelihood, Nelder-Mead) costs
+# about a hundred times more per row: opt-in, on a small sample.
+FIT_SAMPLE = 100_000
+PARETO_SAMPLE = 0
+MIN_REPEAT_BUYERS = 10
+HORIZON_DAYS = 365
+DISCOUNT_RATE = 0.10
+
+
+class NotEnoughData(ValueError):
+    """Too few buyers (or repeat buyers) for the models to be fitted."""
+
+
+def _epoch_days_sql(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM {column}) / 86400.0"
+    return f"julianday({column}) - 2440587.5"
+
+
+def read_purchases(now: dt.datetime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(customer id, time in days since 1970-01-01 UTC, order total) of every order of a
+    known customer placed up to ``now``, cancelled orders left out. One scan, no sort."""
+    sql = f"""
+    SELECT customer_id, {_epoch_days_sql("placed_at")}, CAST(total AS DOUBLE PRECISION)
+    FROM {queries.scan(Order._meta.db_table)}
+    WHERE customer_id IS NOT NULL AND status <> %s AND placed_at <= %s
+    """
+    params = [OrderStatus.CANCELLED.value, connection.ops.adapt_datetimefield_value(now)]
+    data = queries.fetch_matrix(sql, params, 3)
+    return data[:, 0].astype(np.int64), data[:, 1], data[:, 2]
+
+
+def local_days(epoch_days: np.ndarray, zone=None) -> np.ndarray:
+    """Whole days in the shop's time zone (``TIME_ZONE``) of UTC times given in days since
+    1970-01-01; the offset is looked up once per hour of the range, so DST is exact."""
+    zone = zone or timezone.get_default_timezone()
+    epoch_days = np.asarray(epoch_days, dtype=float)
+    if epoch_days.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    hours = np.floor(epoch_days * 24.0 + 1e-9).astype(np.int64)
+    low, high = int(hours.min()), int(hours.max())
+    if high - low <= 2_000_000:
+        span = np.arange(low, high + 1)
+        index = hours - low
+    else:
+        span, index = np.unique(hours, return_inverse=True)
+    offsets = np.array(
+        [
+            dt.datetime.fromtimestamp(int(h) * 3600, dt.UTC).astimezone(zone).utcoffset()
+            / dt.timedelta(days=1)
+            for h in span
+        ]
+    )
+    return np.floor(epoch_days + offsets[index] + 1e-9).astype(np.int64)
+
+
+def _fit_all(summary: rules.Summary, pareto_sample: int) -> dict[str, rules.Fit]:
+    """BG/NBD and Gamma-Gamma on a seeded sample of up to ``FIT_SAMPLE`` buyers (all of a
+    smaller shop), Pareto/NBD on ``pareto_sample`` of them (0: not fitted)."""
+    x, t_x, T, m = summary.frequency, summary.recency, summary.T, summary.monetary
+    repeat = int((x > 0).sum())
+    if repeat < MIN_REPEAT_BUYERS:
+        raise NotEnoughData(
+            f"{repeat} customers bought more than once; the models need at least "
+            f"{MIN_REPEAT_BUYERS}"
+        )
+    pick = rules.sample_indices(x.size, FIT_SAMPLE)
+    fits = {"bgnbd": rules.fit_bgnbd(x[pick], t_x[pick], T[pick])}
+    gamma = rules.fit_gamma_gamma(x[pick], m[pick])
+    if gamma.params["q"] <= 1.0:
+        raise NotEnoughData(
+            "the spend of repeat buyers varies too much for Gamma-Gamma (q <= 1): "
+            "their expected order value is undefined"
+        )
+    fits["gamma_gamma"] = gamma
+    if pareto_sample:
+        pick = rules.sample_indices(x.size, pareto_sample)
+        # Recorded either way; customers are scored with it only when it converged.
+        fits["pareto_nbd"] = rules.fit_pareto_nbd(x[pick], t_x[pick], T[pick])
+    return fits
+
+
+def prediction_settings() -> dict:
+    """Horizon and discount rate of the latest prediction run (the defaults before it)."""
+    last = PredictionRun.objects.first()
+    if last is None:
+        return {"horizon_days": HORIZON_DAYS, "discount_rate": DISCOUNT_RATE}
+    return {"horizon_days": last.horizon_days, "discount_rate": last.discount_rate}
+
+
+def score_customers(
+    now: dt.datetime | None = None,
+    horizon_days: int = HORIZON_DAYS,
+    discount_rate: float = DISCOUNT_RATE,
+    pareto_sample: int = PARETO_SAMPLE,
+) -> PredictionRun:
+    """Fit the models on every customer's orders and replace all stored predictions.
+
+    Purchases are whole days in the shop's time zone (several orders on one day are one
+    purchase of their total); time runs in weeks. BG/NBD and Gamma-Gamma are fitted on
+    a seeded sample of up to ``FIT_SAMPLE`` buyers, Pareto/NBD (when ``pareto_sample`` is
+    not 0) on a sample of that many; every customer is scored with each. CLV: expected
+    order value x discounted expected purchases over ``horizon_days``, in monthly periods
+    at the annual ``discount_rate``.
+    """
+    horizon = rules.Horizon(horizon_days, float(discount_rate))
+    if pareto_sample < 0:
+        raise ValueError("pareto_sample must be 0 (no Pareto/NBD) or more")
+    began = time.perf_counter()
+    now = now or clock.now()
+    timings = {}
+    with transaction.atomic():
+        customer, moment, total = read_purchases(now)
+        end = int(local_days(np.array([(now - EPOCH).total_seconds() / 86400.0]))[0])
+        summary = rules.summarise(customer, local_days(moment), total, end, UNIT_DAYS)
+        timings["read"] = round(time.perf_counter() - began, 3)
+        if summary.customer.size == 0:
+            raise NotEnoughData("no customer has ordered yet")
+        step = time.perf_counter()
+        fits = _fit_all(summary, pareto_sample)
+        timings["fit"] = round(time.perf_counter() - step, 3)
+        step = time.perf_counter()
+        x, t_x, T = summary.frequency, summary.recency, summary.T
+        pareto = fits.get("pareto_nbd")
+        if pareto is not None and (not pareto.converged or pareto.params["s"] == 1.0):
+            pareto = None
+        result = rules.predict(
+            list(fits["bgnbd"].params.values()),
+            list(fits["gamma_gamma"].params.values()),
+            x,
+            t_x,
+            T,
+            summary.monetary,
+            horizon=horizon,
+            unit_days=UNIT_DAYS,
+            pareto_params=list(pareto.params.values()) if pareto else None,
+        )
+        clv = np.round(result.clv, 4)
+        timings["score"] = round(time.perf_counter() - step, 3)
+        step = time.perf_counter()
+        run = PredictionRun.objects.create(
+            computed_at=now,
+            horizon_days=horizon.days,
+            discount_rate=horizon.annual_rate,
+            customers=int(summary.customer.size),
+            repeat_buyers=int((x > 0).sum()),
+            fits={name: _fit_record(fit) for name, fit in fits.items()},
+            total_clv=round(float(clv.sum()), 4),
+            expected_purchases=round(float(result.expected_purchases.sum()), 4),
+            seconds=0.0,
+        )
+        none = [None] * summary.customer.size
+        stamp = now if connection.vendor == "postgresql" else _adapt(now)
+        columns = (
+            "customer_id",
+            "run_id",
+            "frequency",
+            "recency",
+            "age",
+            "monetary",
+            "p_alive",
+            "expected_purchases",
+            "pareto_p_alive",
+            "pareto_expected_purchases",
+            "expected_order_value",
+            "clv",
+            "computed_at",
+        )
+        rows = zip(
+            summary.customer.tolist(),
+            [run.pk] * summary.customer.size,
+            x.tolist(),
+            np.round(t_x * UNIT_DAYS, 6).tolist(),
+            np.round(T * UNIT_DAYS, 6).tolist(),
+            np.round(summary.monetary, 4).tolist(),
+            np.round(result.p_alive, 8).tolist(),
+            np.round(result.expected_purchases, 8).tolist(),
+            none if pareto is None else np.round(result.pareto_p_alive, 8).tolist(),
+            none if pareto is None else np.round(result.pareto_expected_purchases, 8).tolist(),
+            np.round(result.expected_order_value, 4).tolist(),
+            clv.tolist(),
+            [stamp] * summary.customer.size,
+            strict=True,
+        )
+        replace_rows(CustomerPrediction, columns, rows)
+        timings["write"] = round(time.perf_counter() - step, 3)
+        run.timings = timings
+        run.seconds = round(time.perf_counter() - began, 3)
+        run.save(update_fields=["timings", "seconds"])
+    return run
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _adapt(moment: dt.datetime):
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _fit_record(fit: rules.Fit) -> dict:
+    return {
+        "params": {k: float(f"{v:.10g}") for k, v in fit.params.items()},
+        "log_likelihood": round(fit.log_likelihood, 4),
+        "customers": fit.customers,
+        "distinct_rows": fit.groups,
+        "seconds": round(fit.seconds, 3),
+        "converged": fit.converged,
+    }
+
+
+# --- customer value and cost ------------------------------------------------------------
+
+
+def _points_redeemed() -> tuple[tuple[np.ndarray, np.ndarray], str]:
+    """(customer ids, money value of the points each redeemed, net of redemptions given
+    back) from the loyalty programme, and where it came from."""
+    from ecrm.loyalty import api as loyalty
+
+    found = loyalty.points_redeemed_value()
+    if not found:
+        return (np.zeros(0, dtype=np.int64), np.zeros((0, 1))), "loyalty"
+    ids = np.fromiter(found.keys(), dtype=np.int64, count=len(found))
+    amounts = np.fromiter((float(v) for v in found.values()), dtype=float, count=len(found))
+    return (ids, amounts.reshape(-1, 1)), "loyalty"
+
+
+def _contact_costs(now: dt.datetime, settings: rules.ProfitSettings):
+    from ecrm.contacts import api as contacts
+
+    rows = contacts.contact_counts(until=now)
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 2))
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    counts = np.array([r[2] for r in rows], dtype=float)
+    costs = counts * np.array([settings.cost_of(r[1]) for r in rows])
+    keys, inverse = np.unique(ids, return_inverse=True)
+    inverse = inverse.ravel()
+    summed = np.column_stack(
+        [
+            np.bincount(inverse, weights=counts, minlength=keys.size),
+            np.bincount(inverse, weights=costs, minlength=keys.size),
+        ]
+    )
+    return keys, summed
+
+
+def _spread(keys: np.ndarray, part: tuple[np.ndarray, np.ndarray], width: int) -> np.ndarray:
+    """The rows of ``part`` placed at their customers' positions in ``keys`` (0 elsewhere)."""
+    out = np.zeros((keys.size, width))
+    ids, values = part
+    if ids.size:
+        out[np.searchsorted(keys, ids)] = values
+    return out
+
+
+def profit_settings(raw=None) -> rules.ProfitSettings:
+    """Validated settings: ``raw`` when given, else the latest run's, else the defaults."""
+    from ecrm.contacts import api as contacts
+
+    if raw is None:
+        last = ProfitRun.objects.first()
+        raw = last.settings if last else {}
+    return rules.parse_profit_settings(raw, set(contacts.ContactChannel.values))
+
+
+def compute_profit(now: dt.datetime | None = None, settings: dict | None = None) -> ProfitRun:
+    """Value and cost of every customer who ordered, returned or was contacted; replaces
+    all stored figures. ``settings`` (see ``rules.parse_profit_settings``): the latest
+    run's when not given, so the nightly job keeps what staff chose."""
+    parsed = profit_settings(settings)
+    began = time.perf_counter()
+    now = now or clock.now()
+    with transaction.atomic():
+        sums = queries.profit_sums(now)
+        points, points_source = _points_redeemed()
+        contacts = _contact_costs(now, parsed)
+        keys = np.unique(
+            np.concatenate(
+                [
+                    sums.orders[0],
+                    sums.lines[0],
+                    sums.refunds[0],
+                    sums.returned[0],
+                    points[0],
+                    contacts[0],
+                ]
+            )
+        )
+        orders = _spread(keys, sums.orders, 2)
+        lines = _spread(keys, sums.lines, 4)
+        refunds = _spread(keys, sums.refunds, 1)[:, 0]
+        returned = _spread(keys, sums.returned, 2)
+        redeemed = _spread(keys, points, 1)[:, 0]
+        service = _spread(keys, contacts, 2)
+        ratio = parsed.unknown_cost_ratio
+        if ratio is None:
+            ratio = rules.observed_cost_ratio(lines[:, 1].sum(), lines[:, 2].sum())
+        result = rules.profit(
+            revenue=lines[:, 0],
+            known_cost=lines[:, 1],
+            unknown_cost_revenue=lines[:, 3],
+            discounts=orders[:, 1],
+            points_redeemed=redeemed,
+            refunds=refunds,
+            returned_known_cost=returned[:, 0],
+            returned_unknown_amount=returned[:, 1],
+            service_cost=service[:, 1],
+            cost_ratio=ratio,
+        )
+        columns = {
+            "revenue": lines[:, 0],
+            "product_cost": result.product_cost,
+            "estimated_cost_revenue": lines[:, 3],
+            "margin": result.margin,
+            "discounts": orders[:, 1],
+            "points_redeemed": redeemed,
+            "refunds": refunds,
+            "returned_cost": result.returned_cost,
+            "service_cost": service[:, 1],
+            "profit": result.profit,
+        }
+        rounded = {name: np.round(values, 4) for name, values in columns.items()}
+        stamp = now if connection.vendor == "postgresql" else _adapt(now)
+        rows = zip(
+            keys.tolist(),
+            orders[:, 0].astype(np.int64).tolist(),
+            *(values.tolist() for values in rounded.values()),
+            service[:, 0].astype(np.int64).tolist(),
+            [stamp] * keys.size,
+            strict=True,
+        )
+        replace_rows(
+            CustomerProfit,
+            ("customer_id", "orders", *rounded, "contacts", "computed_at"),
+            rows,
+        )
+        totals = {name: round(float(values.sum()), 2) for name, values in rounded.items()}
+        totals["contacts"] = int(service[:, 0].sum())
+        totals["unprofitable"] = int((rounded["profit"] < 0).sum())
+        return ProfitRun.objects.create(
+            computed_at=now,
+            settings=parsed.as_json(),
+            applied_cost_ratio=round(float(ratio), 6),
+            points_source=points_source,
+            customers=int(keys.size),
+            totals=totals,
             seconds=round(time.perf_counter() - began, 3),
         )

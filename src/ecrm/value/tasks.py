@@ -1,12 +1,59 @@
-"""Background jobs of the customer-value domain: thin wrappers over services."""
+"""Background jobs of the customer-value domain: thin wrappers over services.
+
+Nightly, after the figures rebuild (03:30): RFM scores, then predictions, then profit;
+each repeats the settings of its latest run.
+"""
+
+import logging
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from ecrm.value import services
+
+log = logging.getLogger(__name__)
 
 
 @db_periodic_task(crontab(hour="4", minute="0"))
 def nightly_rfm() -> int:
-    """Rescore every customer after the nightly figures rebuild (03:30)."""
-    return services.compute_rfm().customers
+    return services.compute_rfm(**services.rfm_settings()).customers
+
+
+@db_periodic_task(crontab(hour="4", minute="20"))
+def nightly_predictions() -> int:
+    last = services.PredictionRun.objects.first()
+    settings = (
+        {"horizon_days": last.horizon_days, "discount_rate": last.discount_rate} if last else {}
+    )
+    try:
+        return services.score_customers(**settings).customers
+    except services.NotEnoughData as exc:
+        log.info("customer value predictions skipped: %s", exc)
+        return 0
+
+
+@db_periodic_task(crontab(hour="4", minute="40"))
+def nightly_profit() -> int:
+    return services.compute_profit().customers
+
+
+@db_task()
+def run_rfm(settings: dict) -> int:
+    """A run staff asked for from the console, with the settings they chose."""
+    return services.compute_rfm(**settings).customers
+
+
+@db_task()
+def run_predictions(horizon_days: int, discount_rate: float) -> int:
+    try:
+        return services.score_customers(
+            horizon_days=horizon_days, discount_rate=discount_rate
+        ).customers
+    except services.NotEnoughData as exc:
+        log.warning("customer value predictions not computed: %s", exc)
+        return 0
+
+
+@db_task()
+def run_profit(settings: dict) -> int:
+    return services.compute_profit(settings=settings).customers

@@ -1,0 +1,76 @@
+"""``segment_fields`` and ``segment_facts``: the value fields segments can test."""
+
+import pytest
+
+from ecrm.customers.models import Customer
+from ecrm.value import api
+from ecrm.value.tests.shop import NOW, buyers
+
+pytestmark = pytest.mark.django_db
+
+NAMES = [
+    "rfm_group",
+    "r",
+    "f",
+    "m",
+    "dormant",
+    "low_return",
+    "p_alive",
+    "expected_purchases",
+    "expected_order_value",
+    "clv",
+    "margin",
+    "profit",
+]
+
+
+def test_field_names_and_types_are_stable():
+    fields = api.segment_fields()
+    assert list(fields) == NAMES
+    assert [fields[n]["type"] for n in NAMES] == [
+        "text",
+        "number",
+        "number",
+        "number",
+        "bool",
+        "bool",
+        "number",
+        "number",
+        "number",
+        "number",
+        "number",
+        "number",
+    ]
+    assert [code for code, _label in fields["rfm_group"]["choices"]][:3] == [
+        "champions",
+        "loyal",
+        "potential_loyalists",
+    ]
+
+
+def test_expressions_annotate_customers_and_match_the_facts():
+    """Every expression annotates live customers with the same value ``segment_facts``
+    gives; a customer no run scored has None everywhere."""
+    ids = buyers()
+    api.compute_rfm(now=NOW, window_days=365)
+    api.score_customers(now=NOW, horizon_days=365, discount_rate=0.1)
+    api.compute_profit(now=NOW)
+    fields = api.segment_fields()
+    rows = Customer.objects.annotate(**{n: e["expression"] for n, e in fields.items()})
+    by_id = {row.pk: {n: getattr(row, n) for n in NAMES} for row in rows}
+    for pk in ids.values():
+        facts = api.segment_facts(pk)
+        annotated = {
+            n: (None if v is None else float(v) if fields[n]["type"] == "number" else v)
+            for n, v in by_id[pk].items()
+        }
+        annotated = {
+            n: (bool(v) if fields[n]["type"] == "bool" and v is not None else v)
+            for n, v in annotated.items()
+        }
+        assert annotated == facts
+    assert api.segment_facts(ids["never"]) == dict.fromkeys(NAMES)
+    champions = Customer.objects.annotate(g=fields["rfm_group"]["expression"]).filter(g="champions")
+    assert sorted(champions.values_list("pk", flat=True)) == sorted(
+        pk for pk in ids.values() if api.segment_facts(pk)["rfm_group"] == "champions"
+    )
