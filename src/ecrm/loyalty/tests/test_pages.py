@@ -1,0 +1,116 @@
+"""Console pages: the programme, the structured rule editor with errors on the field, the
+simulator, members and a member's ledger with an audited adjustment."""
+
+import pytest
+from django.test import Client
+
+from ecrm.core import clock
+from ecrm.core.models import AuditEntry
+from ecrm.loyalty import api
+from ecrm.loyalty.models import EarningRule
+from ecrm.loyalty.tests.factories import customer, day, order, programme
+from ecrm.staff.models import Role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _now(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: day(2025, 3, 1))
+
+
+@pytest.fixture
+def signed_in(staff_factory):
+    def make(role):
+        client = Client()
+        client.force_login(staff_factory(f"{role}-1", role))
+        return client
+
+    return make
+
+
+def test_every_page_renders_for_a_marketer(signed_in):
+    programme()
+    c = customer()
+    order(c.pk, "SO-1", 300, at=day(2025, 2, 1))
+    client = signed_in(Role.MARKETER)
+    rule = EarningRule.objects.get()
+    for url in (
+        "/loyalty/",
+        "/loyalty/rules/",
+        "/loyalty/rules/new/",
+        f"/loyalty/rules/{rule.pk}/",
+        "/loyalty/simulator/",
+        "/loyalty/members/",
+        f"/loyalty/members/{c.pk}/",
+        f"/customers/{c.pk}/",
+    ):
+        response = client.get(url)
+        assert (url, response.status_code) == (url, 200)
+    page = client.get(f"/customers/{c.pk}/").content.decode()
+    assert 'id="loyalty-panel"' in page and 'data-balance="300"' in page
+
+
+def test_the_rule_editor_saves_a_version_and_shows_errors_by_field(signed_in):
+    programme()
+    client = signed_in(Role.MARKETER)
+    base = {
+        "name": "双十一加赠",
+        "event": "order_completed",
+        "festivals": ["double11"],
+        "award_type": "fixed",
+        "award_points": "100",
+        "priority": "5",
+        "active": "on",
+        "cap_period": "month",
+        "nth_period": "ever",
+        "award_basis": "order",
+    }
+    response = client.post("/loyalty/rules/new/", base)
+    assert response.status_code == 302
+    rule = EarningRule.objects.get(name="双十一加赠")
+    assert rule.definition == {
+        "version": 1,
+        "event": "order_completed",
+        "when": {"festivals": ["double11"]},
+        "award": {"type": "fixed", "points": 100},
+        "priority": 5,
+    }
+    bad = {**base, "name": "坏", "event": "daily_sign_in", "amount_min": "100"}
+    response = client.post("/loyalty/rules/new/", bad)
+    assert response.status_code == 200
+    assert response.context["form"].errors["amount_min"] == [
+        "when.amount: applies to completed orders only"
+    ]
+
+
+def test_the_simulator_page_explains(signed_in):
+    programme()
+    c = customer()
+    client = signed_in(Role.ANALYST)
+    response = client.get(
+        "/loyalty/simulator/",
+        {"customer_id": c.pk, "event": "order_completed", "amount": "88.80", "currency": "CNY"},
+    )
+    assert response.context["sim"].evaluation.points == 88
+
+
+def test_a_service_agent_adjusts_points_and_it_is_audited(signed_in):
+    programme()
+    c = customer()
+    order(c.pk, "SO-1", 300, at=day(2025, 2, 1))
+    agent = signed_in(Role.SERVICE_AGENT)
+    response = agent.post(f"/loyalty/members/{c.pk}/adjust/", {"points": "-500", "reason": "x"})
+    assert response.status_code == 400
+    response = agent.post(f"/loyalty/members/{c.pk}/adjust/", {"points": "50", "reason": "补偿"})
+    assert response.status_code == 302
+    assert api.balance(c.pk) == 350
+    assert (
+        AuditEntry.objects.filter(action="adjust_points", actor_label="service_agent-1").count()
+        == 1
+    )
+    analyst = signed_in(Role.ANALYST)
+    assert (
+        analyst.post(f"/loyalty/members/{c.pk}/adjust/", {"points": "5", "reason": "x"}).status_code
+        == 403
+    )

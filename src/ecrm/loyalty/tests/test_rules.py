@@ -1,0 +1,262 @@
+"""Rules as data, without a database: validation naming the field, the evaluation order,
+festivals, tiers with grace, the checkout quote and the rules read as a marketer says them."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import translation
+
+from ecrm.loyalty import rules
+
+SETTINGS = rules.validate_settings(
+    {
+        "festivals": [
+            {"code": "double11", "name": "双十一", "days": ["11-11"]},
+            {"code": "spring", "name": "春节", "days": ["2025-01-29..2025-02-04"]},
+        ]
+    }
+)
+MEMBER = rules.MemberFact(
+    customer_id=1,
+    tier="gold",
+    joined=dt.date(2021, 6, 1),
+    birthday_month=11,
+    tier_multiplier=Decimal("1.5"),
+    tier_name="金卡",
+)
+
+
+def rule(rule_id, definition, name=""):
+    return rules.validate_rule({"version": 1, **definition}, rule_id=rule_id, name=name)
+
+
+def occasion(day, amount="100", nth=None):
+    return rules.Occasion(
+        event="order_completed",
+        ref="1",
+        day=day,
+        currency="CNY",
+        amount=rules.money_units(Decimal(amount)),
+        nth=nth or {},
+    )
+
+
+@pytest.mark.parametrize(
+    ("definition", "field"),
+    [
+        (
+            {"event": "order_completed", "award": {"type": "fixed", "points": 5}, "colour": 1},
+            "colour",
+        ),
+        ({"event": "order_completed", "award": {"type": "fixed", "points": "5"}}, "award.points"),
+        (
+            {
+                "event": "daily_sign_in",
+                "when": {"brands": ["华为"]},
+                "award": {"type": "fixed", "points": 5},
+            },
+            "when.brands",
+        ),
+        (
+            {
+                "event": "order_completed",
+                "when": {"dates": ["2025-02-30"]},
+                "award": {"type": "fixed", "points": 5},
+            },
+            "when.dates[0]",
+        ),
+        (
+            {
+                "event": "order_completed",
+                "when": {"weekdays": [8]},
+                "award": {"type": "fixed", "points": 5},
+            },
+            "when.weekdays[0]",
+        ),
+        (
+            {
+                "event": "order_completed",
+                "award": {"type": "per_amount", "points": 1, "basis": "matching_lines"},
+            },
+            "award.basis",
+        ),
+        (
+            {
+                "event": "order_completed",
+                "when": {"amount": {"min": 10, "max": 5}},
+                "award": {"type": "fixed", "points": 5},
+            },
+            "when.amount.max",
+        ),
+        ({"event": "party", "award": {"type": "fixed", "points": 5}}, "event"),
+    ],
+)
+def test_a_bad_rule_is_refused_naming_the_field(definition, field):
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rules.validate_rule({"version": 1, **definition})
+    assert refused.value.field == field
+
+
+def test_same_priority_in_one_group_overlaps_unless_they_cannot_both_fire():
+    a = rule(
+        1,
+        {
+            "event": "order_completed",
+            "award": {"type": "fixed", "points": 1},
+            "group": "g",
+            "priority": 3,
+        },
+        "A",
+    )
+    b = rule(
+        2,
+        {
+            "event": "order_completed",
+            "award": {"type": "fixed", "points": 2},
+            "group": "g",
+            "priority": 3,
+        },
+        "B",
+    )
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rules.check_rule_set([a, b])
+    assert refused.value.field == "priority"
+    weekend = rule(
+        3,
+        {
+            "event": "order_completed",
+            "when": {"weekdays": [6, 7]},
+            "award": {"type": "fixed", "points": 2},
+            "group": "g",
+            "priority": 3,
+        },
+    )
+    weekday = rule(
+        4,
+        {
+            "event": "order_completed",
+            "when": {"weekdays": [1, 2]},
+            "award": {"type": "fixed", "points": 2},
+            "group": "g",
+            "priority": 3,
+        },
+    )
+    rules.check_rule_set([weekend, weekday])
+
+
+def test_multipliers_apply_after_the_points_and_the_tier_last():
+    base = rule(1, {"event": "order_completed", "award": {"type": "per_amount", "points": 1}})
+    bonus = rule(2, {"event": "order_completed", "award": {"type": "fixed", "points": 50}})
+    double = rule(
+        3,
+        {
+            "event": "order_completed",
+            "when": {"festivals": ["double11"]},
+            "award": {"type": "multiplier", "factor": 2},
+            "priority": 9,
+        },
+    )
+    ev = rules.evaluate(
+        [base, bonus, double], MEMBER, occasion(dt.date(2025, 11, 11), "199.99"), SETTINGS
+    )
+    # 199 spend points, ×2 → +199, fixed 50 is not multiplied, gold ×1.5 on 398 → +199.
+    assert [(o.rule.id, o.points) for o in ev.outcomes] == [(3, 199), (1, 199), (2, 50)]
+    assert (ev.tier_bonus, ev.points) == (199, 199 + 199 + 50 + 199)
+
+
+def test_exclusive_and_groups_decide_what_applies():
+    big = rule(
+        1,
+        {
+            "event": "order_completed",
+            "when": {"amount": {"min": 500}},
+            "award": {"type": "fixed", "points": 300},
+            "exclusive": True,
+            "priority": 9,
+        },
+    )
+    small = rule(2, {"event": "order_completed", "award": {"type": "fixed", "points": 10}})
+    member = rules.MemberFact(customer_id=1)
+    ev = rules.evaluate([big, small], member, occasion(dt.date(2025, 3, 3), "800"), SETTINGS)
+    assert [(o.rule.id, o.applied, o.points) for o in ev.outcomes] == [
+        (1, True, 300),
+        (2, False, 0),
+    ]
+    ev = rules.evaluate([big, small], member, occasion(dt.date(2025, 3, 3), "80"), SETTINGS)
+    assert ev.points == 10
+
+
+def test_caps_count_per_member_and_period():
+    sign_in = rule(
+        7,
+        {
+            "event": "order_completed",
+            "award": {"type": "fixed", "points": 5},
+            "cap": {"points": 12, "period": "month"},
+        },
+    )
+    member = rules.MemberFact(customer_id=1)
+    used: dict = {}
+    got = [
+        rules.evaluate([sign_in], member, occasion(dt.date(2025, 3, d)), SETTINGS, used).points
+        for d in (1, 2, 3, 4)
+    ]
+    got.append(
+        rules.evaluate([sign_in], member, occasion(dt.date(2025, 4, 1)), SETTINGS, used).points
+    )
+    assert got == [5, 5, 2, 0, 5]
+
+
+def test_festivals_cover_yearly_days_and_one_off_ranges():
+    double11, spring = SETTINGS.festivals
+    assert [double11.covers(dt.date(y, 11, 11)) for y in (2024, 2025)] == [True, True]
+    assert spring.covers(dt.date(2025, 2, 4)) is True
+    assert spring.covers(dt.date(2026, 2, 4)) is False
+
+
+def test_tiers_upgrade_at_once_and_downgrade_after_grace():
+    tiers = rules.validate_tiers(
+        [{"code": "a", "name": "A", "threshold": 0}, {"code": "b", "name": "B", "threshold": 100}]
+    )
+    now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    up = rules.decide_tier(tiers, "a", None, Decimal(150), now, 30)
+    assert (up.tier, up.changed) == ("b", True)
+    below = rules.decide_tier(tiers, "b", None, Decimal(10), now, 30)
+    assert (below.tier, below.below_since, below.changed) == ("b", now, False)
+    later = now + dt.timedelta(days=30)
+    assert rules.decide_tier(tiers, "b", now, Decimal(10), later, 30).tier == "a"
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rules.validate_tiers([{"code": "a", "name": "A", "threshold": 5}])
+    assert refused.value.field == "tiers[0].threshold"
+
+
+def test_the_quote_respects_share_balance_and_minimum():
+    s = rules.validate_settings(
+        {"point_value": "0.01", "max_redeem_percent": 50, "min_redeem_points": 100}
+    )
+    assert rules.quote(10_000, Decimal("30"), s).points == 1_500
+    assert rules.quote(800, Decimal("30"), s, wanted=300).value == Decimal("3.00")
+    assert rules.quote(99, Decimal("30"), s).max_points == 0
+
+
+def test_a_rule_reads_as_a_marketer_would_say_it():
+    r = rule(
+        1,
+        {
+            "event": "order_completed",
+            "when": {"festivals": ["double11"], "tiers": ["gold"]},
+            "award": {"type": "multiplier", "factor": 2},
+            "cap": {"points": 2000, "period": "month"},
+        },
+        "双十一",
+    )
+    with translation.override("en"):
+        assert rules.describe_rule(r, SETTINGS, {"gold": "金卡"}) == (
+            "When an order is completed during 双十一 for 金卡 members: multiply the points by 2; "
+            "at most 2000 points per member per month."
+        )
+    with translation.override("zh-hans"):
+        assert rules.describe_rule(r, SETTINGS, {"gold": "金卡"}) == (
+            "当订单完成时 在双十一期间 限 金卡 会员:积分乘以 2；每位会员每月最多 2000 分。"
+        )
