@@ -1,0 +1,122 @@
+"""Member analytics: growth, composition, staff KPI, points flows and liability, exactly."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from ecrm.core import clock
+from ecrm.loyalty import analytics, services
+from ecrm.loyalty.tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def shop(monkeypatch):
+    """a, b join in November through employee wang at 上海店; c joined in October via li.
+    a earns 1,000 points by hand, orders 500 (500 points by the spend rule), spends 300."""
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    f.programme()
+    a, b, c = f.customer("甲"), f.customer("乙"), f.customer("丙")
+    services.join(
+        a.pk,
+        actor=f.ACTOR,
+        channel="store",
+        recruited_by="wang",
+        store="上海店",
+        at=f.day(2026, 11, 2),
+    )
+    services.join(
+        b.pk,
+        actor=f.ACTOR,
+        channel="store",
+        recruited_by="wang",
+        store="上海店",
+        at=f.day(2026, 11, 3),
+    )
+    services.join(c.pk, actor=f.ACTOR, channel="app", recruited_by="li", at=f.day(2026, 10, 1))
+    services.award_points(
+        a.pk,
+        1000,
+        source="staff",
+        source_ref="gift",
+        reason="开业礼",
+        actor=f.ACTOR,
+        at=f.day(2026, 11, 5),
+    )
+    f.order(a.pk, "SO-1", "500", at=f.day(2026, 11, 10))
+    services.spend_points(a.pk, 300, source="reward", source_ref="r1", reason="券", actor=f.ACTOR)
+    return a, b, c
+
+
+def test_overview(shop):
+    p = analytics.period("2026-11-01", "2026-11-20")
+    o = analytics.overview(p)
+    assert (o.members, o.new_members, o.members_at_start, o.active_members) == (3, 2, 1, 1)
+    assert (o.issued, o.redeemed, o.expired, o.redemption_rate) == (1500, 300, 0, 0.2)
+    assert (o.points_outstanding, o.liability) == (1200, Decimal("12.00"))
+
+
+def test_series_by_day_and_month(shop):
+    days = analytics.series(analytics.period("2026-11-01", "2026-11-20"))
+    assert len(days) == 20
+    assert [(r.bucket.day, r.new_members, r.members) for r in days[:4]] == [
+        (1, 0, 1),
+        (2, 1, 2),
+        (3, 1, 3),
+        (4, 0, 3),
+    ]
+    assert (sum(r.issued for r in days), days[4].issued, days[-1].redeemed) == (1500, 1000, 300)
+    months = analytics.series(analytics.period("2026-09-01", "2026-11-20", "month"))
+    assert [(r.bucket, r.new_members, r.members) for r in months] == [
+        (dt.date(2026, 9, 1), 0, 0),
+        (dt.date(2026, 10, 1), 1, 1),
+        (dt.date(2026, 11, 1), 2, 3),
+    ]
+
+
+def test_breakdowns_and_staff_kpi(shop):
+    p = analytics.period("2026-11-01", "2026-11-20")
+    assert [(b.key, b.label, b.members, b.new_members, b.points) for b in analytics.by_tier(p)] == [
+        ("member", "普通会员", 3, 2, 1200),
+        ("silver", "银卡", 0, 0, 0),
+        ("gold", "金卡", 0, 0, 0),
+    ]
+    assert [(b.key, b.members, b.new_members) for b in analytics.by_channel(p)] == [
+        ("store", 2, 2),
+        ("app", 1, 0),
+    ]
+    kpis = [
+        (k.employee, k.new_members, k.buyers, k.revenue, k.points_held)
+        for k in analytics.staff_kpis(p)
+    ]
+    assert kpis == [("wang", 2, 1, Decimal("500.00"), 1200)]
+
+
+def test_bad_periods_name_the_field():
+    with pytest.raises(analytics.PeriodError) as caught:
+        analytics.period("2026-11-20", "2026-11-01")
+    assert caught.value.field == "start"
+    with pytest.raises(analytics.PeriodError) as caught:
+        analytics.period("", "", "hour")
+    assert caught.value.field == "by"
+    assert analytics.period("2026-01-01", "2026-11-20").grain == "week"
+    assert analytics.period("2025-01-01", "2026-11-20").grain == "month"
+
+
+def test_page_and_csv_export(shop, client, staff_factory):
+    staff_factory("an", "analyst", password="pass-word-123")
+    client.login(username="an", password="pass-word-123")
+    page = client.get("/loyalty/analytics/?start=2026-11-01&end=2026-11-20").content.decode()
+    assert 'data-figure="members">3<' in page
+    assert 'data-employee="wang"' in page
+    response = client.get("/loyalty/analytics/?start=2026-11-01&end=2026-11-20&export=staff")
+    assert response.content.decode("utf-8-sig").splitlines() == [
+        "employee,new_members,buyers,revenue,points_held",
+        "wang,2,1,500.00,1200",
+    ]
+    bad = client.get("/loyalty/analytics/?start=nope")
+    assert bad.status_code == 200 and "is not a date like 2026-11-11" in bad.content.decode()
