@@ -1,0 +1,674 @@
+"""Report definitions as data: dimensions and their levels, measures, cubes, and the
+validation of a report request. Pure: no ORM, no request.
+
+A report request is JSON (the API body, the console's query string, the CLI):
+
+    {"dimensions": ["region", "month"],
+     "measures": ["revenue", "orders", "customers"],
+     "filters": {"country": ["CN"], "channel": ["app", "web"], "year": ["2025"]},
+     "from": "2025-01-01", "to": "2025-12-31",
+     "sort": "-revenue", "limit": 100}
+
+Every error names the JSON path of the bad part and, for an unknown name, lists the names that
+exist. ``queries.run_report`` answers a validated ``Report`` from the smallest cube
+(``CUBES``) that keeps every dimension and filter it needs, or from the facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext_noop  # marks labels for translation; no ORM
+
+MAX_DIMENSIONS = 3
+MAX_ROWS = 5_000
+DEFAULT_LIMIT = 500
+
+
+class ReportError(ValueError):
+    """A report request was refused; ``field`` is the JSON path of the bad part."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------
+# Dimensions: levels grouped in hierarchies. Drilling into a row of one level filters on
+# its value and groups by the next level.
+
+TIME_LEVELS = ("year", "quarter", "month", "week", "day")
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    hierarchy: str
+    label: str  # English; translated by the console
+    drill_to: str | None  # the next level down
+    column: str | None  # the fact / cell column ('' for time and derived levels)
+
+
+LEVELS: dict[str, Level] = {
+    level.name: level
+    for level in (
+        Level("year", "time", gettext_noop("Year"), "quarter", None),
+        Level("quarter", "time", gettext_noop("Quarter"), "month", None),
+        Level("month", "time", gettext_noop("Month"), "day", None),
+        Level("week", "time", gettext_noop("Week"), "day", None),
+        Level("day", "time", gettext_noop("Day"), None, None),
+        Level("country", "geography", gettext_noop("Country"), "region", "country"),
+        Level("region", "geography", gettext_noop("Province / region"), "city", "region"),
+        Level("city", "geography", gettext_noop("City"), None, "city"),
+        # Categories drill into their own children (``category`` filtered on the parent).
+        Level("category", "product", gettext_noop("Product category"), "category", "category_id"),
+        Level("channel", "channel", gettext_noop("Channel"), None, "channel"),
+        Level("department", "organisation", gettext_noop("Department"), "store", "department"),
+        Level("store", "organisation", gettext_noop("Store"), "employee", "store"),
+        Level("employee", "organisation", gettext_noop("Employee"), None, "employee"),
+        Level("currency", "currency", gettext_noop("Currency"), None, "currency"),
+        Level("segment", "customer", gettext_noop("Customer segment"), None, None),
+    )
+}
+DIMENSION_NAMES = tuple(LEVELS)
+
+
+# ---------------------------------------------------------------------------------------
+# Measures. ``sums`` are the additive columns a measure is computed from; ``by_category``
+# says whether it exists per product category (order-level amounts such as discounts,
+# shipping and service contacts do not belong to any category).
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    label: str
+    kind: str  # money, count, ratio, quantity
+    by_category: bool
+    help: str
+
+
+MEASURES: dict[str, Measure] = {
+    m.name: m
+    for m in (
+        Measure(
+            "revenue",
+            gettext_noop("Revenue"),
+            "money",
+            True,
+            gettext_noop(
+                "Order totals of orders not cancelled; by category: the product lines' amounts."
+            ),
+        ),
+        Measure(
+            "orders",
+            gettext_noop("Orders"),
+            "count",
+            True,
+            gettext_noop("Orders not cancelled; by category: orders with a line in the category."),
+        ),
+        Measure(
+            "customers",
+            gettext_noop("Customers"),
+            "count",
+            True,
+            gettext_noop("Distinct customers who ordered."),
+        ),
+        Measure(
+            "new_customers",
+            gettext_noop("New customers"),
+            "count",
+            False,
+            gettext_noop("Customers' first orders."),
+        ),
+        Measure(
+            "aov",
+            gettext_noop("Average order value"),
+            "money",
+            True,
+            gettext_noop("Revenue / orders."),
+        ),
+        Measure(
+            "margin",
+            gettext_noop("Margin"),
+            "money",
+            True,
+            gettext_noop(
+                "Product line sales minus product cost, over lines whose product has a cost above "
+                "zero (lines without one are left out; see cost coverage)."
+            ),
+        ),
+        Measure(
+            "margin_rate",
+            gettext_noop("Margin rate"),
+            "ratio",
+            True,
+            gettext_noop("Margin / sales of costed lines."),
+        ),
+        Measure(
+            "cost_coverage",
+            gettext_noop("Cost coverage"),
+            "ratio",
+            True,
+            gettext_noop("Share of product line sales whose product has a cost."),
+        ),
+        Measure(
+            "cost",
+            gettext_noop("Product cost"),
+            "money",
+            True,
+            gettext_noop("Quantity × product cost."),
+        ),
+        Measure(
+            "discounts", gettext_noop("Discounts"), "money", False, gettext_noop("Order discounts.")
+        ),
+        Measure(
+            "shipping", gettext_noop("Shipping"), "money", False, gettext_noop("Shipping charged.")
+        ),
+        Measure(
+            "returns",
+            gettext_noop("Returns"),
+            "money",
+            True,
+            gettext_noop("Amounts refunded, on the return's day."),
+        ),
+        Measure(
+            "quantity",
+            gettext_noop("Units"),
+            "quantity",
+            True,
+            gettext_noop("Units of product lines."),
+        ),
+        Measure(
+            "contacts",
+            gettext_noop("Service contacts"),
+            "count",
+            False,
+            gettext_noop("Contacts logged."),
+        ),
+        Measure(
+            "service_cost",
+            gettext_noop("Service cost"),
+            "money",
+            False,
+            gettext_noop(
+                "Contacts × cost per contact of their channel (the customer-value settings)."
+            ),
+        ),
+    )
+}
+MEASURE_NAMES = tuple(MEASURES)
+DEFAULT_MEASURES = ("revenue", "orders", "customers", "margin", "returns")
+
+# The columns each measure needs summed (``customers`` is a distinct count on the facts).
+SUMS: dict[str, tuple[str, ...]] = {
+    "revenue": ("revenue",),
+    "orders": ("orders",),
+    "customers": (),
+    "new_customers": ("new_customers",),
+    "aov": ("revenue", "orders"),
+    "margin": ("costed_sales", "cost"),
+    "margin_rate": ("costed_sales", "cost"),
+    "cost_coverage": ("costed_sales", "line_sales"),
+    "cost": ("cost",),
+    "discounts": ("discount",),
+    "shipping": ("shipping",),
+    "returns": ("returned",),
+    "quantity": ("quantity",),
+    "contacts": ("contacts",),
+    "service_cost": ("contacts",),
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Cubes: pre-aggregated cells, smallest first. ``source`` is the fact table they sum
+# (``fact``: orders, returns and contacts; ``item``: order lines per category node).
+
+
+@dataclass(frozen=True)
+class Cube:
+    id: int
+    name: str
+    source: str
+    grain: str  # day or month
+    levels: frozenset[str]  # non-time levels kept
+
+
+CUBES: tuple[Cube, ...] = (
+    Cube(
+        1, "sales_day", "fact", "day", frozenset({"country", "channel", "department", "currency"})
+    ),
+    Cube(
+        2,
+        "sales_region",
+        "fact",
+        "month",
+        frozenset({"country", "region", "channel", "department", "currency"}),
+    ),
+    Cube(
+        3,
+        "sales_full",
+        "fact",
+        "month",
+        frozenset(
+            {"country", "region", "city", "channel", "department", "store", "employee", "currency"}
+        ),
+    ),
+    Cube(
+        4,
+        "items_month",
+        "item",
+        "month",
+        frozenset({"category", "country", "region", "channel", "department", "currency"}),
+    ),
+)
+CUBE_BY_ID = {c.id: c for c in CUBES}
+# The non-time columns of a cell, in the order of its unique key.
+CELL_COLUMNS = (
+    "category_id",
+    "country",
+    "region",
+    "city",
+    "channel",
+    "department",
+    "store",
+    "employee",
+    "currency",
+)
+FACT_SUMS = (
+    "orders",
+    "new_customers",
+    "revenue",
+    "discount",
+    "shipping",
+    "line_sales",
+    "costed_sales",
+    "cost",
+    "quantity",
+    "returned",
+    "contacts",
+)
+ITEM_SUMS = ("orders", "line_sales", "costed_sales", "cost", "quantity", "returned")
+# The node above every root category (and "uncategorised", 0): every order with product
+# lines counts once in it, which gives the totals of a report grouped by category.
+ALL_CATEGORIES = -1
+# In the item cube and facts ``revenue`` is the product lines' sales.
+ITEM_COLUMN = {"revenue": "line_sales"}
+
+
+# ---------------------------------------------------------------------------------------
+# The funnel and the activity flags of ``Activity.flags``.
+
+FLAG = {
+    "visit": 1,  # any event or order
+    "view": 2,
+    "cart": 4,
+    "checkout": 8,
+    "buy": 16,
+    "repeat": 32,  # an order that was not the customer's first
+    "first": 64,  # the customer's first order
+}
+# Events that mark each stage (E-commerce Spec v2 names).
+FUNNEL_EVENTS = {
+    "view": ("Product Viewed",),
+    "cart": ("Product Added",),
+    "checkout": ("Checkout Started", "Order Completed"),
+}
+FUNNEL_STAGES = (
+    (
+        "visitors",
+        gettext_noop("Visitors"),
+        gettext_noop("Customers with any event or order in the period."),
+    ),
+    ("viewers", gettext_noop("Product views"), gettext_noop("Customers who viewed a product.")),
+    ("carters", gettext_noop("Carts"), gettext_noop("Customers who added a product to the cart.")),
+    ("buyers", gettext_noop("Orders"), gettext_noop("Customers who ordered.")),
+    (
+        "repeat_buyers",
+        gettext_noop("Repeat orders"),
+        gettext_noop("Customers who ordered and had ordered before."),
+    ),
+)
+ACTIVITY_GRAINS = {"m": "month", "q": "quarter", "y": "year"}
+
+# Member status by the last time a profile was seen (an event or an order).
+ACTIVE_DAYS = 30
+RECENT_DAYS = 90
+MEMBER_STATUSES = ("active", "recent", "lapsed", "never")
+
+
+def member_status(last_seen: dt.datetime | None, now: dt.datetime) -> str:
+    if last_seen is None:
+        return "never"
+    days = (now - last_seen).days
+    if days < ACTIVE_DAYS:
+        return "active"
+    if days < RECENT_DAYS:
+        return "recent"
+    return "lapsed"
+
+
+# ---------------------------------------------------------------------------------------
+# Time
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def year_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 1, 1)
+
+
+def week_start(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_number(day: dt.date) -> int:
+    """YYYYMM, as ``Activity.cohort`` keeps months."""
+    return day.year * 100 + day.month
+
+
+def period_label(level: str, start: dt.date) -> str:
+    """The text a time level's row shows and filters by: 2025, 2025-Q2, 2025-03, 2025-03-03."""
+    if level == "year":
+        return f"{start.year}"
+    if level == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    if level == "month":
+        return f"{start.year}-{start.month:02d}"
+    return start.isoformat()  # week (its Monday) and day
+
+
+_TIME_VALUE = {
+    "year": re.compile(r"^(\d{4})$"),
+    "quarter": re.compile(r"^(\d{4})-Q([1-4])$"),
+    "month": re.compile(r"^(\d{4})-(\d{2})$"),
+    "week": re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"),
+    "day": re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"),
+}
+
+
+def time_range(level: str, value: str, path: str) -> tuple[dt.date, dt.date]:
+    """The days [start, end] one value of a time level covers."""
+    match = _TIME_VALUE[level].match(str(value))
+    try:
+        if not match:
+            raise ValueError
+        parts = [int(p) for p in match.groups()]
+        if level == "year":
+            start = dt.date(parts[0], 1, 1)
+            end = dt.date(parts[0], 12, 31)
+        elif level == "quarter":
+            start = dt.date(parts[0], 3 * parts[1] - 2, 1)
+            end = add_months(start, 3) - dt.timedelta(days=1)
+        elif level == "month":
+            start = dt.date(parts[0], parts[1], 1)
+            end = add_months(start, 1) - dt.timedelta(days=1)
+        else:
+            start = dt.date(*parts)
+            end = start + dt.timedelta(days=6 if level == "week" else 0)
+    except ValueError:
+        examples = {
+            "year": "2025",
+            "quarter": "2025-Q2",
+            "month": "2025-03",
+            "week": "2025-03-03",
+            "day": "2025-03-05",
+        }
+        raise ReportError(path, f"{value!r} is not a {level} (like {examples[level]})") from None
+    if level == "week" and start.weekday() != 0:
+        raise ReportError(path, f"a week is named by its Monday; {value} is not one")
+    return start, end
+
+
+def parse_date(value, path: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ReportError(path, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+# ---------------------------------------------------------------------------------------
+# The report request
+
+
+@dataclass(frozen=True)
+class Report:
+    dimensions: tuple[str, ...]
+    measures: tuple[str, ...]
+    # Non-time filters: level -> allowed values (category and segment: ids as text).
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    date_from: dt.date | None = None  # inclusive
+    date_to: dt.date | None = None  # inclusive
+    sort: str = ""  # a measure or dimension, "-" for descending
+    limit: int = DEFAULT_LIMIT
+    # Time filters as given (level, value), kept for breadcrumbs; already in date_from/to.
+    time_filters: tuple[tuple[str, str], ...] = field(default=())
+
+    def filter_values(self, level: str) -> tuple[str, ...] | None:
+        for name, values in self.filters:
+            if name == level:
+                return values
+        return None
+
+    @property
+    def levels_used(self) -> frozenset[str]:
+        return frozenset(d for d in self.dimensions if d not in TIME_LEVELS) | frozenset(
+            name for name, _ in self.filters
+        )
+
+    @property
+    def time_level(self) -> str | None:
+        return next((d for d in self.dimensions if d in TIME_LEVELS), None)
+
+    @property
+    def by_category(self) -> bool:
+        return "category" in self.levels_used
+
+    def as_dict(self) -> dict:
+        filters = {name: list(values) for name, values in self.filters}
+        for level, value in self.time_filters:
+            filters.setdefault(level, []).append(value)
+        data = {
+            "dimensions": list(self.dimensions),
+            "measures": list(self.measures),
+            "filters": filters,
+            "sort": self.sort,
+            "limit": self.limit,
+        }
+        if self.date_from:
+            data["from"] = self.date_from.isoformat()
+        if self.date_to:
+            data["to"] = self.date_to.isoformat()
+        return data
+
+
+def _unknown(kind: str, value, known) -> str:
+    return f"unknown {kind} {value!r}; the {kind}s are: {', '.join(known)}"
+
+
+def _names(data, key: str, known, kind: str, default=()) -> tuple[str, ...]:
+    raw = data.get(key, default)
+    if isinstance(raw, str):
+        raw = [p for p in raw.split(",") if p.strip()]
+    if not isinstance(raw, list | tuple):
+        raise ReportError(key, f"must be a list of {kind} names")
+    names = []
+    for i, name in enumerate(raw):
+        name = str(name).strip()
+        if name not in known:
+            raise ReportError(f"{key}[{i}]", _unknown(kind, name, known))
+        if name in names:
+            raise ReportError(f"{key}[{i}]", f"{kind} {name!r} is given twice")
+        names.append(name)
+    return tuple(names)
+
+
+def parse_report(data: dict) -> Report:
+    """Validate a report request; raises ``ReportError`` naming the bad part."""
+    if not isinstance(data, dict):
+        raise ReportError("", "a report request is a JSON object")
+    allowed_keys = {"dimensions", "measures", "filters", "from", "to", "sort", "limit"}
+    for key in data:
+        if key not in allowed_keys:
+            raise ReportError(key, _unknown("key", key, sorted(allowed_keys)))
+    dimensions = _names(data, "dimensions", DIMENSION_NAMES, "dimension")
+    if len(dimensions) > MAX_DIMENSIONS:
+        raise ReportError("dimensions", f"at most {MAX_DIMENSIONS} dimensions at a time")
+    if sum(d in TIME_LEVELS for d in dimensions) > 1:
+        raise ReportError("dimensions", "at most one time level (year, quarter, month, ...)")
+    measures = _names(data, "measures", MEASURE_NAMES, "measure", DEFAULT_MEASURES)
+    if not measures:
+        raise ReportError("measures", "name at least one measure")
+
+    raw_filters = data.get("filters") or {}
+    if not isinstance(raw_filters, dict):
+        raise ReportError("filters", "must be an object of dimension -> list of values")
+    filters: list[tuple[str, tuple[str, ...]]] = []
+    time_filters: list[tuple[str, str]] = []
+    date_from = parse_date(data["from"], "from") if data.get("from") else None
+    date_to = parse_date(data["to"], "to") if data.get("to") else None
+    for name, values in raw_filters.items():
+        path = f"filters.{name}"
+        if name not in LEVELS:
+            raise ReportError(path, _unknown("dimension", name, DIMENSION_NAMES))
+        if isinstance(values, str | int):
+            values = [values]
+        if not isinstance(values, list | tuple) or not values:
+            raise ReportError(path, "must be a non-empty list of values")
+        values = tuple(str(v) for v in values)
+        if name in TIME_LEVELS:
+            if len(values) != 1:
+                raise ReportError(path, "a time filter takes one value")
+            start, end = time_range(name, values[0], f"{path}[0]")
+            date_from = max(date_from, start) if date_from else start
+            date_to = min(date_to, end) if date_to else end
+            time_filters.append((name, values[0]))
+            continue
+        if name in ("category", "segment"):
+            for i, v in enumerate(values):
+                if not v.isdigit():
+                    raise ReportError(f"{path}[{i}]", f"{name} filters take ids; {v!r} is not one")
+        filters.append((name, values))
+    if date_from and date_to and date_from > date_to:
+        raise ReportError("to", "the period ends before it starts")
+
+    sort = str(data.get("sort") or "")
+    if sort and sort.lstrip("-") not in set(measures) | set(dimensions):
+        raise ReportError("sort", _unknown("column", sort.lstrip("-"), measures + dimensions))
+    try:
+        limit = int(data.get("limit") or DEFAULT_LIMIT)
+    except (TypeError, ValueError):
+        raise ReportError("limit", "must be a whole number") from None
+    if not 1 <= limit <= MAX_ROWS:
+        raise ReportError("limit", f"must be between 1 and {MAX_ROWS}")
+
+    report = Report(
+        dimensions=dimensions,
+        measures=measures,
+        filters=tuple(filters),
+        date_from=date_from,
+        date_to=date_to,
+        sort=sort,
+        limit=limit,
+        time_filters=tuple(time_filters),
+    )
+    if report.by_category:
+        for i, name in enumerate(measures):
+            if not MEASURES[name].by_category:
+                available = [m for m in MEASURE_NAMES if MEASURES[m].by_category]
+                raise ReportError(
+                    f"measures[{i}]",
+                    f"{name!r} does not exist per product category; by category the "
+                    f"measures are: {', '.join(available)}",
+                )
+    return report
+
+
+def category_measures(measures: tuple[str, ...]) -> tuple[str, ...]:
+    """The measures that survive adding the category dimension (the console drops the rest)."""
+    return tuple(m for m in measures if MEASURES[m].by_category)
+
+
+def source_of(report: Report) -> str:
+    return "item" if report.by_category else "fact"
+
+
+def needed_grain(report: Report) -> str:
+    """``month`` when the time level and the period fall on month boundaries, else ``day``."""
+    if report.time_level in ("week", "day"):
+        return "day"
+    if report.date_from and report.date_from.day != 1:
+        return "day"
+    if report.date_to and (report.date_to + dt.timedelta(days=1)).day != 1:
+        return "day"
+    return "month"
+
+
+def choose_cube(report: Report) -> Cube | None:
+    """The smallest cube that answers the report, or None: read the facts."""
+    if "segment" in report.levels_used:
+        return None
+    source = source_of(report)
+    grain = needed_grain(report)
+    for cube in CUBES:
+        if cube.source != source:
+            continue
+        if grain == "day" and cube.grain != "day":
+            continue
+        if report.levels_used <= cube.levels:
+            return cube
+    return None
+
+
+def drill(report: Report, level: str, value: str) -> dict | None:
+    """The request for one row's drill-down: filter on the row's value, group by the next
+    level of that dimension. None when the level has no next level."""
+    target = LEVELS[level].drill_to
+    if target is None:
+        return None
+    data = report.as_dict()
+    filters = data["filters"]
+    if level == "category":
+        filters["category"] = [value]
+    else:
+        filters[level] = [value]
+    data["dimensions"] = [target if d == level else d for d in data["dimensions"]]
+    if data["sort"].lstrip("-") == level:
+        data["sort"] = data["sort"].replace(level, target)
+    return data
+
+
+# ---------------------------------------------------------------------------------------
+# Service cost
+
+
+def contact_costs(settings: dict | None) -> tuple[dict[str, Decimal], Decimal]:
+    """Cost per contact by channel and the default for other channels, from the value
+    domain's profit settings ``{"contact_costs": {"phone": "8.00"}, "default_contact_cost":
+    "0"}``; a missing or unreadable amount counts as 0."""
+
+    def amount(value) -> Decimal:
+        try:
+            result = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            return Decimal(0)
+        return result if result.is_finite() and result >= 0 else Decimal(0)
+
+    settings = settings or {}
+    per_channel = {str(k): amount(v) for k, v in (settings.get("contact_costs") or {}).items()}
+    return per_channel, amount(settings.get("default_contact_cost", 0))
