@@ -13,7 +13,9 @@ commits or rolls back with the change that caused it:
 
 Each reaction is an explicit call to a domain's ``api``, in dependency order: figures first
 (loyalty and segments read them), then loyalty (segments read tiers and points), then segment
-membership. No signals: reading this module tells the whole story.
+membership, then promotions (coupon uses of cancelled orders, referral rewards). The report
+read model (analytics) is only marked here and refreshed by the worker within a minute.
+No signals: reading this module tells the whole story.
 """
 
 from __future__ import annotations
@@ -29,36 +31,76 @@ def _ids(customer_ids: Iterable[int | None]) -> list[int]:
     return sorted({c for c in customer_ids if c})
 
 
-def orders_changed(customer_ids: Iterable[int | None]) -> None:
+def orders_changed(customer_ids: Iterable[int | None], *, guests: bool = False) -> None:
+    """``guests``: a guest order (no customer) changed too."""
+    from ecrm.analytics import api as analytics
     from ecrm.figures import api as figures
+    from ecrm.loyalty import api as loyalty
+    from ecrm.promotions import api as promotions
+    from ecrm.segments import api as segments
 
     ids = _ids(customer_ids)
+    # The report read model is refreshed off the writer's path, a minute later at most.
+    analytics.mark_changed(ids, guests=guests)
     if not ids:
         return
     figures.refresh_customers(ids)
+    loyalty.reconcile_customers(ids)
+    segments.on_orders(ids)
+    promotions.orders_changed(ids)
 
 
-def customers_seen(seen: Mapping[int, dt.datetime]) -> None:
-    """Customers with new behaviour events and nothing else: ``seen`` maps id -> latest time."""
+def customers_seen(seen: Mapping[int, dt.datetime], activities: Iterable[tuple] = ()) -> None:
+    """Customers with new behaviour events and nothing else: ``seen`` maps id -> latest time.
+    ``activities`` are the new track events of any customer as (customer id, message id,
+    event name, timestamp): loyalty awards those its programme counts (reviews, sign-ins…)."""
     from ecrm.figures import api as figures
+    from ecrm.loyalty import api as loyalty
+    from ecrm.segments import api as segments
 
+    loyalty.record_activities(loyalty.activities_from_events(activities))
     if not seen:
         return
     figures.note_seen(seen)
+    segments.on_events(seen)
+
+
+def referrals_claimed(claims: list[tuple[int, str, str, str]]) -> None:
+    """Identify calls named a referral code: (customer id, code, anonymous id, device id)."""
+    from ecrm.promotions import api as promotions
+
+    if claims:
+        promotions.referrals_claimed(claims)
 
 
 def profiles_changed(customer_ids: Iterable[int | None]) -> None:
+    from ecrm.segments import api as segments
+
     ids = _ids(customer_ids)
     if not ids:
         return
+    segments.on_profiles(ids)
 
 
 def bulk_loaded(customer_ids: Iterable[int | None]) -> None:
-    """After an import: one full rebuild above ``REBUILD_ABOVE`` customers, else per customer."""
+    """After an import: one full rebuild above ``REBUILD_ABOVE`` customers, else per customer.
+    The report read model is only marked: its refresh runs on the worker in short
+    transactions, so an import never holds the write lock for it."""
+    from ecrm.analytics import api as analytics
     from ecrm.figures import api as figures
+    from ecrm.loyalty import api as loyalty
+    from ecrm.promotions import api as promotions
+    from ecrm.segments import api as segments
 
     ids = _ids(customer_ids)
+    analytics.mark_changed(ids, guests=True)  # guest orders belong to no customer id
     if len(ids) > REBUILD_ABOVE:
         figures.recompute_all()
+        loyalty.reconcile_bulk(ids)
+        segments.rebuild_all()
+        promotions.reconcile_all()
     elif ids:
-        orders_changed(ids)
+        figures.refresh_customers(ids)
+        loyalty.reconcile_customers(ids)
+        segments.on_orders(ids)
+        promotions.orders_changed(ids)

@@ -12,9 +12,13 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from ecrm.analytics.rules import ReportError
 from ecrm.contacts.api import ContactError
 from ecrm.customers.api import MergeError, ProfileError
+from ecrm.loyalty.api import InsufficientPoints, LoyaltyError
 from ecrm.orders.api import OrderError
+from ecrm.promotions import api as promotions
+from ecrm.segments.api import DefinitionError, SegmentError
 from ecrm.staff import api as staff
 
 
@@ -65,8 +69,51 @@ def _validation(request, exc: NinjaValidationError):
 @api.exception_handler(ProfileError)
 @api.exception_handler(OrderError)
 @api.exception_handler(ContactError)
+@api.exception_handler(ReportError)
 def _domain_error(request, exc):
     return _error(request, 400, str(exc), exc.field)
+
+
+@api.exception_handler(LoyaltyError)
+def _loyalty_error(request, exc):
+    return _error(request, 400, str(exc), exc.field)
+
+
+@api.exception_handler(InsufficientPoints)
+def _insufficient_points(request, exc):
+    body = {"error": str(exc), "field": "points", "balance": exc.balance}
+    return api.create_response(request, body, status=409)
+
+
+@api.exception_handler(promotions.PromotionError)
+@api.exception_handler(promotions.DefinitionError)
+def _promotion_error(request, exc):
+    return _error(request, 400, str(exc), exc.field)
+
+
+@api.exception_handler(promotions.CouponRefused)
+def _coupon_refused(request, exc):
+    body = {"error": str(exc), "field": "code", "reason": exc.reason}
+    return api.create_response(request, body, status=exc.status)
+
+
+@api.exception_handler(promotions.RewardRefused)
+def _reward_refused(request, exc):
+    body = {"error": exc.message, "field": "reward_id", "reason": exc.reason}
+    if exc.balance is not None:
+        body["balance"] = exc.balance
+    return api.create_response(request, body, status=409)
+
+
+@api.exception_handler(DefinitionError)
+def _segment_definition_error(request, exc):
+    field = "definition" if exc.path == "$" else f"definition.{exc.path}"
+    return _error(request, 400, str(exc), field)
+
+
+@api.exception_handler(SegmentError)
+def _segment_error(request, exc):
+    return _error(request, 400, str(exc), exc.field_name)
 
 
 @api.exception_handler(MergeError)
@@ -101,13 +148,23 @@ def require(request, permission: str) -> None:
 
 
 def _routers():
+    from ecrm.analytics.endpoints import router as analytics
     from ecrm.catalog.endpoints import router as catalog
     from ecrm.customers.endpoints import router as customers
+    from ecrm.loyalty.endpoints import members
+    from ecrm.loyalty.endpoints import router as loyalty
     from ecrm.orders.endpoints import router as orders
+    from ecrm.promotions.endpoints import router as promotions_router
+    from ecrm.segments.endpoints import router as segments
 
     api.add_router("/customers", customers)
+    api.add_router("/analytics", analytics)
+    api.add_router("/loyalty", loyalty)
+    api.add_router("/members", members)
     api.add_router("/orders", orders)
     api.add_router("/products", catalog)
+    api.add_router("/segments", segments)
+    api.add_router("", promotions_router)  # /promotions/…, /checkout/coupons/…, /members/…
 
 
 _routers()

@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "ecrm.console",
     "ecrm.value",
     "ecrm.segments",
+    "ecrm.loyalty",
+    "ecrm.promotions",
+    "ecrm.analytics",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 
+from ecrm import flows
 from ecrm.core import audit, clock
 from ecrm.core.text import pinyin_keys
 from ecrm.customers import rules
@@ -65,6 +66,7 @@ def create_customer(
         _attach(customer.pk, _with_profile_claims(claims, values), source, now)
         if actor is not None and actor is not audit.SYSTEM:
             audit.record(actor, "create", "customer", customer.pk, None, snapshot(customer))
+        flows.profiles_changed([customer.pk])
     return customer
 
 
@@ -166,11 +168,16 @@ def _resolve_once(claims, cleaned, attributes, source, actor) -> Resolved:
     now = clock.now()
     _attach(decision.target, [c for c in decision.attach], source, now)
     if cleaned or attributes or decision.attach:
-        _apply_profile(decision.target, cleaned, attributes, now, claims_attached=decision.attach)
+        changed = _apply_profile(
+            decision.target, cleaned, attributes, now, claims_attached=decision.attach
+        )
+        if changed or decision.attach:
+            flows.profiles_changed([decision.target])
     return Resolved(decision.target, created=False, merged=decision.merge)
 
 
-def _apply_profile(customer_id, cleaned, attributes, now, claims_attached=()) -> None:
+def _apply_profile(customer_id, cleaned, attributes, now, claims_attached=()) -> bool:
+    """Apply traits; True when a profile field or attribute changed."""
     customer = Customer.objects.select_for_update().get(pk=customer_id)
     changed = []
     for key, value in _with_search_keys(dict(cleaned)).items():
@@ -205,6 +212,7 @@ def _apply_profile(customer_id, cleaned, attributes, now, claims_attached=()) ->
     if changed:
         customer.updated_at = now
         customer.save(update_fields=[*changed, "updated_at"])
+    return bool(changed)
 
 
 def snapshot(customer: Customer) -> dict:
@@ -230,6 +238,7 @@ def update_profile(
         b, a = audit.changed_fields(before, snapshot(customer))
         if a:
             audit.record(actor, "update", "customer", customer.pk, b, a)
+            flows.profiles_changed([customer.pk])
     return customer
 
 
@@ -247,6 +256,7 @@ def add_identity(customer_id: int, claim: Claim, *, actor: audit.Actor) -> Resol
             _attach(cid, [claim], "staff", clock.now())
             _apply_profile(cid, {}, None, clock.now())
         audit.record(actor, "add_identity", "customer", cid, None, {claim.kind: claim.value})
+        flows.profiles_changed([cid])
     return Resolved(cid, created=False, merged=tuple(merged))
 
 
@@ -271,6 +281,7 @@ def set_consent(
             consent.save(update_fields=["status", "source", "updated_at"])
         if before != {"status": status}:
             audit.record(actor, "consent", "customer", cid, before, {channel: status})
+            flows.profiles_changed([cid])
     return consent
 
 
@@ -314,8 +325,6 @@ def merge_customers(
     """
     if source_id == target_id:
         raise MergeError("a customer cannot be merged with itself")
-    from ecrm import flows
-
     with transaction.atomic():
         source = Customer.objects.select_for_update().get(pk=source_id)
         target = Customer.objects.select_for_update().get(pk=live_id(target_id))
@@ -370,6 +379,7 @@ def merge_customers(
             {"target": snapshot(target), "moved": moved, "reason": reason},
         )
         flows.orders_changed([target.pk])
+        flows.profiles_changed([target.pk])
     return record
 
 

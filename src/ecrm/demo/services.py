@@ -18,6 +18,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Max
 
+from ecrm.analytics import api as analytics
 from ecrm.catalog.models import Brand, Category, Product
 from ecrm.contacts.models import Contact
 from ecrm.customers.models import Consent, Customer, Identity, Merge
@@ -25,7 +26,10 @@ from ecrm.demo import generator, rules
 from ecrm.events.models import Event
 from ecrm.figures import api as figures
 from ecrm.figures.models import CustomerFigures
+from ecrm.loyalty import api as loyalty
 from ecrm.orders.models import Order, OrderLine, Return, ReturnLine
+from ecrm.promotions import api as promotions
+from ecrm.segments import api as segments
 from ecrm.staff import api as staff
 from ecrm.staff.models import Department
 
@@ -174,6 +178,10 @@ def _pragma(*statements: str) -> None:
             cursor.execute(statement)
 
 
+# Up to this many customers the demo builds the report read model itself.
+ANALYTICS_INLINE_UP_TO = 200_000
+
+
 def load_demo(
     *,
     customers: int,
@@ -245,10 +253,29 @@ def load_demo(
     figures.recompute_all()
     report.seconds["figures"] = time.perf_counter() - started
     started = time.perf_counter()
+    loyalty.load_demo(seed=seed, progress=progress)
+    report.seconds["loyalty"] = time.perf_counter() - started
+    started = time.perf_counter()
+    if customers <= ANALYTICS_INLINE_UP_TO:
+        progress("  building the analytics read model …")
+        analytics.rebuild()
+    else:
+        # Minutes per million customers: the worker builds the reports after the load.
+        progress("  the analytics read model is queued: the worker builds it after the load")
+        analytics.queue_rebuild()
+    report.seconds["analytics"] = time.perf_counter() - started
+    started = time.perf_counter()
+    progress("  coupons, rewards and referrals …")
+    promotions.load_demo(until=plan.until, seed=seed, progress=progress)
+    report.seconds["promotions"] = time.perf_counter() - started
+    started = time.perf_counter()
     progress("  updating planner statistics …")
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA analysis_limit=1000")
         cursor.execute("ANALYZE")
     report.seconds["analyze"] = time.perf_counter() - started
+    started = time.perf_counter()
+    segments.load_demo(progress=progress)
+    report.seconds["segments"] = time.perf_counter() - started
     return report

@@ -51,3 +51,16 @@ def events_of(
 
 def event_count_of(customer_id: int) -> int:
     return queries.event_count_of(live_id(customer_id))
+
+
+def device_ids_of(customer_id: int, limit: int = 500) -> set[str]:
+    """Device ids (``context.device.id``) in the profile's latest ``limit`` events."""
+    from ecrm.events.models import Event
+
+    found = set()
+    contexts = Event.objects.filter(customer_id=customer_id).order_by("-timestamp")
+    for context in contexts.values_list("context", flat=True)[:limit]:
+        device = context.get("device") if isinstance(context, dict) else None
+        if isinstance(device, dict) and isinstance(device.get("id"), str) and device["id"]:
+            found.add(device["id"][:100])
+    return found

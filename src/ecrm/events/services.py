@@ -105,9 +105,32 @@ def ingest_once(
         if live_id not in full and (live_id not in seen or message.timestamp > seen[live_id]):
             seen[live_id] = message.timestamp
     flows.orders_changed(full)
-    flows.customers_seen(seen)
+    tracked = [
+        (resolver.live(cid), m.message_id, m.name, m.timestamp)
+        for m, cid in pending
+        if m.type == "track"
+    ]
+    flows.customers_seen(seen, activities=tracked)
+    flows.referrals_claimed(_referral_claims(pending, resolver.live))
     live = tuple(sorted(full | set(seen)))
     return IngestResult(len(fresh), len(messages) - len(fresh), live)
+
+
+def _referral_claims(pending, live) -> list[tuple[int, str, str, str]]:
+    """Identify calls carrying a ``referral_code`` trait (a new customer who came through a
+    referral link): (customer id, code, anonymous id, device id from ``context.device.id``)."""
+    claims = []
+    for message, customer_id in pending:
+        if message.type != "identify":
+            continue
+        code = message.properties.get("referral_code") or message.properties.get("referralCode")
+        if not isinstance(code, str) or not code.strip():
+            continue
+        device = message.context.get("device")
+        device_id = device.get("id") if isinstance(device, dict) else None
+        device_id = device_id if isinstance(device_id, str) else ""
+        claims.append((live(customer_id), code.strip(), message.anonymous_id, device_id))
+    return claims
 
 
 def _unseen(messages: list[Message]) -> list[Message]:

@@ -49,3 +49,13 @@ def figures_of(customer_id: int) -> Figures:
     if row is not None:
         values = {k: getattr(row, k) for k in EMPTY}
     return Figures(**values, days_since_last_order=days_since(values["last_order_at"], clock.now()))
+
+
+def figure(name: str, customer_ref):
+    """One figure of a customer as a subquery expression, for set-based reports in other
+    domains: ``figure("revenue", OuterRef("customer_id"))`` (NULL when none is stored)."""
+    from django.db.models import Subquery
+
+    if name not in EMPTY:
+        raise ValueError(f"unknown figure {name!r}")
+    return Subquery(CustomerFigures.objects.filter(customer_id=customer_ref).values(name)[:1])

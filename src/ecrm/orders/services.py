@@ -22,10 +22,10 @@ from ecrm.orders.rules import (
 )
 
 
-def _refresh(customer_ids) -> None:
+def _refresh(customer_ids, guests: bool = False) -> None:
     from ecrm import flows
 
-    flows.orders_changed(customer_ids)
+    flows.orders_changed(customer_ids, guests=guests)
 
 
 def _line_rows(lines, product_ids, factory, parent_field, parent_id):
@@ -150,7 +150,7 @@ def record_order(
             _line_rows(order.lines, products, OrderLine, "order_id", saved.pk)
         )
         if refresh:
-            _refresh({customer_id, previous_customer})
+            _refresh({customer_id, previous_customer}, guests=customer_id is None)
     return saved, True
 
 
@@ -170,7 +170,7 @@ def set_order_status(
                 actor, "status", "order", order.external_id, {"status": before}, {"status": status}
             )
             if refresh:
-                _refresh({order.customer_id})
+                _refresh({order.customer_id}, guests=order.customer_id is None)
     return order
 
 
@@ -222,7 +222,7 @@ def record_return(
                 order.content_hash = ""
                 order.save(update_fields=["status", "status_changed_at", "content_hash"])
         if refresh:
-            _refresh({customer_id})
+            _refresh({customer_id}, guests=customer_id is None)
     return saved, True
 
 

@@ -32,6 +32,37 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ANALYST: frozenset({VIEW_CUSTOMERS, VIEW_ANALYTICS}),
 }
 
+# Loyalty: who may set up the programme (settings, tiers, earning rules), adjust a member's
+# points by hand (audited), and redeem points for a customer (checkout, service desk).
+MANAGE_LOYALTY = "manage_loyalty"
+ADJUST_POINTS = "adjust_points"
+REDEEM_POINTS = "redeem_points"
+PERMISSIONS[Role.ADMIN] |= {MANAGE_LOYALTY, ADJUST_POINTS, REDEEM_POINTS}
+PERMISSIONS[Role.MARKETER] |= {MANAGE_LOYALTY}
+PERMISSIONS[Role.SERVICE_AGENT] |= {ADJUST_POINTS, REDEEM_POINTS}
+
+# Promotions: who may set up coupon campaigns, the rewards catalogue and the referral
+# programme, and who may use a coupon for a customer (checkout, service desk).
+MANAGE_PROMOTIONS = "manage_promotions"
+REDEEM_COUPONS = "redeem_coupons"
+PERMISSIONS[Role.ADMIN] |= {MANAGE_PROMOTIONS, REDEEM_COUPONS}
+PERMISSIONS[Role.MARKETER] |= {MANAGE_PROMOTIONS}
+PERMISSIONS[Role.SERVICE_AGENT] |= {REDEEM_COUPONS}
+
+# Segments: who may create, change and delete segments and edit static lists (anyone who
+# views customers may look at segments and their members).
+MANAGE_SEGMENTS = "manage_segments"
+PERMISSIONS[Role.ADMIN] |= {MANAGE_SEGMENTS}
+PERMISSIONS[Role.MARKETER] |= {MANAGE_SEGMENTS}
+
+
+# Customer value: who may rerun RFM, predictions and profit and change their settings
+# (limits, horizon, contact costs); anyone who views analytics may look at the results.
+MANAGE_VALUE = "manage_value"
+PERMISSIONS[Role.ADMIN] |= {MANAGE_VALUE}
+PERMISSIONS[Role.MARKETER] |= {MANAGE_VALUE}
+PERMISSIONS[Role.ANALYST] |= {MANAGE_VALUE}
+
 
 def role_allows(role: str | None, permission: str) -> bool:
     if role is None:

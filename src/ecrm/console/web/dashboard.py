@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.shortcuts import render
 
+from ecrm.analytics import api as analytics
 from ecrm.console import figures
 from ecrm.console.web.access import require_staff
 
@@ -18,5 +19,6 @@ def home(request):
             "recent_merges": figures.recent_merges(),
             "recent_contacts": figures.recent_contacts(),
             "currency": settings.ECRM["CURRENCY"],
+            "trend": analytics.headline(),
         },
     )
