@@ -11,6 +11,7 @@ from ecrm.analytics.models import (
     Fact,
     ItemFact,
     MemberCell,
+    Pending,
     Snapshot,
 )
 from ecrm.core.admin import ReadOnlyAdmin
@@ -105,3 +106,10 @@ class CategoryPathAdmin(ReadOnlyAdmin):
 @admin.register(Snapshot)
 class SnapshotAdmin(ReadOnlyAdmin):
     list_display = ("part", "built_at", "seconds", "rows")
+
+
+@admin.register(Pending)
+class PendingAdmin(ReadOnlyAdmin):
+    """Customers waiting for the worker's minute job (0: the guest orders)."""
+
+    list_display = ("customer_id",)
