@@ -23,8 +23,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
+from django.db import transaction
+
 # Above this many customers one full rebuild is cheaper than refreshing each.
 REBUILD_ABOVE = 50_000
+# The worker takes imported customers this many at a time, each chunk its own transaction.
+AFTER_IMPORT_CHUNK = 2_000
 
 
 def _ids(customer_ids: Iterable[int | None]) -> list[int]:
@@ -62,7 +66,7 @@ def customers_seen(seen: Mapping[int, dt.datetime], activities: Iterable[tuple] 
     if not seen:
         return
     figures.note_seen(seen)
-    segments.on_events(seen)
+    segments.queue_events_recheck(seen)  # on the worker, right after this commits
 
 
 def referrals_claimed(claims: list[tuple[int, str, str, str]]) -> None:
@@ -83,24 +87,40 @@ def profiles_changed(customer_ids: Iterable[int | None]) -> None:
 
 
 def bulk_loaded(customer_ids: Iterable[int | None]) -> None:
-    """After an import: one full rebuild above ``REBUILD_ABOVE`` customers, else per customer.
-    The report read model is only marked: its refresh runs on the worker in short
-    transactions, so an import never holds the write lock for it."""
+    """After an import: the customers' figures at once (one full rebuild above
+    ``REBUILD_ABOVE`` customers), the report read model marked, and the rest — loyalty,
+    segment membership, promotions — queued for the worker (``after_bulk_load``), so an
+    import of a hundred thousand lines is not held up by every domain's per-customer work
+    and never holds the write lock for it."""
     from ecrm.analytics import api as analytics
     from ecrm.figures import api as figures
-    from ecrm.loyalty import api as loyalty
-    from ecrm.promotions import api as promotions
-    from ecrm.segments import api as segments
+    from ecrm.imports.tasks import after_import
 
     ids = _ids(customer_ids)
     analytics.mark_changed(ids, guests=True)  # guest orders belong to no customer id
     if len(ids) > REBUILD_ABOVE:
         figures.recompute_all()
+    elif ids:
+        figures.refresh_customers(ids)
+    if ids:
+        after_import(ids)
+
+
+def after_bulk_load(customer_ids: list[int]) -> None:
+    """The worker's half of ``bulk_loaded``, in the same order as ``orders_changed``."""
+    from ecrm.loyalty import api as loyalty
+    from ecrm.promotions import api as promotions
+    from ecrm.segments import api as segments
+
+    ids = _ids(customer_ids)
+    if len(ids) > REBUILD_ABOVE:
         loyalty.reconcile_bulk(ids)
         segments.rebuild_all()
         promotions.reconcile_all()
-    elif ids:
-        figures.refresh_customers(ids)
-        loyalty.reconcile_customers(ids)
-        segments.on_orders(ids)
-        promotions.orders_changed(ids)
+        return
+    for start in range(0, len(ids), AFTER_IMPORT_CHUNK):
+        chunk = ids[start : start + AFTER_IMPORT_CHUNK]
+        with transaction.atomic():
+            loyalty.reconcile_customers(chunk)
+            segments.on_orders(chunk)
+            promotions.orders_changed(chunk)

@@ -220,7 +220,10 @@ def write_orders_csv(
 
 
 def measure_import(path: Path, lines: int) -> Figure:
-    command = ["ecrm", "import", "orders", str(path), "--no-progress"]
+    # The file's customer ids are the shop's user ids, which tracking already knows.
+    mapping = path.with_name("bench-orders-mapping.json")
+    mapping.write_text('{"kind": "orders", "name": "bench", "customer_id_kind": "user_id"}')
+    command = ["ecrm", "import", "orders", str(path), "--mapping", str(mapping), "--no-progress"]
     started = time.perf_counter()
     try:
         done = subprocess.run(
@@ -244,8 +247,9 @@ def measure_import(path: Path, lines: int) -> Figure:
     return Figure(
         "import",
         rate,
-        detail=f"{lines:,} lines in {seconds:.1f} s (process start included)",
-        command="ecrm import orders FILE --no-progress",
+        detail=f"{lines:,} lines in {seconds:.1f} s (process start included; loyalty, "
+        "segments and promotions then follow on the worker)",
+        command="ecrm import orders FILE --mapping bench-orders-mapping.json --no-progress",
     )
 
 

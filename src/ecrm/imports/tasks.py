@@ -9,3 +9,11 @@ from ecrm.imports import services
 def import_file(run_id: int) -> None:
     """Run the queued import ``run_id``; a bad file or mapping is recorded on the run."""
     services.run_queued(run_id)
+
+
+@db_task()
+def after_import(customer_ids: list[int]) -> None:
+    """Loyalty, segment membership and promotions for the customers an import touched."""
+    from ecrm import flows
+
+    flows.after_bulk_load(customer_ids)

@@ -49,6 +49,19 @@ def on_events(customer_ids) -> services.Recheck:
     return services.recheck_customers(customer_ids, changed=EVENT_DATA, reason=ChangeReason.EVENT)
 
 
+def queue_events_recheck(customer_ids) -> None:
+    """``on_events`` on the worker, once the caller's transaction has committed: a batch of
+    tracking events does not wait for a re-check per customer (tens of ms per batch with
+    twenty segments), and the worker reads the committed events."""
+    from django.db import transaction
+
+    from ecrm.segments.tasks import recheck_after_events
+
+    ids = sorted({int(i) for i in customer_ids if i})
+    if ids:
+        transaction.on_commit(lambda: recheck_after_events(ids))
+
+
 def on_profiles(customer_ids) -> services.Recheck:
     """Profile fields, attributes, consent or identities of these customers changed."""
     return services.recheck_customers(

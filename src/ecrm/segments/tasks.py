@@ -30,3 +30,12 @@ def nightly_rebuild() -> int:
 @db_task()
 def build_segment(segment_id: int) -> int:
     return services.build_segment(segment_id).size
+
+
+@db_task()
+def recheck_after_events(customer_ids: list[int]) -> int:
+    """Behaviour-only events: the worker re-checks the behaviour segments of these customers
+    right after the events' transaction commits (``api.queue_events_recheck``)."""
+    from ecrm.segments import api
+
+    return api.on_events(customer_ids).customers

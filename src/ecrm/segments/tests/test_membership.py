@@ -141,16 +141,30 @@ def _viewed(user, message_id, category, at):
     }
 
 
-def test_tracked_events_move_a_customer_in_and_time_moves_them_out(pinned):
-    """The second 家电 view enters the customer (reason event); when the views age out of
-    the 30-day window the scheduled refresh logs the exit (reason schedule)."""
+def test_tracked_events_move_a_customer_in_and_time_moves_them_out(
+    pinned, django_capture_on_commit_callbacks
+):
+    """The second 家电 view enters the customer (reason event) once the worker's re-check,
+    queued when the events commit, has run; when the views age out of the 30-day window the
+    scheduled refresh logs the exit (reason schedule)."""
+    from huey.contrib.djhuey import HUEY
+
     customer = factories.customer(name="甲", user_id="u-1")
     segment = _save("家电 viewers", VIEWERS)
     first = NOW - dt.timedelta(days=3)
-    events.ingest([_viewed("u-1", "m-1", "家电/冰箱", first)])
-    events.ingest([_viewed("u-1", "m-2", "服装/女装", first)])
-    assert _log(segment) == []
-    events.ingest([_viewed("u-1", "m-3", "家电/电视", NOW - dt.timedelta(days=1))])
+    immediate, HUEY.immediate = HUEY.immediate, True  # the worker's job runs in line
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            events.ingest([_viewed("u-1", "m-1", "家电/冰箱", first)])
+            events.ingest([_viewed("u-1", "m-2", "服装/女装", first)])
+        assert _log(segment) == []
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            events.ingest([_viewed("u-1", "m-3", "家电/电视", NOW - dt.timedelta(days=1))])
+        assert _log(segment) == []  # nothing before the events' transaction commits
+        for callback in queued:
+            callback()
+    finally:
+        HUEY.immediate = immediate
     assert _log(segment) == [(customer.pk, "entered", "event", NOW)]
     pinned["at"] = NOW + dt.timedelta(days=28)
     services.refresh_segments()
