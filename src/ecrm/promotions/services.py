@@ -191,7 +191,8 @@ def generate_codes(
     if not 1 <= count <= MAX_BATCH:
         raise PromotionError("count", f"must be from 1 to {MAX_BATCH:,}")
     prefix = (prefix or "").strip().upper()
-    if prefix and (len(prefix) > 10 or not rules.CODE_RE.match(prefix + "XXX")):
+    # A prefix must itself be the start of a valid code: test it with a few code characters.
+    if prefix and (len(prefix) > 10 or not rules.CODE_RE.match(prefix + "AAA")):
         raise PromotionError("prefix", "must be at most 10 letters, digits, - or _")
     with transaction.atomic():
         campaign = CouponCampaign.objects.select_for_update().get(pk=campaign_id)
