@@ -290,9 +290,10 @@ def live_id(customer_id: int) -> int:
     seen = set()
     current = customer_id
     while True:
-        row = Customer.objects.filter(pk=current).values_list("merged_into_id", flat=True).first()
+        found = list(Customer.objects.filter(pk=current).values_list("merged_into_id", flat=True))
+        row = found[0] if found else None
         if row is None:
-            if current == customer_id and not Customer.objects.filter(pk=current).exists():
+            if current == customer_id and not found:
                 raise Customer.DoesNotExist(f"no customer #{customer_id}")
             return current
         if row in seen:

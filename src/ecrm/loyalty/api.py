@@ -93,12 +93,14 @@ def activities_from_events(events: Iterable[tuple]) -> list[Activity]:
     """(customer_id, message_id, event name, timestamp) of tracked events -> the activities
     the programme counts (by its event names)."""
     events = list(events)
-    if not events or not queries.enabled():
+    if not events:
         return []
-    setup = queries.setup()
+    settings = queries.settings_if_enabled()
+    if settings is None:
+        return []
     out = []
     for customer_id, message_id, name, at in events:
-        kind = setup.settings.activity_for(name)
+        kind = settings.activity_for(name)
         if kind is not None and customer_id:
             out.append(Activity(customer_id, kind, message_id, at, name))
     return out

@@ -1,18 +1,25 @@
 """The set-based path: award every qualifying order not yet awarded, in one pass.
 
-Used after a bulk import and by the demo load. The active rules are evaluated over numpy
-columns of all orders at once with the semantics of ``rules.evaluate`` (``tests/
-test_bulk.py`` runs mixed data through both paths and compares the ledgers); day
-conditions are decided once per distinct local day by the very predicates of ``rules``.
-The entries are written with INSERT … SELECT from a temporary table, then the clawbacks
-of partial returns on the fresh lots, the expiry of lots already past their date, the
-members' points and their tiers, all set-based. Anything unusual (a lot already spent,
-a debt to settle) goes through the per-customer ``services.reconcile_customers``.
+Used after a bulk import (in chunks of customers: ``customer_ids``, kept in a temporary
+scope table that every read and every settling step joins) and by the demo load. The
+active rules are evaluated over numpy columns of all orders at once with the semantics of
+``rules.evaluate`` (``tests/test_bulk.py`` runs mixed data through both paths and compares
+the ledgers); day conditions are decided once per distinct local day by the very
+predicates of ``rules``. Reads come as whole numbers straight from the cursor into numpy
+(currencies and tiers as small codes, birthdays as months); product lines are filtered by
+the database, each matching line carrying a bit per line rule it matches. Orders already
+awarded are an anti-join in numpy against the ledger's order references. The entries are
+written with INSERT … SELECT from a temporary table filled by ``executemany`` (SQLite) or
+``COPY`` (PostgreSQL), then the clawbacks of partial returns on the fresh lots, the expiry
+of lots already past their date, the members' points and their tiers, all set-based.
+Anything unusual (a lot already spent, a debt to settle) goes through the per-customer
+``services.reconcile_customers``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -23,10 +30,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.conf import settings as django_settings
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 
 from ecrm.core import clock
 from ecrm.loyalty import queries, rules, services
-from ecrm.loyalty.models import Membership, PointsEntry, TierChange
+from ecrm.loyalty.models import Membership, TierChange
 
 EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
 
@@ -130,7 +138,9 @@ def award_all(
     if not setup.enabled:
         return result
     now = now or clock.now()
-    _pragma("PRAGMA cache_size=-524288")  # a big page cache for the big writes
+    # A big page cache (taken as pages are used): a whole ledger written in one transaction
+    # stays in memory instead of spilling index pages to the WAL again and again.
+    _pragma("PRAGMA cache_size=-2097152")
     try:
         _award(setup, customer_ids, now, result, progress)
     finally:
@@ -146,8 +156,18 @@ def _pragma(statement: str) -> None:
 
 def _award(setup, customer_ids, now, result: BulkResult, progress) -> None:
     started = time.perf_counter()
+    scoped = _make_scope(customer_ids)
+    try:
+        _award_scope(setup, scoped, now, result, progress, started)
+    finally:
+        _fetch(f"DROP TABLE IF EXISTS {SCOPE}")
+
+
+def _award_scope(setup, scoped: bool, now, result: BulkResult, progress, started) -> None:
+    """Award (``scoped``: the customers in the scope table only), then settle the same
+    customers: so awarding in chunks of customers ends as awarding them all at once."""
     with transaction.atomic():
-        data = _load(setup, customer_ids, result)
+        data = _load(setup, scoped, result)
         result.seconds["load"] = time.perf_counter() - started
         if data is not None:
             t = time.perf_counter()
@@ -157,14 +177,18 @@ def _award(setup, customer_ids, now, result: BulkResult, progress) -> None:
             _write(setup, data, points, detail, result)
             result.seconds["write"] = time.perf_counter() - t
     progress(f"  loyalty: {result.awarded_orders:,} orders awarded {result.points:,} points")
+    if _pg() and result.awarded_orders + result.joined >= 10_000:
+        # Fresh planner statistics: with the counts of an empty ledger PostgreSQL plans the
+        # settling joins below as nested loops over every order.
+        _fetch("ANALYZE loyalty_pointsentry, loyalty_membership")
     t = time.perf_counter()
     with transaction.atomic():
-        _settle_unusual(setup, now)
+        _settle_unusual(setup, now, scoped)
         result.seconds["unusual"] = time.perf_counter() - t
-        result.expired = expire_all(now)
+        result.expired = expire_all(now, scoped=scoped)
         result.seconds["expire"] = time.perf_counter() - t - result.seconds["unusual"]
-        _refresh_points()
-        result.tier_changes = evaluate_tiers_all(setup, now)
+        _refresh_points(scoped)
+        result.tier_changes = evaluate_tiers_all(setup, now, scoped=scoped)
     result.seconds["settle"] = time.perf_counter() - t
 
 
@@ -175,100 +199,138 @@ class Columns:
     epoch: np.ndarray
     day: np.ndarray  # shop-local day numbers
     amount: np.ndarray  # ten-thousandths
-    currency: np.ndarray  # object
+    currency: np.ndarray  # codes: index into ``currencies`` + 1, 0 for any other currency
     pending: np.ndarray  # bool: earning order not awarded yet
     returned: np.ndarray  # ten-thousandths returned on the order
     # per order, from its member
-    tier: np.ndarray  # object
+    tier: np.ndarray  # codes: index into ``tier_codes``
     special: np.ndarray
     birthday_month: np.ndarray  # 0 unknown
     joined_day: np.ndarray  # local day number of joining
+    currencies: tuple[str, ...] = ()  # the currencies the rules name
+    tier_codes: tuple[str, ...] = ("",)
     line_order: np.ndarray | None = None  # index into the orders
-    line_sku: np.ndarray | None = None
-    line_brand: np.ndarray | None = None
-    line_category: np.ndarray | None = None
     line_amount: np.ndarray | None = None
+    line_mask: np.ndarray | None = None  # bit ``line_bits[rule id]``: the line matches the rule
+    line_bits: dict = field(default_factory=dict)
     used: dict = field(default_factory=dict)  # (rule id, customer, period key) -> points
 
 
-def _load(setup: queries.Setup, customer_ids, result: BulkResult) -> Columns | None:
+SCOPE = "loyalty_tmp_scope"
+
+
+def _ints(sql: str, params=(), width: int = 1) -> np.ndarray:
+    """An int64 matrix (rows × ``width``) of a query whose columns are all whole numbers,
+    read straight from the cursor without a list of rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        flat = np.fromiter(itertools.chain.from_iterable(cursor), dtype=np.int64)
+    return flat.reshape(-1, width)
+
+
+def _in_scope(column: str, scoped: bool) -> str:
+    return f" AND {column} IN (SELECT id FROM {SCOPE})" if scoped else ""
+
+
+def _make_scope(customer_ids) -> bool:
+    _fetch(f"DROP TABLE IF EXISTS {SCOPE}")
+    if customer_ids is None:
+        return False
+    _fetch(f"CREATE TEMPORARY TABLE {SCOPE} (id {_id_key()})")
+    _insert_many(SCOPE, ("id",), [(int(i),) for i in sorted(set(customer_ids))])
+    return True
+
+
+def _load(setup: queries.Setup, scoped: bool, result: BulkResult) -> Columns | None:
+    order_rules = [r for r in setup.rules if r.event == rules.ORDER_COMPLETED]
     earning = sorted(setup.settings.earning_statuses)
     marks = ", ".join(["%s"] * len(earning))
-    rows = _fetch(
-        f"SELECT id, customer_id, {_epoch('placed_at')}, {_units('total')}, currency "
-        f"FROM orders_order WHERE customer_id IS NOT NULL AND status IN ({marks}) "
-        "ORDER BY customer_id, placed_at, id",
-        earning,
-    )
-    if not rows:
-        return None
-    arr = np.array([r[:4] for r in rows], dtype=np.int64)
-    currency = np.array([r[4] for r in rows], dtype=object)
-    del rows
-    order_id, customer, epoch, amount = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
-    if customer_ids is not None:
-        keep = np.isin(customer, np.array(sorted(set(customer_ids)), dtype=np.int64))
-        order_id, customer, epoch, amount, currency = (
-            order_id[keep],
-            customer[keep],
-            epoch[keep],
-            amount[keep],
-            currency[keep],
+    currencies = tuple(sorted({c for r in order_rules for c in r.when.currencies}))
+    currency_sql = "0"
+    if currencies:
+        currency_sql = (
+            "CASE currency "
+            + " ".join(f"WHEN %s THEN {k + 1}" for k in range(len(currencies)))
+            + " ELSE 0 END"
         )
-    # Rows come as each customer's orders oldest first (placed time, then id), as the
-    # per-customer path sees them: the order of nth positions and caps.
+    # Each customer's orders oldest first (placed time, then id), as the per-customer path
+    # sees them: the order of nth positions and caps.
+    arr = _ints(
+        f"SELECT id, customer_id, {_epoch('placed_at')}, {_units('total')}, {currency_sql} "
+        f"FROM orders_order WHERE customer_id IS NOT NULL AND status IN ({marks})"
+        f"{_in_scope('customer_id', scoped)} ORDER BY customer_id, placed_at, id",
+        [*currencies, *earning],
+        5,
+    )
+    if len(arr) == 0:
+        return None
+    order_id, customer, epoch, amount = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
+    currency = arr[:, 4]
     result.orders = len(order_id)
+    day = _local_days(epoch)
     if setup.settings.join == "first_order":
         after = np.ones(len(order_id), dtype=bool)
         if setup.settings.starts_on is not None:
-            start = setup.settings.starts_on.toordinal() - EPOCH_DAY
-            after = _local_days(epoch) >= start
-        result.joined = _join_first_buyers(setup, order_id[after], customer[after])
-    members = _fetch(
-        f"SELECT m.customer_id, m.tier, m.special, {_epoch('m.joined_at')}, c.birthday "
-        "FROM loyalty_membership m JOIN customers_customer c ON c.id = m.customer_id"
+            after = day >= setup.settings.starts_on.toordinal() - EPOCH_DAY
+        result.joined = _join_first_buyers(setup, order_id[after], customer[after], scoped)
+    scope_m = f" WHERE m.customer_id IN (SELECT id FROM {SCOPE})" if scoped else ""
+    tier_codes = [
+        r[0] for r in _fetch(f"SELECT DISTINCT m.tier FROM loyalty_membership m{scope_m}")
+    ]
+    if "" not in tier_codes:
+        tier_codes.append("")
+    tier_sql = (
+        "CASE m.tier "
+        + " ".join(f"WHEN %s THEN {k}" for k in range(len(tier_codes)))
+        + f" ELSE {tier_codes.index('')} END"
     )
-    if not members:
+    month = (
+        "CAST(EXTRACT(MONTH FROM c.birthday) AS INTEGER)"
+        if _pg()
+        else "CAST(strftime('%%m', c.birthday) AS INTEGER)"
+    )
+    members = _ints(
+        f"SELECT m.customer_id, {tier_sql}, CASE WHEN m.special THEN 1 ELSE 0 END, "
+        f"{_epoch('m.joined_at')}, COALESCE({month}, 0) "
+        f"FROM loyalty_membership m JOIN customers_customer c ON c.id = m.customer_id{scope_m}",
+        tier_codes,
+        5,
+    )
+    if len(members) == 0:
         return None
-    m_id = np.array([r[0] for r in members], dtype=np.int64)
-    m_tier = np.array([r[1] for r in members], dtype=object)
-    m_special = np.array([bool(r[2]) for r in members], dtype=bool)
-    m_joined = _local_days(np.array([r[3] for r in members], dtype=np.int64))
-    m_birth = np.array([_month(r[4]) for r in members], dtype=np.int64)
-    del members
-    sorter = np.argsort(m_id)
-    m_id = m_id[sorter]
+    sorter = np.argsort(members[:, 0])
+    members = members[sorter]
+    m_id = members[:, 0]
     pos = np.searchsorted(m_id, customer)
     pos[pos >= len(m_id)] = 0
     is_member = m_id[pos] == customer
-    awarded = np.array(
-        [
-            int(r[0])
-            for r in _fetch(
-                "SELECT source_ref FROM loyalty_pointsentry WHERE source = 'order' "
-                "AND kind = 'earn'"
-            )
-        ],
-        dtype=np.int64,
-    )
-    day = _local_days(epoch)
+    awarded = _ints(
+        "SELECT CAST(source_ref AS BIGINT) FROM loyalty_pointsentry WHERE source = 'order' "
+        f"AND kind = 'earn'{_in_scope('customer_id', scoped)}"
+    )[:, 0]
     launched = np.ones(len(order_id), dtype=bool)
     if setup.settings.starts_on is not None:
         launched = day >= setup.settings.starts_on.toordinal() - EPOCH_DAY
     pending = is_member & launched & ~np.isin(order_id, awarded)
     returned = np.zeros(len(order_id), dtype=np.int64)
-    ret = _fetch(
-        f"SELECT order_id, SUM({_units('amount')}) FROM orders_return "
-        "WHERE order_id IS NOT NULL GROUP BY order_id"
+    scope_r = (
+        f" AND r.order_id IN (SELECT o.id FROM orders_order o WHERE o.customer_id IN "
+        f"(SELECT id FROM {SCOPE}))"
+        if scoped
+        else ""
     )
-    if ret:
-        r = np.array(ret, dtype=np.int64)
-        idx = np.argsort(order_id)
+    r = _ints(
+        f"SELECT r.order_id, SUM({_units('r.amount')}) FROM orders_return r "
+        f"WHERE r.order_id IS NOT NULL{scope_r} GROUP BY r.order_id",
+        (),
+        2,
+    )
+    idx = np.argsort(order_id)
+    if len(r):
         at = np.searchsorted(order_id[idx], r[:, 0])
         at[at >= len(idx)] = 0
         ok = order_id[idx][at] == r[:, 0]
         returned[idx[at[ok]]] = r[ok, 1]
-    p = sorter[pos]
     cols = Columns(
         order_id=order_id,
         customer=customer,
@@ -278,63 +340,54 @@ def _load(setup: queries.Setup, customer_ids, result: BulkResult) -> Columns | N
         currency=currency,
         pending=pending,
         returned=returned,
-        tier=np.where(is_member, m_tier[p], ""),
-        special=np.where(is_member, m_special[p], False),
-        birthday_month=np.where(is_member, m_birth[p], 0),
-        joined_day=np.where(is_member, m_joined[sorter][pos], 0),
+        tier=np.where(is_member, members[pos, 1], tier_codes.index("")),
+        special=np.where(is_member, members[pos, 2] == 1, False),
+        birthday_month=np.where(is_member, members[pos, 4], 0),
+        joined_day=np.where(is_member, _local_days(members[:, 3])[pos], 0),
+        currencies=currencies,
+        tier_codes=tuple(tier_codes),
     )
-    if any(r.when.lines_filtered for r in setup.rules):
-        _load_lines(cols, with_skus=any(r.when.products for r in setup.rules))
+    line_rules = [r for r in order_rules if r.when.lines_filtered]
+    if line_rules:
+        _load_lines(cols, line_rules, idx, scoped)
     if any(r.cap_points is not None for r in setup.rules):
-        cols.used = _cap_usage(setup)
+        cols.used = _cap_usage(setup, scoped)
     return cols
 
 
-def _month(value) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, str):
-        return int(value[5:7])
-    return value.month
-
-
-def _join_first_buyers(setup: queries.Setup, order_id, customer) -> int:
+def _join_first_buyers(setup: queries.Setup, order_id, customer, scoped: bool) -> int:
     """Members for customers whose first earning order made them one (as ``reconcile``)."""
-    have = np.array(
-        [r[0] for r in _fetch("SELECT customer_id FROM loyalty_membership")], dtype=np.int64
-    )
+    scope = f" WHERE customer_id IN (SELECT id FROM {SCOPE})" if scoped else ""
+    have = _ints(f"SELECT customer_id FROM loyalty_membership{scope}")[:, 0]
     first = np.r_[True, customer[1:] != customer[:-1]]
     fresh = first & ~np.isin(customer, have)
     ids = order_id[fresh]
     if len(ids) == 0:
         return 0
     entry = setup.tiers[0].code if setup.tiers else ""
-    joined = 0
-    for start in range(0, len(ids), 50_000):
-        chunk = ids[start : start + 50_000].tolist()
-        _fetch("DROP TABLE IF EXISTS loyalty_tmp_ids")
-        _fetch("CREATE TEMPORARY TABLE loyalty_tmp_ids (id BIGINT PRIMARY KEY)")
-        _insert_many("loyalty_tmp_ids", ("id",), [(i,) for i in chunk])
-        number = (
-            "'M' || LPAD(CAST(o.customer_id AS TEXT), 9, '0')"
-            if _pg()
-            else "'M' || printf('%%09d', o.customer_id)"
+    number = (
+        "'M' || LPAD(CAST(o.customer_id AS TEXT), 9, '0')"
+        if _pg()
+        else "'M' || printf('%%09d', o.customer_id)"
+    )
+    has_employee = any(f.name == "employee" for f in _order_fields())
+    employee = "o.employee" if has_employee else "''"
+    _fetch("DROP TABLE IF EXISTS loyalty_tmp_ids")
+    _fetch(f"CREATE TEMPORARY TABLE loyalty_tmp_ids (id {_id_key()})")
+    _insert_many("loyalty_tmp_ids", ("id",), [(i,) for i in ids.tolist()])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO loyalty_membership (customer_id, number, joined_at, channel, "
+            "recruited_by, store, tier, tier_since, below_since, special, points) "
+            f"SELECT o.customer_id, {number}, o.placed_at, "
+            f"CASE WHEN o.channel = '' THEN 'first_order' ELSE o.channel END, "
+            f"{employee}, o.store, %s, "
+            f"{'o.placed_at' if entry else 'NULL'}, NULL, %s, 0 "
+            "FROM loyalty_tmp_ids t JOIN orders_order o ON o.id = t.id ORDER BY o.customer_id",
+            [entry, False],
         )
-        has_employee = any(f.name == "employee" for f in _order_fields())
-        employee = "o.employee" if has_employee else "''"
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO loyalty_membership (customer_id, number, joined_at, channel, "
-                "recruited_by, store, tier, tier_since, below_since, special, points) "
-                f"SELECT o.customer_id, {number}, o.placed_at, "
-                f"CASE WHEN o.channel = '' THEN 'first_order' ELSE o.channel END, "
-                f"{employee}, o.store, %s, "
-                f"{'o.placed_at' if entry else 'NULL'}, NULL, %s, 0 "
-                "FROM loyalty_tmp_ids t JOIN orders_order o ON o.id = t.id",
-                [entry, False],
-            )
-            joined += cursor.rowcount
-        _fetch("DROP TABLE loyalty_tmp_ids")
+        joined = cursor.rowcount
+    _fetch("DROP TABLE loyalty_tmp_ids")
     return joined
 
 
@@ -344,37 +397,87 @@ def _order_fields():
     return Order._meta.get_fields()
 
 
-def _load_lines(cols: Columns, with_skus: bool) -> None:
-    sku = "l.sku" if with_skus else "''"
-    rows = _fetch(
-        f"SELECT l.order_id, {_units('l.amount')}, COALESCE(p.category_id, 0), "
-        f"COALESCE(p.brand_id, 0), {sku} FROM orders_orderline l "
-        "LEFT JOIN catalog_product p ON p.id = l.product_id WHERE l.kind = 'product'"
-    )
-    numbers = np.array([r[:4] for r in rows], dtype=np.int64).reshape(-1, 4)
-    idx = np.argsort(cols.order_id)
-    line_order_id = numbers[:, 0]
+def _line_condition(rule: rules.Rule, ancestry: dict, params: list) -> str:
+    """SQL true when a line (``l``, its product ``p``) matches the rule's products,
+    categories or brands; appends its parameters."""
+    w = rule.when
+    parts = []
+    if w.products:
+        parts.append(f"l.sku IN ({', '.join(['%s'] * len(w.products))})")
+        params.extend(sorted(w.products))
+    if w.categories:
+        wanted = sorted(k for k, chain in ancestry.items() if chain & set(w.categories))
+        if wanted:
+            parts.append(f"p.category_id IN ({', '.join(['%s'] * len(wanted))})")
+            params.extend(wanted)
+    if w.brands:
+        brands = sorted(_brand_ids(w.brands))
+        if brands:
+            parts.append(f"p.brand_id IN ({', '.join(['%s'] * len(brands))})")
+            params.extend(brands)
+    return "(" + " OR ".join(parts) + ")" if parts else "(1 = 0)"
+
+
+def _load_lines(cols: Columns, line_rules: list[rules.Rule], idx: np.ndarray, scoped) -> None:
+    """The product lines that match at least one line rule, each with a bit per rule it
+    matches: the database filters, only those lines travel."""
+    ancestry = queries.category_ancestry()
+    orders, amounts, masks = [], [], []
+    for start in range(0, len(line_rules), 60):
+        chunk = line_rules[start : start + 60]
+        bits = {rule.id: start + k for k, rule in enumerate(chunk)}
+        cols.line_bits.update(bits)
+        mask_params: list = []
+        where_params: list = []
+        mask = " + ".join(
+            f"CASE WHEN {_line_condition(rule, ancestry, mask_params)} "
+            f"THEN {1 << (bits[rule.id] - start)} ELSE 0 END"
+            for rule in chunk
+        )
+        where = " OR ".join(_line_condition(rule, ancestry, where_params) for rule in chunk)
+        scope = (
+            f" AND l.order_id IN (SELECT o.id FROM orders_order o WHERE o.customer_id IN "
+            f"(SELECT id FROM {SCOPE}))"
+            if scoped
+            else ""
+        )
+        rows = _ints(
+            f"SELECT l.order_id, {_units('l.amount')}, {mask} FROM orders_orderline l "
+            "LEFT JOIN catalog_product p ON p.id = l.product_id "
+            f"WHERE l.kind = 'product' AND ({where}){scope}",
+            [*mask_params, *where_params],
+            3,
+        )
+        orders.append(rows[:, 0])
+        amounts.append(rows[:, 1])
+        masks.append(rows[:, 2] << start)
+    line_order_id = np.concatenate(orders)
     at = np.searchsorted(cols.order_id[idx], line_order_id)
     at[at >= len(idx)] = 0
     keep = cols.order_id[idx][at] == line_order_id
     cols.line_order = idx[at][keep]
-    cols.line_amount = numbers[:, 1][keep]
-    cols.line_category = numbers[:, 2][keep]
-    cols.line_brand = numbers[:, 3][keep]
-    cols.line_sku = np.array([r[4] for r in rows], dtype=object)[keep] if with_skus else None
+    cols.line_amount = np.concatenate(amounts)[keep]
+    cols.line_mask = np.concatenate(masks)[keep]
 
 
-def _cap_usage(setup: queries.Setup) -> dict:
+def _cap_usage(setup: queries.Setup, scoped: bool) -> dict:
     capped = {r.id: r for r in setup.rules if r.cap_points is not None}
     used: dict = {}
-    for customer_id, at, detail in PointsEntry.objects.filter(kind="earn").values_list(
-        "customer_id", "created_at", "detail"
-    ):
+    rows = _fetch(
+        f"SELECT customer_id, {_epoch('created_at')}, detail FROM loyalty_pointsentry "
+        f"WHERE kind = 'earn'{_in_scope('customer_id', scoped)}"
+    )
+    if not rows:
+        return used
+    days = _local_days(np.array([r[1] for r in rows], dtype=np.int64)).tolist()
+    for (customer_id, _at, detail), day in zip(rows, days, strict=True):
+        if isinstance(detail, str):
+            detail = json.loads(detail)
         for item in (detail or {}).get("rules", ()):
             rule = capped.get(item.get("rule"))
             if rule is None:
                 continue
-            key = (rule.id, customer_id, rules.period_key(rule.cap_period, queries.local_day(at)))
+            key = (rule.id, customer_id, rules.period_key(rule.cap_period, _date(day)))
             used[key] = used.get(key, 0) + int(item.get("points", 0))
     return used
 
@@ -421,7 +524,6 @@ def evaluate_columns(setup: queries.Setup, c: Columns) -> tuple[np.ndarray, list
     applied: dict[int, np.ndarray] = {}
     stopped = np.zeros(n, dtype=bool)
     groups: dict[str, np.ndarray] = {}
-    ancestry = None
     for rule in order_rules:
         w = rule.when
         fires = np.ones(n, dtype=bool)
@@ -431,18 +533,10 @@ def evaluate_columns(setup: queries.Setup, c: Columns) -> tuple[np.ndarray, list
             if w.amount.hi is not None:
                 fires &= amount <= rules.money_units(w.amount.hi)
         if w.currencies:
-            fires &= np.isin(c.currency[sel], list(w.currencies))
+            codes = [c.currencies.index(x) + 1 for x in w.currencies if x in c.currencies]
+            fires &= np.isin(c.currency[sel], codes)
         if w.lines_filtered:
-            if ancestry is None:
-                ancestry = queries.category_ancestry()
-            line_hit = np.zeros(len(c.line_order), dtype=bool)
-            if w.products:
-                line_hit |= np.isin(c.line_sku, list(w.products))
-            if w.categories:
-                wanted = [k for k, chain in ancestry.items() if chain & set(w.categories)]
-                line_hit |= np.isin(c.line_category, wanted)
-            if w.brands:
-                line_hit |= np.isin(c.line_brand, _brand_ids(w.brands))
+            line_hit = (c.line_mask >> c.line_bits[rule.id]) & 1
             size = len(c.order_id)
             amounts = np.bincount(c.line_order, weights=c.line_amount * line_hit, minlength=size)
             hits = np.bincount(c.line_order, weights=line_hit, minlength=size)
@@ -455,7 +549,7 @@ def evaluate_columns(setup: queries.Setup, c: Columns) -> tuple[np.ndarray, list
             uniq, inverse = np.unique(days, return_inverse=True)
             fires &= c.birthday_month[sel] == months[inverse]
         if w.tiers:
-            fires &= np.isin(tiers, list(w.tiers))
+            fires &= np.isin(tiers, [k for k, t in enumerate(c.tier_codes) if t in w.tiers])
         if w.tenure_years is not None:
             years = _tenure(c.joined_day[sel], days)
             if w.tenure_years.lo is not None:
@@ -503,7 +597,8 @@ def evaluate_columns(setup: queries.Setup, c: Columns) -> tuple[np.ndarray, list
         total += pts
         rule_points[rule.id] = pts
     factors = {t.code: int(t.multiplier * 100) - 100 for t in setup.tiers}
-    tier_factor = np.array([factors.get(t, 0) for t in tiers], dtype=np.int64)
+    by_code = np.array([factors.get(t, 0) for t in c.tier_codes], dtype=np.int64)
+    tier_factor = by_code[tiers]
     tier_bonus = np.where((tier_factor != 0) & (spend > 0), spend * tier_factor // 100, 0)
     total += tier_bonus
     detail = [(r, rule_points[r.id]) for r in order_rules]
@@ -575,13 +670,24 @@ def _cap(rule: rules.Rule, pts: np.ndarray, cust, days, used: dict) -> np.ndarra
 
 
 def _insert_many(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Rows into a table in one stream: ``COPY`` on PostgreSQL, ``executemany`` on SQLite."""
     if not rows:
         return
-    marks = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), 20_000):
-            cursor.executemany(sql, rows[start : start + 20_000])
+        if _pg():
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        for start in range(0, len(rows), 50_000):
+            cursor.executemany(sql, rows[start : start + 50_000])
+
+
+def _id_key() -> str:
+    """A temporary table's whole-number key: SQLite's rowid itself, no second b-tree."""
+    return "BIGINT PRIMARY KEY" if _pg() else "INTEGER PRIMARY KEY"
 
 
 def _json_param() -> str:
@@ -620,10 +726,15 @@ def _detail_rows(order_ids, points, rule_cols, tier_bonus) -> list[tuple]:
         template = '{"rules": [' + ", ".join(parts) + "]"
         template += ', "tier_bonus": %d}' if tier_bit in which else "}"
         at = np.flatnonzero(masks == mask)
-        values = matrix[which][:, at].T.tolist()
-        ids = order_ids[at].tolist()
-        pts = points[at].tolist()
-        rows.extend((i, p, template % tuple(v)) for i, p, v in zip(ids, pts, values, strict=True))
+        values = map(tuple, matrix[which][:, at].T.tolist())
+        rows.extend(
+            zip(
+                order_ids[at].tolist(),
+                points[at].tolist(),
+                map(template.__mod__, values),
+                strict=True,
+            )
+        )
     rows.sort()
     return rows
 
@@ -637,8 +748,8 @@ def _write(setup, c: Columns, points: np.ndarray, detail, result: BulkResult) ->
     rows = _detail_rows(c.order_id[sel[give]], points[give], rule_cols, tier_bonus[give])
     _fetch("DROP TABLE IF EXISTS loyalty_tmp_award")
     _fetch(
-        "CREATE TEMPORARY TABLE loyalty_tmp_award "
-        "(order_id BIGINT PRIMARY KEY, points BIGINT, detail TEXT)"
+        f"CREATE TEMPORARY TABLE loyalty_tmp_award (order_id {_id_key()}, points BIGINT, "
+        "detail TEXT)"
     )
     _insert_many("loyalty_tmp_award", ("order_id", "points", "detail"), rows)
     detail_sql = "CAST(t.detail AS JSONB)" if _pg() else "t.detail"
@@ -696,7 +807,7 @@ def _clawback_fresh(rows: list[tuple[int, int]]) -> None:
     _fetch("DROP TABLE loyalty_tmp_claw")
 
 
-def _settle_unusual(setup, now) -> None:
+def _settle_unusual(setup, now, scoped: bool) -> None:
     """Customers whose ledger needs the careful path: outstanding debts, or orders that
     earned and were cancelled or refunded since."""
     owing = {
@@ -705,6 +816,7 @@ def _settle_unusual(setup, now) -> None:
             "SELECT e.customer_id FROM loyalty_pointsentry e LEFT JOIN "
             "(SELECT debit_id, SUM(points) AS n FROM loyalty_pointsdebit GROUP BY debit_id) d "
             "ON d.debit_id = e.id WHERE e.points < 0 AND -e.points > COALESCE(d.n, 0)"
+            f"{_in_scope('e.customer_id', scoped)}"
         )
     }
     reversed_statuses = sorted(rules.REVERSED_STATUSES)
@@ -716,7 +828,8 @@ def _settle_unusual(setup, now) -> None:
             "SELECT DISTINCT o.customer_id FROM orders_order o JOIN loyalty_pointsentry e "
             f"ON e.source = 'order' AND e.kind = 'earn' AND e.source_ref = {ref} "
             f"WHERE o.status IN ({marks}) AND NOT EXISTS (SELECT 1 FROM loyalty_pointsentry x "
-            "WHERE x.source = 'order' AND x.kind = 'clawback' AND x.source_ref = e.source_ref)",
+            "WHERE x.source = 'order' AND x.kind = 'clawback' AND x.source_ref = e.source_ref)"
+            f"{_in_scope('o.customer_id', scoped)}",
             reversed_statuses,
         )
     }
@@ -724,8 +837,9 @@ def _settle_unusual(setup, now) -> None:
         services.reconcile_customers(sorted(owing | undone), now=now)
 
 
-def expire_all(now: dt.datetime) -> int:
-    """Expire, set-based, every lot past its date with points left."""
+def expire_all(now: dt.datetime, *, scoped: bool = False) -> int:
+    """Expire, set-based, every lot past its date with points left (``scoped``: the lots
+    of the customers in the scope table)."""
     taken = "(SELECT lot_id, SUM(points) AS n FROM loyalty_pointsdebit GROUP BY lot_id)"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -735,7 +849,7 @@ def expire_all(now: dt.datetime) -> int:
             f"CAST(l.id AS TEXT), '积分过期', {_json_param()}, l.expires_at, NULL, '' "
             f"FROM loyalty_pointsentry l LEFT JOIN {taken} d ON d.lot_id = l.id "
             "WHERE l.points > 0 AND l.expires_at IS NOT NULL AND l.expires_at <= %s "
-            "AND l.points - COALESCE(d.n, 0) > 0",
+            f"AND l.points - COALESCE(d.n, 0) > 0{_in_scope('l.customer_id', scoped)}",
             ["{}", now],
         )
         count = cursor.rowcount
@@ -747,21 +861,25 @@ def expire_all(now: dt.datetime) -> int:
             "JOIN loyalty_pointsentry l ON l.id = CAST(x.source_ref AS INTEGER) "
             "WHERE x.kind = 'expire' AND NOT EXISTS "
             "(SELECT 1 FROM loyalty_pointsdebit p WHERE p.debit_id = x.id)"
+            f"{_in_scope('x.customer_id', scoped)}"
         )
     return count
 
 
-def _refresh_points() -> None:
+def _refresh_points(scoped: bool = False) -> None:
+    where = f" WHERE customer_id IN (SELECT id FROM {SCOPE})" if scoped else ""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE loyalty_membership SET points = COALESCE((SELECT SUM(e.points) "
             "FROM loyalty_pointsentry e WHERE e.customer_id = loyalty_membership.customer_id), 0)"
+            + where
         )
 
 
-def evaluate_tiers_all(setup: queries.Setup, now: dt.datetime) -> int:
+def evaluate_tiers_all(setup: queries.Setup, now: dt.datetime, *, scoped: bool = False) -> int:
     """Every member's tier by the rolling window, set-based: upgrade at once, downgrade
-    after the grace period (``rules.decide_tier``)."""
+    after the grace period (``rules.decide_tier``); ``scoped``: the members in the scope
+    table only."""
     if not setup.tiers:
         return 0
     since = now - dt.timedelta(days=setup.settings.tier_window_days)
@@ -771,26 +889,38 @@ def evaluate_tiers_all(setup: queries.Setup, now: dt.datetime) -> int:
                 "SELECT customer_id, SUM(points) FROM loyalty_pointsentry "
                 "WHERE kind IN ('earn', 'clawback') AND source IN "
                 "('order', 'event', 'campaign', 'referral') AND created_at > %s "
-                "AND created_at <= %s GROUP BY customer_id",
+                f"AND created_at <= %s{_in_scope('customer_id', scoped)} GROUP BY customer_id",
                 [since, now],
             )
         )
     else:
         earning = sorted(setup.settings.earning_statuses)
         marks = ", ".join(["%s"] * len(earning))
+        returns = (
+            # Each order's returns by the returns' order index (exact numerics): no join of
+            # the orders with an aggregate, which PostgreSQL plans as a nested loop when the
+            # tables were just loaded and have no statistics yet.
+            "SUM(o.total - COALESCE((SELECT SUM(r.amount) FROM orders_return r "
+            "WHERE r.order_id = o.id), 0)) FROM orders_order o "
+            if _pg()
+            else "SUM(o.total) - COALESCE(SUM(r.amount), 0) FROM orders_order o LEFT JOIN "
+            "(SELECT order_id, SUM(amount) AS amount FROM orders_return "
+            "WHERE order_id IS NOT NULL GROUP BY order_id) r ON r.order_id = o.id "
+        )
         spent = _fetch(
-            "SELECT o.customer_id, SUM(o.total) - COALESCE(SUM(r.amount), 0) "
-            "FROM orders_order o LEFT JOIN (SELECT order_id, SUM(amount) AS amount "
-            "FROM orders_return WHERE order_id IS NOT NULL GROUP BY order_id) r "
-            "ON r.order_id = o.id "
+            f"SELECT o.customer_id, {returns}"
             f"WHERE o.status IN ({marks}) AND o.placed_at > %s AND o.placed_at <= %s "
-            "AND o.customer_id IS NOT NULL GROUP BY o.customer_id",
+            f"AND o.customer_id IS NOT NULL{_in_scope('o.customer_id', scoped)} "
+            "GROUP BY o.customer_id",
             [*earning, since, now],
         )
         measures = {cid: v for cid, v in spent}
     changes = []
     updates = []
-    for customer_id, tier, below in Membership.objects.values_list(
+    members = Membership.objects.all()
+    if scoped:
+        members = members.filter(customer_id__in=RawSQL(f"SELECT id FROM {SCOPE}", []))
+    for customer_id, tier, below in members.values_list(
         "customer_id", "tier", "below_since"
     ).iterator(chunk_size=20_000):
         measure = Decimal(str(measures.get(customer_id) or 0))
@@ -806,10 +936,11 @@ def evaluate_tiers_all(setup: queries.Setup, now: dt.datetime) -> int:
         if d.changed or d.below_since != below:
             updates.append((customer_id, d.tier, int(d.changed), d.below_since))
     if updates:
+        stamp = "TIMESTAMP WITH TIME ZONE" if _pg() else "TIMESTAMP"
         _fetch("DROP TABLE IF EXISTS loyalty_tmp_tier")
         _fetch(
-            "CREATE TEMPORARY TABLE loyalty_tmp_tier (customer_id BIGINT PRIMARY KEY, "
-            "tier VARCHAR(40), changed INTEGER, below_since TIMESTAMP NULL)"
+            f"CREATE TEMPORARY TABLE loyalty_tmp_tier (customer_id {_id_key()}, "
+            f"tier VARCHAR(40), changed INTEGER, below_since {stamp} NULL)"
         )
         _insert_many("loyalty_tmp_tier", ("customer_id", "tier", "changed", "below_since"), updates)
         _fetch(

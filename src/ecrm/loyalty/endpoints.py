@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
@@ -322,15 +323,20 @@ def checkout_quote(request, payload: QuoteIn):
 )
 def checkout_redeem(request, payload: RedeemIn):
     require(request, perms.REDEEM_POINTS)
-    get_object_or_404(Customer, pk=payload.customer_id)
-    balance = services.spend_points(
-        payload.customer_id,
-        payload.points,
-        source=Source.CHECKOUT,
-        source_ref=payload.reference,
-        reason=payload.reason or f"下单抵扣 {payload.reference}",
-        actor=Actor.of(request.user),
-    )
+    try:
+        balance = services.spend_points(
+            payload.customer_id,
+            payload.points,
+            source=Source.CHECKOUT,
+            source_ref=payload.reference,
+            reason=payload.reason or f"下单抵扣 {payload.reference}",
+            actor=Actor.of(request.user),
+        )
+    except services.InsufficientPoints:
+        # Only a member can redeem, so the customer is looked up only when refused.
+        if not Customer.objects.filter(pk=payload.customer_id).exists():
+            raise Http404("No Customer matches the given query.") from None
+        raise
     return BalanceOut(customer_id=payload.customer_id, balance=balance)
 
 

@@ -5,9 +5,11 @@ the catalogue and profiles: it reads those tables and writes only its own.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -71,10 +73,32 @@ def current_settings() -> rules.Settings:
     row = Programme.objects.filter(pk=1).values_list("version", "settings").first()
     if row is None:
         return rules.validate_settings(programme_row().settings or {})
-    key = (row[0], repr(row[1]))
+    return _validated(row)
+
+
+def settings_if_enabled() -> rules.Settings | None:
+    """The validated settings when the programme is switched on, else None: one small
+    query (the tracking API asks on every request), validation cached by version."""
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {quote('version')}, {quote('settings')} FROM {quote(Programme._meta.db_table)}"
+        f" WHERE {quote('id')} = 1 AND {quote('enabled')}"
+    )  # written out: the ORM would spend longer building it than the database answering
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    return None if row is None else _validated(row)
+
+
+def _validated(row: tuple) -> rules.Settings:
+    """``row`` is (version, settings), the settings as stored JSON text or decoded."""
+    version, stored = row
+    if isinstance(stored, str):
+        stored = json.loads(stored)
+    key = (version, repr(stored))
     settings = _SETTINGS_CACHE.get(key)
     if settings is None:
-        settings = rules.validate_settings(row[1] or {})
+        settings = rules.validate_settings(stored or {})
         _SETTINGS_CACHE.clear()
         _SETTINGS_CACHE[key] = settings
     return settings
@@ -276,6 +300,23 @@ def lots(customer_id: int) -> list[rules.Lot]:
         .values_list("pk", "points", "created_at", "expires_at", "taken")
     )
     return [rules.Lot(pk, p, c, e, p - t) for pk, p, c, e, t in rows]
+
+
+def spendable_lots(customer_id: int) -> list[rules.Lot]:
+    """The customer's lots with points left, oldest first, in one narrow query (the
+    checkout's path). ``created_at`` is as the database returns it: only its order counts."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, points, created_at, remaining FROM (SELECT e.id, e.points, e.created_at, "
+            "e.points - COALESCE((SELECT SUM(d.points) FROM loyalty_pointsdebit d "
+            "WHERE d.lot_id = e.id), 0) AS remaining FROM loyalty_pointsentry e "
+            "WHERE e.customer_id = %s AND e.points > 0) lots WHERE remaining > 0 "
+            "ORDER BY created_at, id",
+            [customer_id],
+        )
+        return [rules.Lot(i, p, c, None, r) for i, p, c, r in cursor.fetchall()]
 
 
 def outstanding_debits(customer_id: int) -> list[tuple[int, int]]:

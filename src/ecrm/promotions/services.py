@@ -469,9 +469,16 @@ def quote_coupon(code: str, cart: rules.Cart) -> Quote:
     )
 
 
-class _Replay(Exception):
-    def __init__(self, redemption: Redemption):
-        self.redemption = redemption
+def _redeemed(coupon: Coupon, order_ref: str) -> Redemption | None:
+    """The order's standing redemption of the code (the unique partial index; no sort)."""
+    return next(
+        iter(
+            Redemption.objects.filter(
+                coupon=coupon, order_ref=order_ref, state=RedemptionState.REDEEMED
+            )[:1]
+        ),
+        None,
+    )
 
 
 def _refuse_from_counters(campaign_id: int, amount: Decimal, code: str) -> CouponRefused:
@@ -504,9 +511,7 @@ def redeem_coupon(
     coupon = _coupon(code)
     if coupon is None:
         raise CouponRefused("unknown_code", code)
-    done = Redemption.objects.filter(
-        coupon=coupon, order_ref=order_ref, state=RedemptionState.REDEEMED
-    ).first()
+    done = _redeemed(coupon, order_ref)
     if done is not None:
         return _same_order(done, cart), False
     now = clock.now()
@@ -528,12 +533,9 @@ def redeem_coupon(
             )
             if not moved:
                 raise _refuse_from_counters(coupon.campaign_id, amount, code)
-            # The campaign row is ours until commit: what is read now is final.
-            done = Redemption.objects.filter(
-                coupon=coupon, order_ref=order_ref, state=RedemptionState.REDEEMED
-            ).first()
-            if done is not None:
-                raise _Replay(done)
+            # The campaign row is ours until commit: what is read now is final. The same
+            # order redeemed meanwhile fails the insert below on the unique (coupon, order)
+            # index, which rolls all of this back (handled after the block).
             limit = terms.limit_per_customer
             if limit is not None and _customer_uses(coupon.campaign_id, cart.customer_id) >= limit:
                 raise CouponRefused("limit_per_customer", code)
@@ -552,13 +554,9 @@ def redeem_coupon(
                 discount=amount,
                 redeemed_at=now,
             )
-    except _Replay as replay:
-        return _same_order(replay.redemption, cart), False
     except IntegrityError:
         # The unique (coupon, order) index: a concurrent request for the same order won.
-        done = Redemption.objects.filter(
-            coupon=coupon, order_ref=order_ref, state=RedemptionState.REDEEMED
-        ).first()
+        done = _redeemed(coupon, order_ref)
         if done is None:
             raise
         return _same_order(done, cart), False

@@ -283,3 +283,26 @@ def test_bulk_and_per_customer_award_the_same(monkeypatch):
 def _diff(a, b):
     sa, sb = set(map(repr, a)), set(map(repr, b))
     return sorted(sa - sb)[:5], sorted(sb - sa)[:5]
+
+
+def test_bulk_in_chunks_of_customers_awards_as_all_at_once(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    programme(
+        rule_list=RULES,
+        settings={**SETTINGS, "expiry_days": 200, "starts_on": "2025-01-10"},
+        tiers=TIERS,
+        enabled=False,
+    )
+    ids = _load(random.Random(11))
+    Programme.objects.update(enabled=True)
+    with transaction.atomic():
+        bulk.award_all(now=NOW)
+        at_once = _ledger()
+        transaction.set_rollback(True)
+    assert PointsEntry.objects.count() == 0
+    first = bulk.award_all(customer_ids=ids[:17], now=NOW)
+    assert first.awarded_orders > 0
+    assert set(PointsEntry.objects.values_list("customer_id", flat=True)) <= set(ids[:17])
+    bulk.award_all(customer_ids=ids[17:], now=NOW)
+    assert _ledger() == at_once
+    assert len(at_once[0]) > 60

@@ -110,6 +110,36 @@ def test_quote_then_redeem_then_409_with_the_balance(call):
     assert (status, body["balance"]) == (200, 300)
 
 
+def test_redeem_replays_a_reference_and_tells_an_unknown_customer_from_a_non_member(call):
+    programme()
+    c = customer()
+    order(c.pk, "SO-1", 300, at=day(2025, 2, 1))
+    body = {"customer_id": c.pk, "points": 200, "reference": "CK-1"}
+    assert call("post", "/api/loyalty/checkout/redeem", body) == (
+        200,
+        {"customer_id": c.pk, "balance": 100},
+    )
+    # The same reference again: nothing spent, the balance as it is (even though short now).
+    assert call("post", "/api/loyalty/checkout/redeem", body) == (
+        200,
+        {"customer_id": c.pk, "balance": 100},
+    )
+    assert api.balance(c.pk) == 100
+    stranger = customer(name="路人")
+    status, refused = call(
+        "post",
+        "/api/loyalty/checkout/redeem",
+        {"customer_id": stranger.pk, "points": 1, "reference": "CK-9"},
+    )
+    assert (status, refused["balance"]) == (409, 0)
+    status, _body = call(
+        "post",
+        "/api/loyalty/checkout/redeem",
+        {"customer_id": stranger.pk + 1000, "points": 1, "reference": "CK-9"},
+    )
+    assert status == 404
+
+
 def test_an_analyst_may_not_redeem(call, staff_factory):
     programme()
     c = customer()
