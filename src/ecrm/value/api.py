@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import (
     BooleanField,
@@ -18,15 +19,30 @@ from django.db.models import (
 )
 from django.utils.translation import gettext_lazy as _
 
+from ecrm.value.groups import GROUP_BY_CODE, GROUPS
 from ecrm.value.models import CustomerPrediction, CustomerProfit, CustomerScore, RfmRun
-from ecrm.value.rfm import GROUP_BY_CODE, GROUPS
-from ecrm.value.services import (
-    NotEnoughData,
-    compute_profit,
-    compute_rfm,
-    profit_settings,
-    score_customers,
-)
+
+if TYPE_CHECKING:
+    from ecrm.value.services import (
+        NotEnoughData,
+        compute_profit,
+        compute_rfm,
+        profit_settings,
+        score_customers,
+    )
+
+# The runs live in ``services`` (numpy, scipy): imported on first use, so a process that
+# only reads scores (the console, segments) does not load them.
+_SERVICES = ("NotEnoughData", "compute_profit", "compute_rfm", "profit_settings", "score_customers")
+
+
+def __getattr__(name: str):
+    if name in _SERVICES:
+        from ecrm.value import services
+
+        return getattr(services, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CustomerRfm",

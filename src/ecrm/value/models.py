@@ -2,7 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ecrm.core.fields import money
-from ecrm.value.rfm import GROUPS
+from ecrm.value.groups import GROUPS
 
 
 class CustomerScore(models.Model):

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 from django.db import connection
 
 from ecrm.catalog.models import Product
 from ecrm.orders.models import LineKind, Order, OrderLine, OrderStatus, Return, ReturnLine
+
+if TYPE_CHECKING:
+    import numpy as np
 
 T = {
     "order": Order._meta.db_table,
@@ -39,14 +42,20 @@ def scan(table: str, alias: str = "") -> str:
 def fetch_matrix(sql: str, params: list, columns: int) -> np.ndarray:
     """All rows of a query of ``columns`` numeric columns as a float matrix, read straight
     from the cursor into numpy; the query must not return NULL."""
+    import numpy as np
+
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        data = np.fromiter(cursor, dtype=[(f"c{i}", "f8") for i in range(columns)])
+        # The driver's own cursor: Django's wrapper would add a Python step per row.
+        with connection.wrap_database_errors:
+            data = np.fromiter(cursor.cursor, dtype=[(f"c{i}", "f8") for i in range(columns)])
     return data.view(float).reshape(-1, columns) if data.size else np.zeros((0, columns))
 
 
 def _fetch(sql: str, params: list, columns: int) -> tuple[np.ndarray, np.ndarray]:
     """Customer ids and a float matrix of the other ``columns`` of every row."""
+    import numpy as np
+
     data = fetch_matrix(sql, params, columns + 1)
     return data[:, 0].astype(np.int64), data[:, 1:]
 

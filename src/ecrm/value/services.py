@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import contextmanager
 
 import numpy as np
 from django.db import connection, transaction
@@ -34,8 +35,17 @@ from ecrm.value.models import (
     RfmRun,
 )
 
-CHUNK = 50_000
 CURVE_POINTS = 101
+SCORE_COLUMNS = (
+    "customer_id",
+    "r",
+    "f",
+    "m",
+    "rfm_group",
+    "revenue",
+    "dormant",
+    "low_return",
+)
 
 
 def _days_since(column: str) -> str:
@@ -77,26 +87,6 @@ def _read_figures(now: dt.datetime, window_days: int | None) -> np.ndarray:
     return queries.fetch_matrix(sql, params, 7)
 
 
-def _insert(rows: list[tuple], computed_at: dt.datetime) -> None:
-    table = CustomerScore._meta.db_table
-    columns = "customer_id, r, f, m, rfm_group, revenue, dormant, low_return, computed_at"
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table}")
-        if connection.vendor == "postgresql":
-            sql = f"""
-            INSERT INTO {table} ({columns})
-            SELECT u.*, %s FROM unnest(%s::bigint[], %s::smallint[], %s::smallint[],
-                %s::smallint[], %s::text[], %s::numeric[], %s::boolean[], %s::boolean[]) AS u
-            """
-            for start in range(0, len(rows), CHUNK):
-                chunk = rows[start : start + CHUNK]
-                cursor.execute(sql, [computed_at, *map(list, zip(*chunk, strict=True))])
-            return
-        stamp = connection.ops.adapt_datetimefield_value(computed_at)
-        sql = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        cursor.executemany(sql, [(*row, stamp) for row in rows])
-
-
 def rfm_settings() -> dict:
     """The settings of the latest RFM run (the defaults before the first), so the nightly
     job keeps what staff chose."""
@@ -132,7 +122,7 @@ def compute_rfm(
     rules.check_rfm_settings(window_days, dormant_days, min_revenue, max_return_ratio)
     began = time.perf_counter()
     now = now or clock.now()
-    with transaction.atomic():
+    with replacing():
         data = _read_figures(now, window_days)
         customer = data[:, 0].astype(np.int64)
         recency = np.maximum(np.floor(data[:, 1] + 1e-9), 0.0)
@@ -141,22 +131,21 @@ def compute_rfm(
         scores = rfm.score(recency, frequency, monetary)
         dormant = rfm.is_dormant(recency, order_count, dormant_days)
         low = rfm.is_low_return(net, returned, order_count, min_revenue, max_return_ratio)
-        rows = list(
-            zip(
-                customer.tolist(),
-                scores.r.tolist(),
-                scores.f.tolist(),
-                scores.m.tolist(),
-                scores.group.tolist(),
-                monetary.tolist(),
-                dormant.tolist(),
-                low.tolist(),
-                strict=True,
-            )
+        stamp = now if connection.vendor == "postgresql" else _adapt(now)
+        rows = zip(
+            customer.tolist(),
+            scores.r.tolist(),
+            scores.f.tolist(),
+            scores.m.tolist(),
+            scores.group.tolist(),
+            monetary.tolist(),
+            dormant.tolist(),
+            low.tolist(),
+            strict=True,
         )
-        _insert(rows, now)
+        replace_rows(CustomerScore, SCORE_COLUMNS, rows, {"computed_at": stamp})
         grid, share = rfm.pareto_curve(monetary, points=CURVE_POINTS)
-        return RfmRun.objects.create(
+        run = RfmRun.objects.create(
             computed_at=now,
             window_days=window_days,
             dormant_days=dormant_days,
@@ -167,27 +156,60 @@ def compute_rfm(
             curve=[
                 [round(float(x), 4), round(float(y), 6)] for x, y in zip(grid, share, strict=True)
             ],
-            seconds=round(time.perf_counter() - began, 3),
+            seconds=0.0,
         )
+    # Timed to the end of the commit, which on SQLite is where the pages reach the disk.
+    run.seconds = round(time.perf_counter() - began, 3)
+    run.save(update_fields=["seconds"])
+    return run
 
 
 # --- bulk writes ------------------------------------------------------------------------
 
 
-def replace_rows(model, columns: tuple[str, ...], rows) -> None:
-    """Empty ``model``'s table and write ``rows`` (tuples in ``columns`` order): COPY on
-    PostgreSQL, one prepared INSERT over all rows on SQLite. Call inside a transaction."""
+@contextmanager
+def replacing():
+    """The transaction of a run that replaces whole tables.
+
+    On SQLite, unless a caller's transaction is open, foreign keys are not checked row by
+    row during it: every customer id written was read in the same transaction (IMMEDIATE,
+    so nothing else writes meanwhile) from tables whose own keys were checked, and the run
+    row is created in it. Without the checks the DELETE frees the old table in one step
+    and each insert skips two look-ups: a third less CPU for the write.
+    """
+    with connection.constraint_checks_disabled(), transaction.atomic():
+        yield
+
+
+def _literal(value) -> str:
+    """None, an int or a str as an SQL literal (for a statement run through Django's
+    cursor)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(int(value))
+    return "'" + str(value).replace("'", "''").replace("%", "%%") + "'"
+
+
+def replace_rows(model, columns: tuple[str, ...], rows, same: dict | None = None) -> None:
+    """Empty ``model``'s table and write ``rows`` (tuples in ``columns`` order), each with
+    the values of ``same`` (column: value, one for all rows): COPY on PostgreSQL, one
+    prepared INSERT over all rows on SQLite, with ``same`` written once into the statement
+    (each value bound per row costs as much as a column of data). Call inside a
+    transaction."""
+    same = same or {}
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    names = ", ".join(quote(c) for c in columns)
+    names = ", ".join(quote(c) for c in (*columns, *same))
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table}")
         if connection.vendor == "postgresql":
+            tail = tuple(same.values())
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(row)
+                    copy.write_row(row + tail)
             return
-        marks = ", ".join(["%s"] * len(columns))
+        marks = ", ".join(["%s"] * len(columns) + [_literal(v) for v in same.values()])
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
 
@@ -306,7 +328,7 @@ def score_customers(
     began = time.perf_counter()
     now = now or clock.now()
     timings = {}
-    with transaction.atomic():
+    with replacing():
         customer, moment, total = read_purchases(now)
         end = int(local_days(np.array([(now - EPOCH).total_seconds() / 86400.0]))[0])
         summary = rules.summarise(customer, local_days(moment), total, end, UNIT_DAYS)
@@ -346,44 +368,31 @@ def score_customers(
             expected_purchases=round(float(result.expected_purchases.sum()), 4),
             seconds=0.0,
         )
-        none = [None] * summary.customer.size
         stamp = now if connection.vendor == "postgresql" else _adapt(now)
-        columns = (
-            "customer_id",
-            "run_id",
-            "frequency",
-            "recency",
-            "age",
-            "monetary",
-            "p_alive",
-            "expected_purchases",
-            "pareto_p_alive",
-            "pareto_expected_purchases",
-            "expected_order_value",
-            "clv",
-            "computed_at",
-        )
-        rows = zip(
-            summary.customer.tolist(),
-            [run.pk] * summary.customer.size,
-            x.tolist(),
-            np.round(t_x * UNIT_DAYS, 6).tolist(),
-            np.round(T * UNIT_DAYS, 6).tolist(),
-            np.round(summary.monetary, 4).tolist(),
-            np.round(result.p_alive, 8).tolist(),
-            np.round(result.expected_purchases, 8).tolist(),
-            none if pareto is None else np.round(result.pareto_p_alive, 8).tolist(),
-            none if pareto is None else np.round(result.pareto_expected_purchases, 8).tolist(),
-            np.round(result.expected_order_value, 4).tolist(),
-            clv.tolist(),
-            [stamp] * summary.customer.size,
-            strict=True,
-        )
-        replace_rows(CustomerPrediction, columns, rows)
-        timings["write"] = round(time.perf_counter() - step, 3)
-        run.timings = timings
-        run.seconds = round(time.perf_counter() - began, 3)
-        run.save(update_fields=["timings", "seconds"])
+        same = {"run_id": run.pk, "computed_at": stamp}
+        stored = {
+            "customer_id": summary.customer,
+            "frequency": x,
+            "recency": np.round(t_x * UNIT_DAYS, 6),
+            "age": np.round(T * UNIT_DAYS, 6),
+            "monetary": np.round(summary.monetary, 4),
+            "p_alive": np.round(result.p_alive, 8),
+            "expected_purchases": np.round(result.expected_purchases, 8),
+            "expected_order_value": np.round(result.expected_order_value, 4),
+            "clv": clv,
+        }
+        if pareto is None:
+            same.update(pareto_p_alive=None, pareto_expected_purchases=None)
+        else:
+            stored["pareto_p_alive"] = np.round(result.pareto_p_alive, 8)
+            stored["pareto_expected_purchases"] = np.round(result.pareto_expected_purchases, 8)
+        rows = zip(*(values.tolist() for values in stored.values()), strict=True)
+        replace_rows(CustomerPrediction, tuple(stored), rows, same)
+    # The write includes the commit: on SQLite that is where the pages reach the disk.
+    timings["write"] = round(time.perf_counter() - step, 3)
+    run.timings = timings
+    run.seconds = round(time.perf_counter() - began, 3)
+    run.save(update_fields=["timings", "seconds"])
     return run
 
 
@@ -467,7 +476,7 @@ def compute_profit(now: dt.datetime | None = None, settings: dict | None = None)
     parsed = profit_settings(settings)
     began = time.perf_counter()
     now = now or clock.now()
-    with transaction.atomic():
+    with replacing():
         sums = queries.profit_sums(now)
         points, points_source = _points_redeemed()
         contacts = _contact_costs(now, parsed)
@@ -523,13 +532,13 @@ def compute_profit(now: dt.datetime | None = None, settings: dict | None = None)
             orders[:, 0].astype(np.int64).tolist(),
             *(values.tolist() for values in rounded.values()),
             service[:, 0].astype(np.int64).tolist(),
-            [stamp] * keys.size,
             strict=True,
         )
         replace_rows(
             CustomerProfit,
-            ("customer_id", "orders", *rounded, "contacts", "computed_at"),
+            ("customer_id", "orders", *rounded, "contacts"),
             rows,
+            {"computed_at": stamp},
         )
         totals = {name: round(float(values.sum()), 2) for name, values in rounded.items()}
         totals["contacts"] = int(service[:, 0].sum())

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ecrm.core.testing import worker_in_line
 from ecrm.imports import api as imports
 from ecrm.orders import api as orders
 from ecrm.value import api
@@ -61,7 +62,8 @@ def expected() -> dict:
 
 
 def test_value_runs_on_online_retail(tmp_path):
-    imports.run_import("orders", FILE, mapping="online-retail", rejects=tmp_path / "r")
+    with worker_in_line():  # the import's follow-up jobs, as the worker runs them
+        imports.run_import("orders", FILE, mapping="online-retail", rejects=tmp_path / "r")
     want = expected()
     customer_id = orders.order_brief(FIRST_INVOICE).customer_id
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from django.conf import settings as django_settings
 from django.contrib import messages
@@ -16,8 +17,14 @@ from django.views.decorators.http import require_POST
 from ecrm.console.web.access import require
 from ecrm.core import audit
 from ecrm.staff import rules as perms
-from ecrm.value import api, queries, rules, services
+from ecrm.value import api, queries
 from ecrm.value.models import PredictionRun, ProfitRun
+
+if TYPE_CHECKING:
+    from ecrm.value import rules
+
+# ``rules`` and ``services`` (numpy, scipy) are imported by the views that run or check
+# settings, so loading the console does not load them.
 
 # The 80/20 chart: an SVG drawn on the server, in its own coordinate box.
 WIDTH, HEIGHT, PAD = 480, 300, 40
@@ -206,6 +213,8 @@ def profitability_csv(request):
 
 
 def _number(request, name: str, kind=float):
+    from ecrm.value import rules
+
     raw = (request.POST.get(name) or "").strip()
     try:
         return kind(raw)
@@ -216,6 +225,7 @@ def _number(request, name: str, kind=float):
 @require(perms.VIEW_ANALYTICS)
 def value_settings(request):
     from ecrm.contacts import api as contacts
+    from ecrm.value import services
 
     profit = services.profit_settings()
     return render(
@@ -252,7 +262,7 @@ def _refused(request, exc: rules.SettingsError):
 @require_POST
 @require(perms.MANAGE_VALUE)
 def run_rfm(request):
-    from ecrm.value import tasks
+    from ecrm.value import rules, tasks
 
     try:
         window = _number(request, "window_days", int)
@@ -273,7 +283,7 @@ def run_rfm(request):
 @require_POST
 @require(perms.MANAGE_VALUE)
 def run_predictions(request):
-    from ecrm.value import tasks
+    from ecrm.value import rules, tasks
 
     try:
         horizon = _number(request, "horizon_days", int)
@@ -293,7 +303,7 @@ def run_predictions(request):
 @require(perms.MANAGE_VALUE)
 def run_profit(request):
     from ecrm.contacts import api as contacts
-    from ecrm.value import tasks
+    from ecrm.value import rules, services, tasks
 
     try:
         costs = {code: _number(request, f"cost_{code}") for code in contacts.ContactChannel.values}
