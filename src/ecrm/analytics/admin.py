@@ -8,6 +8,7 @@ from ecrm.analytics.models import (
     ActivityCell,
     CategoryPath,
     Cell,
+    CustomerCell,
     Fact,
     ItemFact,
     MemberCell,
@@ -65,6 +66,13 @@ class CellAdmin(ReadOnlyAdmin):
         "revenue",
     )
     list_filter = ("cube",)
+    ordering = ("-id",)
+
+
+@admin.register(CustomerCell)
+class CustomerCellAdmin(ReadOnlyAdmin):
+    list_display = ("path", "grain", "period", "category_id", "region", "channel", "customers")
+    list_filter = ("path", "grain")
     ordering = ("-id",)
 
 

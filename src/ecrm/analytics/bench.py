@@ -115,7 +115,7 @@ def measure(options, say: Callable[[str], None]) -> list[Figure]:
     from django.db import connection
 
     from ecrm.analytics import queries, rules, services
-    from ecrm.analytics.models import ActivityCell, Fact, Snapshot
+    from ecrm.analytics.models import ActivityCell, CustomerCell, Fact, Snapshot
 
     figures: list[Figure] = []
     snapshot = Snapshot.objects.filter(part="all").first()
@@ -190,9 +190,11 @@ def measure(options, say: Callable[[str], None]) -> list[Figure]:
             _figure(
                 "analytics_report_customers",
                 distinct,
-                f"{len(distinct)} queries whose distinct customers are counted on "
-                f"{Fact.objects.filter(kind='o').count():,} order facts "
-                "(COUNT DISTINCT over a covering index per dimension)",
+                f"{len(distinct)} queries whose distinct customers by a dimension come from "
+                f"{CustomerCell.objects.count():,} customer cells (exact counts per path, "
+                f"grain and period) or, where no cell answers, are counted on "
+                f"{Fact.objects.filter(kind='o').count():,} order facts through one covering "
+                "index over (kind, day)",
             )
         )
 

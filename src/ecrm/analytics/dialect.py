@@ -7,6 +7,7 @@ zone with summer time shifts its days by an hour for part of the year.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import zoneinfo
 
@@ -68,7 +69,47 @@ def as_text(date_expr: str) -> str:
     return date_expr
 
 
+def char(code: int) -> str:
+    """The one-character text of a code point."""
+    if is_postgres():
+        return f"chr({int(code)})"
+    return f"char({int(code)})"
+
+
 def truncate(table: str) -> str:
     if is_postgres():
         return f"TRUNCATE {table}"
     return f"DELETE FROM {table}"
+
+
+def covering_scan(cursor, table: str, alias: str, index: str) -> str:
+    """A table to read whole through one of its covering indexes (SQLite's planner scans
+    the table itself, rows and all, when a query has no usable condition)."""
+    if is_postgres():
+        return f"{table} {alias}"
+    cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = %s", [index])
+    if cursor.fetchone() is None:
+        return f"{table} {alias}"
+    return f"{table} {alias} INDEXED BY {index}"
+
+
+@contextlib.contextmanager
+def bulk_session(cursor):
+    """Settings for one large set-based rewrite: on SQLite a page cache of 1 GiB (the
+    rewrite's tables and sorts stay in memory instead of spilling) and helper threads for
+    its sorts; the connection's own settings come back afterwards."""
+    if is_postgres():
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        yield
+        return
+    cursor.execute("PRAGMA cache_size")
+    cache = cursor.fetchone()[0]
+    cursor.execute("PRAGMA threads")
+    threads = cursor.fetchone()[0]
+    cursor.execute("PRAGMA cache_size=-1048576")
+    cursor.execute("PRAGMA threads=2")
+    try:
+        yield
+    finally:
+        cursor.execute(f"PRAGMA cache_size={int(cache)}")
+        cursor.execute(f"PRAGMA threads={int(threads)}")

@@ -14,8 +14,18 @@ def _text(max_length: int = 80) -> models.CharField:
     return models.CharField(max_length=max_length, blank=True, default="")
 
 
-# Dimensions whose distinct customers the reports count through a covering index.
-DISTINCT_COLUMNS = ("country", "region", "city", "channel", "department", "store", "employee")
+# The dimensions a distinct-customer count on the facts may group or filter by: the covering
+# index ``an_fact_day_buyers`` holds them, so such a count reads the index alone.
+BUYER_COLUMNS = (
+    "currency",
+    "country",
+    "region",
+    "city",
+    "channel",
+    "department",
+    "store",
+    "employee",
+)
 
 
 class FactKind(models.TextChoices):
@@ -62,15 +72,12 @@ class Fact(models.Model):
         ]
         indexes = [
             models.Index(fields=["customer_id"], name="analytics_fact_customer_idx"),
-            models.Index(fields=["day"], name="analytics_fact_day_idx"),
-        ] + [
-            # Distinct customers per value of a dimension: a covering index read in
-            # (value, customer) order, so COUNT(DISTINCT) needs no sort.
+            # Reports read from the facts filter their kinds and a range of days; distinct
+            # customers over such a range (weeks, days, several dimensions, segments: what
+            # the customer cells do not answer) read this covering index alone.
             models.Index(
-                fields=["kind", column, "customer_id", "day", "currency"],
-                name=f"an_fact_{column}_buyers",
-            )
-            for column in DISTINCT_COLUMNS
+                fields=["kind", "day", "customer_id", *BUYER_COLUMNS], name="an_fact_day_buyers"
+            ),
         ]
 
 
@@ -108,8 +115,8 @@ class ItemFact(models.Model):
         indexes = [
             models.Index(fields=["customer_id"], name="analytics_item_customer_idx"),
             models.Index(
-                fields=["kind", "category_id", "customer_id", "day", "currency"],
-                name="analytics_item_buyers",
+                fields=["kind", "category_id", "day", "customer_id", "currency"],
+                name="analytics_item_day_buyers",
             ),
         ]
 
@@ -159,6 +166,59 @@ class Cell(models.Model):
                     "currency",
                 ],
                 name="analytics_cell_key",
+            )
+        ]
+
+
+class CustomerCell(models.Model):
+    """Distinct customers who ordered, per month / quarter / year / all time (``grain``
+    m / q / y / a; ``period`` the first day, ``rules.ALL_TIME`` for a) and per value of one
+    customer path (``rules.CUSTOMER_PATHS``: a dimension with the levels above it, such as
+    country / region / city). Dimensions the path does not keep hold ''. Exact: a count is
+    never added to another; the report uses a cell only when each of its rows is exactly one
+    cell. A refresh subtracts the scope's customers from the cells their old facts counted
+    them in and adds them where their new facts do."""
+
+    path = models.SmallIntegerField()
+    grain = models.CharField(max_length=1)
+    period = models.DateField()
+    category_id = models.BigIntegerField(default=0)
+    country = _text(60)
+    region = _text(60)
+    city = _text(60)
+    channel = _text(40)
+    department = _text(80)
+    store = _text(80)
+    employee = _text(150)
+    currency = _text(3)
+    customers = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "path",
+                    "grain",
+                    "period",
+                    "category_id",
+                    "country",
+                    "region",
+                    "city",
+                    "channel",
+                    "department",
+                    "store",
+                    "employee",
+                    "currency",
+                ],
+                name="analytics_customercell_key",
+            )
+        ]
+        indexes = [
+            # Cells a refresh emptied, found without a scan.
+            models.Index(
+                fields=["customers"],
+                name="an_customercell_empty",
+                condition=models.Q(customers=0),
             )
         ]
 

@@ -301,6 +301,77 @@ ITEM_COLUMN = {"revenue": "line_sales"}
 
 
 # ---------------------------------------------------------------------------------------
+# Distinct customers by dimension (``CustomerCell``). Distinct counts do not add up across
+# periods or values, so each path keeps exact counts per month, quarter, year and all time;
+# a report reads them only when each of its rows is exactly one cell (``queries``).
+
+
+@dataclass(frozen=True)
+class CustomerPath:
+    id: int
+    source: str  # fact or item
+    levels: frozenset[str]  # kept besides the currency, which every path keeps
+
+
+CUSTOMER_PATHS: tuple[CustomerPath, ...] = (
+    CustomerPath(0, "fact", frozenset()),  # the currency alone: a report's totals
+    CustomerPath(1, "fact", frozenset({"country"})),
+    CustomerPath(2, "fact", frozenset({"country", "region"})),
+    CustomerPath(3, "fact", frozenset({"country", "region", "city"})),
+    CustomerPath(4, "fact", frozenset({"channel"})),
+    CustomerPath(5, "fact", frozenset({"department"})),
+    CustomerPath(6, "fact", frozenset({"department", "store"})),
+    CustomerPath(7, "fact", frozenset({"department", "store", "employee"})),
+    CustomerPath(8, "item", frozenset({"category"})),
+)
+CUSTOMER_GRAINS = {"month": "m", "quarter": "q", "year": "y", "all": "a"}
+ALL_TIME = dt.date(2000, 1, 1)  # the period of the all-time cells (grain a)
+
+
+def _period_start(level: str, day: dt.date) -> dt.date:
+    return {"month": month_start, "quarter": quarter_start, "year": year_start}[level](day)
+
+
+def _period_end(level: str, day: dt.date) -> dt.date:
+    months = {"month": 1, "quarter": 3, "year": 12}[level]
+    return add_months(_period_start(level, day), months) - dt.timedelta(days=1)
+
+
+def customer_cells_for(report: Report) -> tuple[CustomerPath, str] | None:
+    """The customer path and grain whose cells can count the report's distinct customers,
+    or None (count them on the facts). The report's dimensions and filters (other than the
+    currency) must all be levels of the path, and its time must be whole periods of one
+    grain: grouped by month / quarter / year over whole ones, one whole month / quarter /
+    year, or no limit at all. Whether each row is one cell is checked on the cells."""
+    levels = report.levels_used - {"currency"}
+    if "segment" in levels:
+        return None
+    source = source_of(report)
+    paths = [p for p in CUSTOMER_PATHS if p.source == source and levels <= p.levels]
+    if not paths:
+        return None
+    path = min(paths, key=lambda p: len(p.levels))
+    start, end = report.date_from, report.date_to
+    level = report.time_level
+    if level in ("week", "day"):
+        return None
+    if level is None:
+        if start is None and end is None:
+            return path, CUSTOMER_GRAINS["all"]
+        if start is None or end is None:
+            return None
+        for name in ("month", "quarter", "year"):
+            if _period_start(name, start) == start and _period_end(name, start) == end:
+                return path, CUSTOMER_GRAINS[name]
+        return None
+    if start is not None and _period_start(level, start) != start:
+        return None
+    if end is not None and _period_end(level, end) != end:
+        return None
+    return path, CUSTOMER_GRAINS[level]
+
+
+# ---------------------------------------------------------------------------------------
 # The funnel and the activity flags of ``Activity.flags``.
 
 FLAG = {

@@ -22,6 +22,7 @@ import datetime as dt
 import time
 from collections.abc import Iterable
 
+import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
@@ -32,6 +33,7 @@ from ecrm.analytics.models import (
     ActivityCell,
     CategoryPath,
     Cell,
+    CustomerCell,
     Fact,
     ItemFact,
     MemberCell,
@@ -54,6 +56,7 @@ T = {
     "fact": Fact._meta.db_table,
     "item": ItemFact._meta.db_table,
     "cell": Cell._meta.db_table,
+    "custcell": CustomerCell._meta.db_table,
     "act": Activity._meta.db_table,
     "actcell": ActivityCell._meta.db_table,
     "member": MemberCell._meta.db_table,
@@ -349,6 +352,220 @@ def _drop_empty_cells(cursor, days: set) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# Distinct customers per customer path, grain and period
+
+
+def _path_keys(path: rules.CustomerPath) -> list[str]:
+    """The cell's key columns as the path keeps them ('' / 0 for the others)."""
+    keys = []
+    for column in rules.CELL_COLUMNS:
+        level = "category" if column == "category_id" else column
+        if level in path.levels or column == "currency":
+            keys.append(column)
+        else:
+            keys.append("0" if column == "category_id" else "''")
+    return keys
+
+
+def _grain_period(grain: str, day: str) -> str:
+    if grain == "a":
+        return f"'{rules.ALL_TIME.isoformat()}'"
+    return sql.start_of(rules.ACTIVITY_GRAINS[grain], day)
+
+
+def _add_customer_cells(cursor, scope: Scope, sign: int) -> None:
+    """Add (sign 1) or take away (sign -1) the scope's customers in every customer cell
+    their order facts count them in: one statement per path, its four grains at once."""
+    if scope.guests:
+        return  # guest orders have no customer to count
+    where, params = scope.on("f.customer_id")
+    table = T["custcell"]
+    columns = ", ".join(rules.CELL_COLUMNS)
+    grains = ("m", "q", "y", "a")
+    period = (
+        "CASE g.column1 "
+        + " ".join(f"WHEN '{g}' THEN {_grain_period(g, 'f.day')}" for g in grains)
+        + " END"
+    )
+    for path in rules.CUSTOMER_PATHS:
+        source = T["item"] if path.source == "item" else T["fact"]
+        keys = ", ".join(k if k in ("0", "''") else f"f.{k}" for k in _path_keys(path))
+        values = ", ".join(f"('{g}')" for g in grains)
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (path, grain, period, {columns}, customers)
+            SELECT {path.id}, g.column1, {period}, {keys},
+                COUNT(DISTINCT f.customer_id) * {sign}
+            FROM {source} f CROSS JOIN (VALUES {values}) g
+            WHERE f.kind = 'o' AND f.customer_id IS NOT NULL AND {where}
+            GROUP BY 2, 3, {", ".join(str(i) for i in range(4, 4 + len(rules.CELL_COLUMNS)))}
+            ON CONFLICT (path, grain, period, {columns})
+            DO UPDATE SET customers = {table}.customers + excluded.customers
+            """,
+            params,
+        )
+
+
+def _drop_empty_customer_cells(cursor) -> None:
+    cursor.execute(f"DELETE FROM {T['custcell']} WHERE customers = 0")
+
+
+def _codes(values, lookup: dict) -> np.ndarray:
+    """Dictionary codes of a column of values (the lookup grows with new values)."""
+    return np.fromiter(
+        (lookup.setdefault(v, len(lookup)) for v in values), dtype=np.int64, count=len(values)
+    )
+
+
+def _compact(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values and each row's index among them."""
+    return np.unique(codes, return_inverse=True)
+
+
+def _sorted_distinct(values: np.ndarray) -> np.ndarray:
+    ordered = np.sort(values)
+    keep = np.ones(len(ordered), dtype=bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    return ordered[keep]
+
+
+def _distinct_counts(groups: np.ndarray, n_groups: int, customers: np.ndarray) -> np.ndarray:
+    """Distinct customers per group (groups and customers as compact indexes)."""
+    if not len(groups):
+        return np.zeros(n_groups, dtype=np.int64)
+    n_customers = int(customers.max()) + 1
+    if n_groups * n_customers < 2**62:
+        pairs = _sorted_distinct(groups * n_customers + customers)
+        return np.bincount(pairs // n_customers, minlength=n_groups)
+    order = np.lexsort((customers, groups))
+    g, c = groups[order], customers[order]
+    first = np.ones(len(g), dtype=bool)
+    first[1:] = (g[1:] != g[:-1]) | (c[1:] != c[:-1])
+    return np.bincount(g[first], minlength=n_groups)
+
+
+# What the rebuild reads of the order facts per source: columns read together as one text
+# (joined by a separator) are split again in Python, once per distinct value.
+_READ = {
+    "fact": (
+        ("country", "region", "city"),
+        ("channel",),
+        ("department", "store", "employee"),
+        ("currency",),
+    ),  # fmt: skip
+    "item": (("category_id",), ("currency",)),
+}
+_SEPARATOR = "\x1f"
+
+
+def _read_order_facts(source: str) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+    """Customers, months (YYYYMM) and each cell column as dictionary codes, for every
+    order fact of a customer: one read, in chunks."""
+    groups = _READ[source]
+    selects = [
+        (" || " + sql.char(0x1F) + " || ").join(group) if len(group) > 1 else group[0]
+        for group in groups
+    ]
+    lookups: list[dict] = [{} for _ in groups]
+    customers, months = [], []
+    codes: list[list[np.ndarray]] = [[] for _ in groups]
+    with connection.chunked_cursor() as reader:
+        reader.execute(
+            f"SELECT customer_id, {sql.month_number('day')}, {', '.join(selects)} "
+            f"FROM {T[source]} WHERE kind = 'o' AND customer_id IS NOT NULL"
+        )
+        while chunk := reader.fetchmany(100_000):
+            cols = list(zip(*chunk, strict=True))
+            customers.append(np.fromiter(cols[0], dtype=np.int64, count=len(chunk)))
+            months.append(np.fromiter(cols[1], dtype=np.int64, count=len(chunk)))
+            for i, (group, lookup) in enumerate(zip(groups, lookups, strict=True)):
+                if group == ("category_id",):  # already a number: kept as it is
+                    codes[i].append(np.fromiter(cols[i + 2], dtype=np.int64, count=len(chunk)))
+                else:
+                    codes[i].append(_codes(cols[i + 2], lookup))
+    if not customers:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), {}, {}
+    data, values = {}, {}
+    for group, lookup, parts in zip(groups, lookups, codes, strict=True):
+        joined = np.concatenate(parts)
+        if group == ("category_id",):
+            distinct, data["category_id"] = _compact(joined)
+            values["category_id"] = [int(v) for v in distinct]
+            continue
+        texts = list(lookup)  # code -> value
+        for j, column in enumerate(group):
+            parts_of = [str(t).split(_SEPARATOR)[j] if len(group) > 1 else t for t in texts]
+            column_lookup: dict = {}
+            mapping = _codes(parts_of, column_lookup)
+            data[column] = mapping[joined]
+            values[column] = list(column_lookup)
+    return np.concatenate(customers), np.concatenate(months), data, values
+
+
+def _build_customer_cells(cursor) -> int:
+    """Every customer cell from scratch. Counting distinct customers per cell in SQL sorts
+    every order fact once per path and grain; instead the order facts are read once per
+    source (dimension values as dictionary codes) and counted with numpy, exactly."""
+    rows_out: list[tuple] = []
+    for source in ("fact", "item"):
+        paths = [p for p in rules.CUSTOMER_PATHS if p.source == source]
+        customer_ids, month, data, values = _read_order_facts(source)
+        if not len(customer_ids):
+            continue
+        _, customers = _compact(customer_ids)
+        year, month_of_year = month // 100, month % 100
+        periods = {
+            "m": month,
+            "q": year * 100 + (month_of_year - 1) // 3 * 3 + 1,
+            "y": year * 100 + 1,
+            "a": np.zeros(len(month), dtype=np.int64),
+        }
+        compact_periods = {grain: _compact(period) for grain, period in periods.items()}
+        for path in paths:
+            kept = [c for c in data if c == "currency" or
+                    ("category" if c == "category_id" else c) in path.levels]  # fmt: skip
+            key, bound = np.zeros(len(customers), dtype=np.int64), 1
+            for c in kept:
+                key, bound = key * len(values[c]) + data[c], bound * len(values[c])
+                if bound > 2**40:  # keep the combined code small
+                    distinct, key = _compact(key)
+                    bound = len(distinct)
+            distinct_keys, key = _compact(key)
+            # A row of each key, to read the key's values back from its codes.
+            first_row = np.zeros(len(distinct_keys), dtype=np.int64)
+            first_row[key] = np.arange(len(key))
+            n_keys = len(distinct_keys)
+            for grain, (distinct_periods, period_index) in compact_periods.items():
+                groups = period_index * n_keys + key
+                counts = _distinct_counts(groups, len(distinct_periods) * n_keys, customers)
+                for g in np.flatnonzero(counts):
+                    p_code = int(distinct_periods[g // n_keys])
+                    row = int(first_row[g % n_keys])
+                    day = (
+                        rules.ALL_TIME if grain == "a"
+                        else dt.date(p_code // 100, p_code % 100, 1)
+                    )  # fmt: skip
+                    cells = {c: values[c][int(data[c][row])] for c in kept}
+                    rows_out.append(
+                        (path.id, grain, connection.ops.adapt_datefield_value(day))
+                        + tuple(
+                            cells.get(c, 0 if c == "category_id" else "")
+                            for c in rules.CELL_COLUMNS
+                        )  # fmt: skip
+                        + (int(counts[g]),)
+                    )
+    columns_sql = ", ".join(rules.CELL_COLUMNS)
+    placeholders = ", ".join(["%s"] * (4 + len(rules.CELL_COLUMNS)))
+    for start in range(0, len(rows_out), 5_000):
+        cursor.executemany(
+            f"INSERT INTO {T['custcell']} (path, grain, period, {columns_sql}, customers) "
+            f"VALUES ({placeholders})",
+            rows_out[start : start + 5_000],
+        )
+    return len(rows_out)
+
+
+# ---------------------------------------------------------------------------------------
 # Activity: per customer and month / quarter / year, then cells per period and cohort
 
 
@@ -362,6 +579,10 @@ def _insert_activity(cursor, scope: Scope) -> None:
 
     def names(stage: str) -> str:
         return ", ".join("'" + n.replace("'", "''") + "'" for n in rules.FUNNEL_EVENTS[stage])
+
+    events = f"{T['event']} e"
+    if scope.ids is None and not scope.guests:
+        events = sql.covering_scan(cursor, T["event"], "e", "event_segment_idx")
 
     cursor.execute(
         f"""
@@ -379,7 +600,7 @@ def _insert_activity(cursor, scope: Scope) -> None:
                     CASE WHEN e.name IN ({names("checkout")}) THEN {flag["checkout"]} ELSE 0
                         END AS f4,
                     0 AS f5, 0 AS f6, 0 AS f7, 0 AS orders, 0 AS revenue
-                FROM {T["event"]} e WHERE e.customer_id IS NOT NULL AND {e_scope}
+                FROM {events} WHERE e.customer_id IS NOT NULL AND {e_scope}
                 UNION ALL
                 SELECT f.customer_id, {f_month}, {flag["visit"]}, 0, 0, 0, {flag["buy"]},
                     CASE WHEN f.new_customers = 0 THEN {flag["repeat"]} ELSE 0 END,
@@ -497,7 +718,7 @@ def _analyze(cursor) -> None:
     indexes are chosen well."""
     if not sql.is_postgres():
         cursor.execute("PRAGMA analysis_limit=1000")  # sampled: seconds, not minutes
-    for table in ("fact", "item", "cell", "act", "actcell"):
+    for table in ("fact", "item", "cell", "act", "actcell", "custcell"):
         cursor.execute(f"ANALYZE {T[table]}")
 
 
@@ -512,10 +733,11 @@ def _note(part: str, seconds: float, rows: int) -> None:
 
 
 def _adopt_moved_facts(cursor, scope: Scope) -> None:
-    """Facts of orders, returns and contacts that now belong to the scope's customers but
-    were written for someone else (a merge, a corrected import) join the scope, so they are
-    subtracted and rewritten with it. Cells do not depend on the customer, so this changes
-    no sum."""
+    """Facts of orders and returns that now belong to the scope's customers but were
+    written as guest orders (or for a customer the scope holds) join the scope, so they are
+    subtracted and rewritten with it. Cube cells do not depend on the customer, so this
+    changes no sum; customers who held such facts are in the scope already
+    (``_with_previous_owners``)."""
     sources = (("o", T["order"]), ("r", T["ret"]), ("c", T["contact"]))
     for table in (T["fact"], T["item"]):
         for kind, source in sources:
@@ -545,12 +767,38 @@ def _with_merged(ids: list[int]) -> list[int]:
     return sorted(set(ids) | set(merged))
 
 
+def _with_previous_owners(cursor, scope: Scope) -> Scope:
+    """The scope and the customers whose facts hold orders, returns or contacts that now
+    belong to the scope (a merge, a corrected import): their distinct-customer counts and
+    activity change too, so they are refreshed with it."""
+    owners: set[int] = set()
+    for kind, source in (("o", T["order"]), ("r", T["ret"]), ("c", T["contact"])):
+        inner, inner_params = scope.on("s.customer_id")
+        outer, outer_params = scope.on("f.customer_id")
+        cursor.execute(
+            f"""
+            SELECT DISTINCT f.customer_id FROM {T["fact"]} f
+            WHERE f.kind = '{kind}' AND f.source_id IN (
+                SELECT s.id FROM {source} s WHERE {inner})
+            AND f.customer_id IS NOT NULL AND NOT ({outer})
+            """,
+            inner_params + outer_params,
+        )
+        owners |= {row[0] for row in cursor.fetchall()}
+    if not owners:
+        return scope
+    return Scope(sorted(set(scope.ids) | owners))
+
+
 def _refresh_scope(cursor, scope: Scope) -> set:
     """Subtract the scope's old sums, rewrite its facts and activity, add the new sums;
     returns the days whose cells may have emptied."""
-    where, params = scope.on("customer_id")
     if not scope.guests:
+        scope = _with_previous_owners(cursor, scope)
+        # Before guest facts join the scope: the counts hold the customers as they were.
+        _add_customer_cells(cursor, scope, -1)
         _adopt_moved_facts(cursor, scope)
+    where, params = scope.on("customer_id")
     cursor.execute(f"SELECT DISTINCT day FROM {T['fact']} WHERE {where}", params)
     days = {_as_date(row[0]) for row in cursor.fetchall()}
     for cube in rules.CUBES:
@@ -565,6 +813,7 @@ def _refresh_scope(cursor, scope: Scope) -> set:
     for cube in rules.CUBES:
         _add_cells(cursor, cube, scope, 1)
     _add_activity_cells(cursor, scope, 1)
+    _add_customer_cells(cursor, scope, 1)
     cursor.execute(f"SELECT DISTINCT day FROM {T['fact']} WHERE {where}", params)
     days |= {_as_date(row[0]) for row in cursor.fetchall()}
     return days
@@ -595,6 +844,7 @@ def refresh_customers(customer_ids: Iterable[int | None], guests: bool = False) 
             days |= _refresh_scope(cursor, Scope(guests=True))
         _drop_empty_cells(cursor, days)
         _drop_empty_activity_cells(cursor)
+        _drop_empty_customer_cells(cursor)
     return len(ids)
 
 
@@ -638,14 +888,38 @@ def refresh_pending(limit: int | None = None) -> int:
     return done
 
 
+# Secondary indexes of the big fact tables: dropped before a full rebuild and built once
+# after it (one sort each) instead of being updated row by row.
+_BULK_INDEXED = (Fact, ItemFact)
+
+
+def _drop_bulk_indexes(cursor) -> None:
+    for model in _BULK_INDEXED:
+        for index in model._meta.indexes:
+            cursor.execute(f"DROP INDEX IF EXISTS {index.name}")
+
+
+def _create_bulk_indexes(cursor) -> None:
+    for model in _BULK_INDEXED:
+        table = model._meta.db_table
+        for index in model._meta.indexes:
+            columns = ", ".join(model._meta.get_field(f).column for f in index.fields)
+            cursor.execute(f"CREATE INDEX {index.name} ON {table} ({columns})")
+
+
 def rebuild(progress=None) -> dict[str, float]:
-    """Rewrite the whole read model from the source tables; returns seconds per part."""
+    """Rewrite the whole read model from the source tables; returns seconds per part.
+
+    Set-based throughout: each table is written by a few INSERT … SELECT statements over
+    everyone (the distinct-customer cells by one read of the order facts counted in numpy),
+    with the fact tables' secondary indexes dropped during the load and built after it."""
     say = progress or (lambda _message: None)
     timings: dict[str, float] = {}
     everyone = Scope()
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor, sql.bulk_session(cursor):
         started = time.perf_counter()
-        for table in ("cell", "actcell", "act", "item", "fact"):
+        _drop_bulk_indexes(cursor)
+        for table in ("custcell", "cell", "actcell", "act", "item", "fact"):
             cursor.execute(sql.truncate(T[table]))
         # Everyone is rebuilt from the source tables: nothing marked before is pending.
         Pending.objects.all().delete()
@@ -661,13 +935,16 @@ def rebuild(progress=None) -> dict[str, float]:
         step("facts", lambda: _insert_facts(cursor, everyone))
         step("items", lambda: _insert_items(cursor, everyone))
         step("cells", lambda: _build_cells(cursor))
+        step("customer_cells", lambda: _build_customer_cells(cursor))
         step("activity", lambda: _insert_activity(cursor, everyone))
         step("activity_cells", lambda: _add_activity_cells(cursor, everyone, 1))
         step("members", lambda: _rebuild_members(cursor))
+        step("indexes", lambda: _create_bulk_indexes(cursor))
         step("analyze", lambda: _analyze(cursor))
         cursor.execute(f"SELECT COUNT(*) FROM {T['cell']}")
         cells = cursor.fetchone()[0]
         _note("all", sum(timings.values()), cells)
+        _note("customers", 0, CustomerCell.objects.count())
         for part, table in (("events", T["event"]), ("contacts", T["contact"])):
             cursor.execute(f"SELECT MAX(id) FROM {table}")
             _note(part, 0, cursor.fetchone()[0] or 0)

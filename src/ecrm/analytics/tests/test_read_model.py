@@ -8,7 +8,15 @@ import pytest
 from django.utils import translation
 
 from ecrm.analytics import queries, rules, services
-from ecrm.analytics.models import Activity, ActivityCell, Cell, Fact, ItemFact
+from ecrm.analytics.models import (
+    Activity,
+    ActivityCell,
+    Cell,
+    CustomerCell,
+    Fact,
+    ItemFact,
+    Snapshot,
+)
 from ecrm.analytics.tests import factories as shop
 from ecrm.core.audit import SYSTEM
 from ecrm.customers import api as customers
@@ -235,6 +243,9 @@ def _state():
         ),
         "facts": rows(Fact, ["kind", "source_id", "customer_id", "day", "revenue", "returned"]),
         "items": rows(ItemFact, ["kind", "source_id", "customer_id", "category_id", "line_sales"]),
+        "customer_cells": rows(
+            CustomerCell, [f.name for f in CustomerCell._meta.fields if f.name != "id"]
+        ),
     }
 
 
@@ -307,3 +318,90 @@ def test_catch_up_adds_browsing_and_contacts_like_a_rebuild(data, staff_factory)
     caught_up = _state()
     services.rebuild()
     assert caught_up == _state()
+
+
+# Reports whose distinct customers the customer cells answer, each row being one cell.
+CELL_SHAPES = [
+    {"dimensions": ["region"]},
+    {"dimensions": ["city"], "filters": {"region": ["浙江省"]}},
+    {"dimensions": ["city"]},
+    {"dimensions": ["channel", "month"], "filters": {"year": ["2025"]}},
+    {"dimensions": ["quarter", "channel"]},
+    {"dimensions": ["store"], "filters": {"month": ["2025-02"]}},
+    {"dimensions": ["category"]},
+    {"dimensions": ["category", "month"], "filters": {"category": ["1"]}},
+    {"dimensions": ["country"], "filters": {"month": ["2025-01"]}},
+    {"dimensions": ["region"], "filters": {"region": ["浙江省"]}},
+    {"dimensions": ["channel"], "filters": {"quarter": ["2025-Q1"]}},
+]
+# Reports counted on the facts: two dimensions no path keeps together, a row made of
+# several cells (HZ01 sold in two stores), several values of a filter, a week, a segment
+# of days.
+FACT_SHAPES = [
+    {"dimensions": ["region", "channel"]},
+    {"dimensions": ["employee"]},
+    {"filters": {"channel": ["app", "web"]}},
+    {"dimensions": ["week"], "filters": {"month": ["2025-02"]}},
+    {"dimensions": ["region"], "from": "2025-01-15", "to": "2025-02-14"},
+]
+
+
+def _customers(request):
+    result = report(measures=["customers", "orders"], **request)
+    return [(r.keys, r.values["customers"]) for r in result.rows], result.totals["customers"]
+
+
+def test_distinct_customers_from_the_cells_equal_counting_the_facts(data, monkeypatch):
+    from ecrm.analytics import queries as analytics_queries
+
+    a, b = data["a"], data["b"]
+    # A buys in a second region and channel; HZ01 sells in a second store.
+    shop.order(a.pk, "o8", shop.at("2025-02-21"), [("CUP-1", 1, 100)], channel="web",
+               country="CN", region="广东省", city="深圳市", store="深圳南山店",
+               department="零售门店部", employee="HZ01")  # fmt: skip
+    shop.order(b.pk, "o9", shop.at("2025-03-01"), [("TEA-1", 3, 50)], channel="app",
+               country="CN", region="广东省", city="广州市")  # fmt: skip
+    services.refresh_pending()
+    for request in CELL_SHAPES + FACT_SHAPES:
+        request.setdefault("filters", {})
+        if request["filters"].get("category") == ["1"]:
+            request["filters"]["category"] = [str(data["a"].pk and _category_id("食品"))]
+
+    def no_facts(*args, **kwargs):
+        raise AssertionError(f"counted on the facts: {args[0].report}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(analytics_queries, "_customers_on_facts", no_facts)
+        from_cells = [_customers(r) for r in CELL_SHAPES]
+    mixed = [_customers(r) for r in FACT_SHAPES]
+    Snapshot.objects.filter(part="customers").delete()  # as before any rebuild wrote cells
+    assert from_cells == [_customers(r) for r in CELL_SHAPES]
+    assert mixed == [_customers(r) for r in FACT_SHAPES]
+    assert from_cells[0] == ([(("广东省",), 2), (("浙江省",), 1), (("",), 0)], 2)
+    assert from_cells[2][1] == 2 and sorted(from_cells[2][0]) == [
+        (("",), 0),
+        (("广州市",), 1),
+        (("杭州市",), 1),
+        (("深圳市",), 2),
+    ]
+    assert mixed[1][0][:2] == [(("",), 2), (("HZ01",), 1)]
+
+
+def _category_id(name):
+    from ecrm.catalog.models import Category
+
+    return Category.objects.get(name=name, parent=None).pk
+
+
+def test_refreshing_the_new_owner_of_a_moved_order_refreshes_the_old_one_too(data):
+    from ecrm.orders.models import Order
+
+    # A corrected import re-points B's order at A; only A is refreshed.
+    Order.objects.filter(external_id="o3").update(customer_id=data["a"].pk)
+
+    services.refresh_customers([data["a"].pk])
+
+    incremental = _state()
+    services.rebuild()
+    assert incremental == _state()
+    assert _customers({"dimensions": ["region"], "filters": {}})[1] == 1
