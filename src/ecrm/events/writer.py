@@ -28,6 +28,7 @@ from django.db import (
     transaction,
 )
 
+from ecrm import flows
 from ecrm.events import services
 from ecrm.events.rules import Message
 
@@ -107,7 +108,7 @@ class _Writer:
         done: list[tuple[Future, services.IngestResult]] = []
         retry = []
         failed: list[tuple[Future, BaseException]] = []
-        with transaction.atomic():
+        with flows.follow_ups_gathered(), transaction.atomic():
             for messages, write_key_id, future in group:
                 try:
                     with transaction.atomic():

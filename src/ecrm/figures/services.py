@@ -111,7 +111,8 @@ def note_seen(seen_at: dict[int, object]) -> int:
 
     ``last_seen_at`` is the latest event or order time, so the new value is the later of
     the stored one and the new events' — exactly what ``recompute_all`` would write. A
-    customer with no figures row yet (a new visitor, no orders) gets one with zeros.
+    customer with no figures row yet (a new visitor, no orders) gets one with zeros; a row
+    already seen later is not written at all (no page to flush, no dead tuple).
     Cheaper than ``refresh_customers`` by the four aggregates it skips.
     """
     if not seen_at:
@@ -124,9 +125,8 @@ def note_seen(seen_at: dict[int, object]) -> int:
         average_order_value, return_count, returned_amount, last_seen_at,
         distinct_products, distinct_categories)
     VALUES (%s, NULL, NULL, 0, 0, 0, 0, 0, %s, 0, 0)
-    ON CONFLICT (customer_id) DO UPDATE SET last_seen_at = CASE
-        WHEN {table}.last_seen_at IS NULL OR excluded.last_seen_at > {table}.last_seen_at
-        THEN excluded.last_seen_at ELSE {table}.last_seen_at END
+    ON CONFLICT (customer_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
+    WHERE {table}.last_seen_at IS NULL OR excluded.last_seen_at > {table}.last_seen_at
     """
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)

@@ -6,6 +6,8 @@ Plain data only: ids, frozen dataclasses and querysets of customer ids.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ecrm.segments import queries, rules, services
@@ -55,11 +57,44 @@ def queue_events_recheck(customer_ids) -> None:
     twenty segments), and the worker reads the committed events."""
     from django.db import transaction
 
-    from ecrm.segments.tasks import recheck_after_events
-
     ids = sorted({int(i) for i in customer_ids if i})
     if ids:
-        transaction.on_commit(lambda: recheck_after_events(ids))
+        transaction.on_commit(lambda: _queue_recheck(ids))
+
+
+_GATHERING = threading.local()
+
+
+def _queue_recheck(ids: list[int]) -> None:
+    from ecrm.segments.tasks import recheck_after_events
+
+    gathered = getattr(_GATHERING, "ids", None)
+    if gathered is not None:
+        gathered.update(ids)
+    else:
+        recheck_after_events(ids)
+
+
+@contextmanager
+def events_rechecks_gathered():
+    """Inside: the re-checks ``queue_events_recheck`` queues as transactions commit are
+    gathered and queued as one job when the block ends. The tracking writer commits many
+    requests at once; one job instead of one per request saves a queue write (an fsync
+    on the embedded queue) per request. Re-checks of a rolled-back savepoint are never
+    queued (``on_commit`` drops them)."""
+    from ecrm.segments.tasks import recheck_after_events
+
+    if getattr(_GATHERING, "ids", None) is not None:  # nested: the outer block queues
+        yield
+        return
+    _GATHERING.ids = set()
+    try:
+        yield
+    finally:
+        ids = sorted(_GATHERING.ids)
+        _GATHERING.ids = None
+        if ids:
+            recheck_after_events(ids)
 
 
 def on_profiles(customer_ids) -> services.Recheck:

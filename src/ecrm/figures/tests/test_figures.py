@@ -86,3 +86,20 @@ def test_incremental_figures_equal_full_recompute():
     incremental = _snapshot()
     assert figures.recompute_all() == 2
     assert _snapshot() == incremental
+
+
+def test_note_seen_moves_last_seen_later_only():
+    """A new visitor gets a row with zeros; an earlier time never moves "last seen" back
+    (the row is not written at all); a later one moves it; a row without one takes it."""
+    seen, earlier, later = (dt.datetime(2026, 11, d, 8, tzinfo=dt.UTC) for d in (10, 9, 12))
+    a, b = factories.customer(name="甲"), factories.customer(name="乙")
+    CustomerFigures.objects.create(customer_id=b.pk, order_count=2, revenue=Decimal("30.00"))
+    figures.note_seen({a.pk: seen, b.pk: seen})
+    figures.note_seen({a.pk: earlier})
+    assert CustomerFigures.objects.get(customer_id=a.pk).last_seen_at == seen
+    figures.note_seen({a.pk: later, b.pk: earlier})
+    rows = CustomerFigures.objects.order_by("customer_id")
+    assert list(rows.values_list("customer_id", "order_count", "revenue", "last_seen_at")) == [
+        (a.pk, 0, Decimal("0.00"), later),
+        (b.pk, 2, Decimal("30.00"), seen),
+    ]

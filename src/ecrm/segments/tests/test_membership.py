@@ -141,6 +141,35 @@ def _viewed(user, message_id, category, at):
     }
 
 
+def test_event_rechecks_committed_together_go_to_the_worker_as_one_job(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """The tracking writer commits many requests at once: their re-checks reach the queue as
+    one job naming every customer once; a request rolled back queues nothing. Outside the
+    block every commit queues its own job, as before."""
+    from django.db import transaction
+
+    from ecrm.segments import tasks
+
+    jobs: list[list[int]] = []
+    monkeypatch.setattr(tasks, "recheck_after_events", jobs.append)
+    with api.events_rechecks_gathered():
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                api.queue_events_recheck([3, 1])
+            with pytest.raises(RuntimeError), transaction.atomic():
+                api.queue_events_recheck([7])
+                raise RuntimeError("this request failed")
+            with transaction.atomic():
+                api.queue_events_recheck([2, 3, None])
+        assert jobs == []
+    assert jobs == [[1, 2, 3]]
+    with django_capture_on_commit_callbacks(execute=True):
+        api.queue_events_recheck([5])
+        api.queue_events_recheck([4, 5])
+    assert jobs == [[1, 2, 3], [5], [4, 5]]
+
+
 def test_tracked_events_move_a_customer_in_and_time_moves_them_out(
     pinned, django_capture_on_commit_callbacks
 ):
