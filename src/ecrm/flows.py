@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 
 from django.db import transaction
 
@@ -29,6 +30,16 @@ from django.db import transaction
 REBUILD_ABOVE = 50_000
 # The worker takes imported customers this many at a time, each chunk its own transaction.
 AFTER_IMPORT_CHUNK = 2_000
+
+
+def checkpoint_wal() -> None:
+    """SQLite: copy what the write-ahead log holds into the database file (a bulk load turns
+    automatic checkpoints off); a no-op elsewhere, and inside a transaction."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _ids(customer_ids: Iterable[int | None]) -> list[int]:
@@ -69,6 +80,17 @@ def customers_seen(seen: Mapping[int, dt.datetime], activities: Iterable[tuple] 
     segments.queue_events_recheck(seen)  # on the worker, right after this commits
 
 
+@contextmanager
+def follow_ups_gathered():
+    """For a writer that commits many requests in one transaction (``events/writer.py``):
+    the worker jobs their reactions queue on commit go out as one job per kind when the
+    block ends, instead of one per request."""
+    from ecrm.segments import api as segments
+
+    with segments.events_rechecks_gathered():
+        yield
+
+
 def referrals_claimed(claims: list[tuple[int, str, str, str]]) -> None:
     """Identify calls named a referral code: (customer id, code, anonymous id, device id)."""
     from ecrm.promotions import api as promotions
@@ -87,33 +109,34 @@ def profiles_changed(customer_ids: Iterable[int | None]) -> None:
 
 
 def bulk_loaded(customer_ids: Iterable[int | None]) -> None:
-    """After an import: the customers' figures at once (one full rebuild above
-    ``REBUILD_ABOVE`` customers), the report read model marked, and the rest — loyalty,
+    """After an import: every reaction — the report read model's mark, figures, loyalty,
     segment membership, promotions — queued for the worker (``after_bulk_load``), so an
-    import of a hundred thousand lines is not held up by every domain's per-customer work
-    and never holds the write lock for it."""
-    from ecrm.analytics import api as analytics
-    from ecrm.figures import api as figures
+    import of a million lines returns as soon as its orders are durable and never holds the
+    write lock for other domains' work. The worker starts on it at once (within seconds on
+    the embedded default). Queued also with no customer: the import may hold guest orders."""
     from ecrm.imports.tasks import after_import
 
-    ids = _ids(customer_ids)
-    analytics.mark_changed(ids, guests=True)  # guest orders belong to no customer id
-    if len(ids) > REBUILD_ABOVE:
-        figures.recompute_all()
-    elif ids:
-        figures.refresh_customers(ids)
-    if ids:
-        after_import(ids)
+    after_import(_ids(customer_ids))
 
 
 def after_bulk_load(customer_ids: list[int]) -> None:
-    """The worker's half of ``bulk_loaded``, in the same order as ``orders_changed``."""
+    """The worker's half of ``bulk_loaded``, in the same order as ``orders_changed``: the
+    SQLite WAL the import left folded back into the database first, then one full rebuild
+    of each domain above ``REBUILD_ABOVE`` customers, else chunks of ``AFTER_IMPORT_CHUNK``
+    customers, each its own transaction."""
+    from ecrm.analytics import api as analytics
+    from ecrm.figures import api as figures
     from ecrm.loyalty import api as loyalty
     from ecrm.promotions import api as promotions
     from ecrm.segments import api as segments
 
     ids = _ids(customer_ids)
+    checkpoint_wal()
+    analytics.mark_changed(ids, guests=True)  # guest orders belong to no customer id
+    if not ids:
+        return
     if len(ids) > REBUILD_ABOVE:
+        figures.recompute_all()
         loyalty.reconcile_bulk(ids)
         segments.rebuild_all()
         promotions.reconcile_all()
@@ -121,6 +144,7 @@ def after_bulk_load(customer_ids: list[int]) -> None:
     for start in range(0, len(ids), AFTER_IMPORT_CHUNK):
         chunk = ids[start : start + AFTER_IMPORT_CHUNK]
         with transaction.atomic():
+            figures.refresh_customers(chunk)
             loyalty.reconcile_customers(chunk)
             segments.on_orders(chunk)
             promotions.orders_changed(chunk)

@@ -10,6 +10,13 @@ from dataclasses import dataclass, field
 TARGETS: tuple[tuple[str, str, str, str, float], ...] = (
     ("import", "Bulk import (`ecrm import orders`)", "order lines/s", ">=", 50_000),
     (
+        "import_followup",
+        "Worker catch-up after that import (figures, loyalty, segments, promotions)",
+        "s",
+        "<=",
+        60,
+    ),
+    (
         "import_uci",
         "Bulk import of the UCI Online Retail file, fresh database",
         "order lines/s",

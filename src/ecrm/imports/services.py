@@ -54,6 +54,7 @@ class ImportSummary:
     unchanged: dict[str, int] = field(default_factory=dict)
     reject_file: str = ""
     seconds: float = 0.0
+    queued_customers: int = 0  # whose figures, loyalty, segments… the worker brings up to date
 
     @property
     def rows_per_second(self) -> float:
@@ -265,7 +266,8 @@ def _bulk_writes():
     the database consistent). A crash may lose the last batches; re-running the import
     writes them, since importing is idempotent. A larger page cache keeps the indexes an
     import inserts into (order number, customer, date, product) in memory at millions of
-    orders; it is this connection's own and ends with it."""
+    orders; it is this connection's own and ends with it. The write-ahead log grows during
+    the import; the worker's follow-up job folds it back into the database."""
     sqlite = connection.vendor == "sqlite" and not connection.in_atomic_block
     if sqlite:
         with connection.cursor() as cursor:
@@ -278,9 +280,10 @@ def _bulk_writes():
         if sqlite:
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA synchronous=FULL")
-                cursor.execute("PRAGMA wal_autocheckpoint=1000")
                 cursor.execute("PRAGMA cache_size=-65536")  # as settings.py sets it
-                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                # Automatic checkpoints stay off for the rest of this connection, which ends
+                # with the import (command, worker job): the worker's follow-up job
+                # (flows.after_bulk_load) and other connections' commits fold the log back.
 
 
 @contextmanager
@@ -389,6 +392,7 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
     finally:
         writer.stop()
     flows.bulk_loaded(touched)
+    summary.queued_customers = len(touched)
 
 
 def _read_orders(table, parser, bad, expected, writer, progress, summary) -> set[int]:

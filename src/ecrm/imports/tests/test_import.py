@@ -398,6 +398,8 @@ def test_cli_prints_a_summary(tmp_path, capsys):
         "  products: 3 created, 0 changed",
         "  returns: 0 created, 0 changed, 0 unchanged",
         f"  rejected rows written to {tmp_path / 'r.csv'}",
+        "  queued for the worker: figures, loyalty, segments and promotions of 2 customers "
+        "(`ecrm worker`, or `ecrm serve`, runs it)",
     ]
 
 

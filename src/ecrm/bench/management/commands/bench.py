@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--orders", type=int, default=None, help="default about 3 per customer")
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--quick", action="store_true", help="a small run (2,000 customers)")
-        parser.add_argument("--import-lines", type=int, default=None, help="default 100,000")
+        parser.add_argument("--import-lines", type=int, default=None, help="default 500,000")
         parser.add_argument(
             "--batches", type=int, default=None, help="per /v1/batch run; default 200"
         )

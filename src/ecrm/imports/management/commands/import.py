@@ -62,4 +62,9 @@ def format_summary(summary) -> str:
         lines.append(f"  {name}: " + ", ".join(parts))
     if summary.reject_file:
         lines.append(f"  rejected rows written to {summary.reject_file}")
+    if summary.queued_customers:
+        lines.append(
+            f"  queued for the worker: figures, loyalty, segments and promotions of "
+            f"{summary.queued_customers:,} customers (`ecrm worker`, or `ecrm serve`, runs it)"
+        )
     return "\n".join(lines)
