@@ -342,11 +342,14 @@ def _drop_empty_cells(cursor, days: set) -> None:
         periods.add(rules.month_start(day))
     adapt = connection.ops.adapt_datefield_value
     values = sorted(adapt(p) for p in periods)
+    # The cube list lets both databases seek the cell key's (cube, period) prefix instead of
+    # reading every cell (a scan of 200,000 cells at a million customers: 70-110 ms).
+    cubes = ", ".join(str(cube.id) for cube in rules.CUBES)
     for start in range(0, len(values), CHUNK):
         chunk = values[start : start + CHUNK]
         cursor.execute(
-            f"DELETE FROM {T['cell']} WHERE period IN ({', '.join(['%s'] * len(chunk))}) "
-            f"AND {_ZERO_CELL}",
+            f"DELETE FROM {T['cell']} WHERE cube IN ({cubes}) "
+            f"AND period IN ({', '.join(['%s'] * len(chunk))}) AND {_ZERO_CELL}",
             chunk,
         )
 
