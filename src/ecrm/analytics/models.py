@@ -7,6 +7,7 @@ refreshes both profiles instead (the source's facts disappear, the target's are 
 
 from django.db import models
 
+from ecrm.analytics.rules import CELL_COLUMNS
 from ecrm.core.fields import money
 
 
@@ -152,19 +153,7 @@ class Cell(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=[
-                    "cube",
-                    "period",
-                    "category_id",
-                    "country",
-                    "region",
-                    "city",
-                    "channel",
-                    "department",
-                    "store",
-                    "employee",
-                    "currency",
-                ],
+                fields=["cube", "period", *CELL_COLUMNS],
                 name="analytics_cell_key",
             )
         ]
@@ -196,20 +185,7 @@ class CustomerCell(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=[
-                    "path",
-                    "grain",
-                    "period",
-                    "category_id",
-                    "country",
-                    "region",
-                    "city",
-                    "channel",
-                    "department",
-                    "store",
-                    "employee",
-                    "currency",
-                ],
+                fields=["path", "grain", "period", *CELL_COLUMNS],
                 name="analytics_customercell_key",
             )
         ]
