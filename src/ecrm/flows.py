@@ -123,7 +123,9 @@ def after_bulk_load(customer_ids: list[int]) -> None:
     """The worker's half of ``bulk_loaded``, in the same order as ``orders_changed``: the
     SQLite WAL the import left folded back into the database first, then one full rebuild
     of each domain above ``REBUILD_ABOVE`` customers, else chunks of ``AFTER_IMPORT_CHUNK``
-    customers, each its own transaction."""
+    customers, each its own transaction. Loyalty takes the whole set at once in either case:
+    its set-based award (``reconcile_bulk``, the same rules as the per-customer path) costs
+    about a third of reconciling customer by customer."""
     from ecrm.analytics import api as analytics
     from ecrm.figures import api as figures
     from ecrm.loyalty import api as loyalty
@@ -141,10 +143,14 @@ def after_bulk_load(customer_ids: list[int]) -> None:
         segments.rebuild_all()
         promotions.reconcile_all()
         return
-    for start in range(0, len(ids), AFTER_IMPORT_CHUNK):
-        chunk = ids[start : start + AFTER_IMPORT_CHUNK]
+    chunks = [
+        ids[start : start + AFTER_IMPORT_CHUNK] for start in range(0, len(ids), AFTER_IMPORT_CHUNK)
+    ]
+    for chunk in chunks:
         with transaction.atomic():
             figures.refresh_customers(chunk)
-            loyalty.reconcile_customers(chunk)
+    loyalty.reconcile_bulk(ids)  # segments may read points and tiers: before them
+    for chunk in chunks:
+        with transaction.atomic():
             segments.on_orders(chunk)
             promotions.orders_changed(chunk)

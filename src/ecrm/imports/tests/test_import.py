@@ -473,3 +473,28 @@ def test_unknown_customer_id_kind_is_refused_by_name(tmp_path):
             "orders", FIXTURES / "orders.csv", mapping=str(mapping), rejects=tmp_path / "r.csv"
         )
     assert str(info.value) == "\"customer_id_kind\": 'wechat' is not one of external, user_id"
+
+
+def test_imported_orders_earn_the_points_the_per_customer_path_gives(tmp_path):
+    """The worker's follow-up awards an import's orders with the set-based path; the
+    ledger is the one reconciling each buyer by hand would write."""
+    from django.db import transaction
+
+    from ecrm.loyalty import api as loyalty
+    from ecrm.loyalty.tests.factories import programme
+
+    programme(settings={"starts_on": "2024-01-01", "expiry_days": 3650})
+    imports.run_import("orders", FIXTURES / "orders.csv", rejects=tmp_path / "r.csv")
+    buyers = sorted(set(Order.objects.exclude(customer=None).values_list("customer_id", flat=True)))
+    imported = [loyalty.balance(c) for c in buyers]
+    with transaction.atomic():
+        loyalty.reconcile_customers(buyers)  # nothing left to do: same ledger
+        assert [loyalty.balance(c) for c in buyers] == imported
+        transaction.set_rollback(True)
+    by_order = {
+        o: loyalty.balance(Order.objects.get(external_id=o).customer_id) for o in ("SO-1", "SO-3")
+    }
+    assert by_order == {
+        "SO-1": 393,
+        "SO-3": 399,
+    }  # 1 point per CNY paid: 299 + 2 × 49.50 + 5 (gift wrap) − 10; 399
