@@ -55,7 +55,13 @@ def _days_since(column: str) -> str:
 
 
 def _read_figures(now: dt.datetime, window_days: int | None) -> np.ndarray:
-    """Rows of (customer, recency days, orders, net revenue, returned, F, M) as floats."""
+    """Rows of (customer, recency days, orders, net revenue, returned, F, M) as floats,
+    sorted by customer.
+
+    Three narrow reads joined in numpy: the figures of everyone who ordered, the few
+    merged profiles (left out) and, with a window, the orders in it summed per customer.
+    One statement joining them makes SQLite materialise the sums and index them again.
+    """
     t = {
         "fig": CustomerFigures._meta.db_table,
         "cust": Customer._meta.db_table,
@@ -63,28 +69,41 @@ def _read_figures(now: dt.datetime, window_days: int | None) -> np.ndarray:
     }
     adapt = connection.ops.adapt_datetimefield_value
     money = "CAST({} AS DOUBLE PRECISION)"
-    params: list = [adapt(now)]
-    if window_days:
-        window_join = f"""
-        LEFT JOIN (
-            SELECT customer_id, COUNT(*) AS n, SUM(total) AS gross FROM {queries.scan(t["ord"])}
-            WHERE status <> %s AND placed_at > %s AND placed_at <= %s
-            GROUP BY customer_id) w ON w.customer_id = f.customer_id"""
-        window_cols = f"COALESCE(w.n, 0), {money.format('COALESCE(w.gross, 0)')}"
-        params += [OrderStatus.CANCELLED.value, adapt(now - dt.timedelta(days=window_days))]
-        params.append(adapt(now))
-    else:
-        window_join = ""
-        window_cols = f"f.order_count, {money.format('f.revenue')}"
-    sql = f"""
-    SELECT f.customer_id, {_days_since("f.last_order_at")}, f.order_count,
-        {money.format("f.revenue")}, {money.format("f.returned_amount")}, {window_cols}
-    FROM {t["fig"]} f
-    JOIN {t["cust"]} c ON c.id = f.customer_id
-    {window_join}
-    WHERE c.merged_into_id IS NULL AND f.order_count > 0
-    """
-    return queries.fetch_matrix(sql, params, 7)
+    figures = queries.fetch_matrix(
+        f"""
+        SELECT customer_id, {_days_since("last_order_at")}, order_count,
+            {money.format("revenue")}, {money.format("returned_amount")}
+        FROM {t["fig"]} WHERE order_count > 0""",
+        [adapt(now)],
+        5,
+    )
+    merged = queries.fetch_matrix(
+        f"SELECT id FROM {t['cust']} WHERE merged_into_id IS NOT NULL", [], 1
+    )[:, 0]
+    figures = figures[np.argsort(figures[:, 0], kind="stable")]
+    if merged.size:
+        figures = figures[~np.isin(figures[:, 0], merged)]
+    if not window_days:
+        return np.column_stack([figures, figures[:, 2:4]])
+    window = queries.fetch_matrix(
+        f"""
+        SELECT customer_id, COUNT(*), {money.format("SUM(total)")} FROM {queries.scan(t["ord"])}
+        WHERE customer_id IS NOT NULL AND status <> %s AND placed_at > %s AND placed_at <= %s
+        GROUP BY customer_id""",
+        [
+            OrderStatus.CANCELLED.value,
+            adapt(now - dt.timedelta(days=window_days)),
+            adapt(now),
+        ],
+        3,
+    )
+    out = np.zeros((figures.shape[0], 7))
+    out[:, :5] = figures
+    if window.size:
+        at = np.minimum(np.searchsorted(window[:, 0], figures[:, 0]), window.shape[0] - 1)
+        found = window[at, 0] == figures[:, 0]
+        out[found, 5:] = window[at[found], 1:]
+    return out
 
 
 def rfm_settings() -> dict:
@@ -131,19 +150,17 @@ def compute_rfm(
         scores = rfm.score(recency, frequency, monetary)
         dormant = rfm.is_dormant(recency, order_count, dormant_days)
         low = rfm.is_low_return(net, returned, order_count, min_revenue, max_return_ratio)
-        stamp = now if connection.vendor == "postgresql" else _adapt(now)
-        rows = zip(
-            customer.tolist(),
-            scores.r.tolist(),
-            scores.f.tolist(),
-            scores.m.tolist(),
-            scores.group.tolist(),
-            monetary.tolist(),
-            dormant.tolist(),
-            low.tolist(),
-            strict=True,
-        )
-        replace_rows(CustomerScore, SCORE_COLUMNS, rows, {"computed_at": stamp})
+        new = {
+            "customer_id": customer,
+            "r": scores.r,
+            "f": scores.f,
+            "m": scores.m,
+            "rfm_group": scores.group,
+            "revenue": monetary,
+            "dormant": dormant,
+            "low_return": low,
+        }
+        _write_scores(new, now)
         grid, share = rfm.pareto_curve(monetary, points=CURVE_POINTS)
         run = RfmRun.objects.create(
             computed_at=now,
@@ -162,6 +179,88 @@ def compute_rfm(
     run.seconds = round(time.perf_counter() - began, 3)
     run.save(update_fields=["seconds"])
     return run
+
+
+_UNKNOWN_GROUP = 15
+# Above this share of rows to write (changed, new and gone against the rows scored) the
+# table is replaced instead.
+REWRITE_SHARE = 0.5
+
+
+def _packed_sql() -> str:
+    """R, F, M, group (its position in ``rfm.GROUPS``) and the two flags of a stored
+    score as one integer: each value read costs as much as the SQL, so fewer columns."""
+    group = " ".join(f"WHEN '{g.code}' THEN {i}" for i, g in enumerate(rfm.GROUPS))
+    return (
+        f"((((r * 8 + f) * 8 + m) * 16 + CASE rfm_group {group} ELSE {_UNKNOWN_GROUP} END)"
+        " * 2 + CAST(dormant AS INTEGER)) * 2 + CAST(low_return AS INTEGER)"
+    )
+
+
+def _packed(new: dict[str, np.ndarray]) -> np.ndarray:
+    """``_packed_sql`` of scores in memory."""
+    codes = np.array([g.code for g in rfm.GROUPS])
+    position = np.argsort(codes)
+    group = position[np.searchsorted(codes, new["rfm_group"], sorter=position)]
+    r, f, m = (new[name].astype(np.int64) for name in ("r", "f", "m"))
+    flags = new["dormant"].astype(np.int64) * 2 + new["low_return"].astype(np.int64)
+    return (((r * 8 + f) * 8 + m) * 16 + group) * 4 + flags
+
+
+def _write_scores(new: dict[str, np.ndarray], now: dt.datetime) -> None:
+    """Make the stored scores those of ``new`` (arrays by ``SCORE_COLUMNS``), all stamped
+    ``now``: only the rows that differ are written (a nightly re-run changes few), the
+    others get the new stamp in one statement. When most rows differ (or none are stored)
+    the table is replaced as a whole, which is cheaper then."""
+    stamp = now if connection.vendor == "postgresql" else _adapt(now)
+    order = np.argsort(new["customer_id"], kind="stable")
+    new = {name: np.asarray(values)[order] for name, values in new.items()}
+    ids = new["customer_id"]
+    quote = connection.ops.quote_name
+    table = quote(CustomerScore._meta.db_table)
+    old = queries.fetch_matrix(
+        f"SELECT customer_id, {_packed_sql()}, CAST(revenue AS DOUBLE PRECISION) FROM {table}",
+        [],
+        3,
+    )
+    old = old[np.argsort(old[:, 0], kind="stable")]
+    old_ids = old[:, 0].astype(np.int64)
+    kept_old = np.isin(old_ids, ids, assume_unique=True)
+    kept_new = np.isin(ids, old_ids, assume_unique=True)
+    same = kept_new.copy()
+    same[kept_new] = (old[kept_old, 1].astype(np.int64) == _packed(new)[kept_new]) & (
+        old[kept_old, 2] == new["revenue"][kept_new]
+    )
+    changed = kept_new & ~same
+    added = ~kept_new
+    gone = old_ids[~kept_old]
+
+    def rows(pick, names=SCORE_COLUMNS):
+        return zip(*(new[name][pick].tolist() for name in names), strict=True)
+
+    if int(changed.sum()) + int(added.sum()) + gone.size > REWRITE_SHARE * ids.size:
+        replace_rows(CustomerScore, SCORE_COLUMNS, rows(slice(None)), {"computed_at": stamp})
+        return
+    key = quote("customer_id")
+    with connection.cursor() as cursor:
+        if gone.size:
+            cursor.executemany(
+                f"DELETE FROM {table} WHERE {key} = %s", [(i,) for i in gone.tolist()]
+            )
+        cursor.execute(f"UPDATE {table} SET {quote('computed_at')} = %s", [stamp])
+        if changed.any():
+            sets = ", ".join(f"{quote(name)} = %s" for name in SCORE_COLUMNS[1:])
+            cursor.executemany(
+                f"UPDATE {table} SET {sets} WHERE {key} = %s",
+                rows(changed, SCORE_COLUMNS[1:] + SCORE_COLUMNS[:1]),
+            )
+        if added.any():
+            names = ", ".join(quote(c) for c in (*SCORE_COLUMNS, "computed_at"))
+            marks = ", ".join(["%s"] * (len(SCORE_COLUMNS) + 1))
+            cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                [(*row, stamp) for row in rows(added)],
+            )
 
 
 # --- bulk writes ------------------------------------------------------------------------

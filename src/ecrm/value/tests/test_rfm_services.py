@@ -181,3 +181,54 @@ def test_the_value_page_is_forbidden_to_a_service_agent():
 
     assert client.get("/value/").status_code == 403
     assert 'href="/value/"' not in client.get("/").content.decode()
+
+
+def test_a_re_run_writes_only_the_differences(monkeypatch):
+    """A re-run (told never to rewrite the table) updates the customers whose scores
+    changed, deletes those no longer scored (E, merged) and inserts the new ones (N);
+    every row gets the new time. The result is what a full rewrite stores."""
+    from ecrm.customers.models import Customer
+    from ecrm.value import services
+
+    ids = shop()
+    api.compute_rfm(now=NOW)
+    monkeypatch.setattr(services, "REWRITE_SHARE", float("inf"))
+    monkeypatch.setattr(services, "replace_rows", None)  # not called
+    later = NOW + dt.timedelta(days=1)
+    f.order(ids["d"], "D-2", total="900.00", placed_at=ago(1))
+    f.order(ids["n"], "N-1", total="10.00", placed_at=ago(3))
+    Customer.objects.filter(pk=ids["e"]).update(merged_into_id=ids["a"])
+    figures.recompute_all()
+
+    api.compute_rfm(now=later)
+
+    expected = {
+        ids["a"]: (4, 5, 4, "loyal", Decimal("600.0000"), False, False),
+        ids["b"]: (2, 1, 2, "hibernating", Decimal("50.0000"), False, False),
+        ids["c"]: (1, 4, 3, "at_risk", Decimal("500.0000"), True, False),
+        ids["d"]: (5, 1, 5, "potential_loyalists", Decimal("900.0000"), False, False),
+        ids["n"]: (3, 1, 1, "about_to_sleep", Decimal("10.0000"), False, False),
+    }
+    assert stored() == expected
+    assert set(CustomerScore.objects.values_list("computed_at", flat=True)) == {later}
+    monkeypatch.undo()
+    monkeypatch.setattr(services, "REWRITE_SHARE", -1.0)  # always rewrite
+    api.compute_rfm(now=later)
+    assert stored() == expected
+
+
+def test_a_re_run_with_nothing_changed_only_restamps(monkeypatch):
+    """Nothing changed: the scores stay, the time is the new run's."""
+    from ecrm.value import services
+
+    shop()
+    api.compute_rfm(now=NOW)
+    before = stored()
+    monkeypatch.setattr(services, "REWRITE_SHARE", 0.0)
+    monkeypatch.setattr(services, "replace_rows", None)  # not called
+    later = NOW + dt.timedelta(hours=1)
+
+    api.compute_rfm(now=later)
+
+    assert stored() == before
+    assert set(CustomerScore.objects.values_list("computed_at", flat=True)) == {later}
