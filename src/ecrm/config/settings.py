@@ -164,6 +164,9 @@ ECRM = {
     "DATA_DIR": ENV.data_dir,
     # One commit for every tracking request waiting at that moment (events/writer.py).
     "GROUP_COMMIT": ENV.group_commit,
+    # Order lines per import transaction: fewer, larger commits rewrite fewer index pages
+    # (docs/IMPORT.md); the importer's memory grows with it (about 1.7 GB at 100,000).
+    "IMPORT_BATCH_LINES": ENV.import_batch_lines,
 }
 
 LOGGING = {

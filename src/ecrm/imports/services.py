@@ -37,7 +37,7 @@ from ecrm.imports.rules import Mapping, MappingError, RowError, RowParser
 from ecrm.orders import api as orders
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
-ORDER_BATCH_LINES = 20_000
+ORDER_BATCH_LINES = settings.ECRM["IMPORT_BATCH_LINES"]
 ROW_BATCH = 2000
 
 
