@@ -19,6 +19,13 @@ from ecrm.customers.services import (
 )
 
 
+def live_count() -> int:
+    """How many profiles the shop has (merged ones left out)."""
+    from ecrm.customers.models import Customer
+
+    return Customer.objects.filter(merged_into__isnull=True).count()
+
+
 def find_customers(kind: str, values) -> dict[str, set[int]]:
     """The live profiles each raw identifier names, for lists uploaded by staff.
 

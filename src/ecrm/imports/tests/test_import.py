@@ -498,3 +498,44 @@ def test_imported_orders_earn_the_points_the_per_customer_path_gives(tmp_path):
         "SO-1": 393,
         "SO-3": 399,
     }  # 1 point per CNY paid: 299 + 2 × 49.50 + 5 (gift wrap) − 10; 399
+
+
+@pytest.mark.parametrize(
+    "shares", [(1.0, 1.0), (0.0, 0.0)], ids=["refresh-imported", "rebuild-all"]
+)
+def test_the_follow_up_ends_the_same_whether_it_refreshes_or_rebuilds(
+    tmp_path, monkeypatch, shares
+):
+    """Below its share of the shop each domain refreshes the imported customers, above it
+    rebuilds everyone: figures, points and segment membership come out the same."""
+    from ecrm import flows
+    from ecrm.core.audit import SYSTEM
+    from ecrm.loyalty import api as loyalty
+    from ecrm.loyalty.tests.factories import programme
+    from ecrm.segments import services as segments
+    from ecrm.segments.models import Member
+
+    monkeypatch.setattr(flows, "FIGURES_REFRESH_SHARE", shares[0])
+    monkeypatch.setattr(flows, "SEGMENTS_RECHECK_SHARE", shares[1])
+    programme(settings={"starts_on": "2024-01-01", "expiry_days": 3650})
+    big = segments.save_segment(
+        name="高消费",
+        definition={
+            "version": 1,
+            "match": {"all": [{"figure": "revenue", "op": "gte", "value": 300}]},
+        },
+        actor=SYSTEM,
+    )
+    imports.run_import("orders", FIXTURES / "orders.csv", rejects=tmp_path / "r.csv")
+
+    by_order = {}
+    for external in ("SO-1", "SO-3"):
+        customer = Order.objects.get(external_id=external).customer_id
+        row = figures.figures_of(customer)
+        by_order[external] = (row.order_count, row.revenue, loyalty.balance(customer))
+    assert by_order == {
+        "SO-1": (1, Decimal("393.0000"), 393),
+        "SO-3": (1, Decimal("399.0000"), 399),
+    }
+    members = Member.objects.filter(segment_id=big.pk).values_list("customer__email", flat=True)
+    assert sorted(members) == ["han.meimei@example.com", "li.lei@example.com"]
