@@ -29,9 +29,10 @@ from django.db import transaction
 # After a bulk load, refreshing the imported customers one set at a time costs more per
 # customer than a full rebuild does per customer of the shop, so above a share of the shop
 # one full rebuild is cheaper. Measured at 1M customers on SQLite (2026-12-04): figures
-# 140 µs per refreshed customer against 23 µs per shop customer for `recompute_all` (a
-# sixth); segment re-checks 190 µs per customer against 2.6 µs per shop customer for
-# rebuilding four rule segments (both grow with the number of segments: about 1/70).
+# 140 µs (cached) to 350 µs (just imported) per refreshed customer against 23 to 74 µs per
+# shop customer for `recompute_all` (about a sixth to a fifth); segment re-checks 190 µs
+# per customer against 2.6 µs per shop customer for rebuilding four rule segments (both
+# grow with the number of segments: about 1/70).
 FIGURES_REFRESH_SHARE = 1 / 6
 SEGMENTS_RECHECK_SHARE = 1 / 70
 # The worker takes imported customers this many at a time, each chunk its own transaction.
