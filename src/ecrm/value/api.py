@@ -113,7 +113,8 @@ def score_of(customer_id: int) -> CustomerRfm | None:
         group_zh=group.zh,
         dormant=row.dormant,
         low_return=row.low_return,
-        computed_at=row.computed_at,
+        # The scores stored are all the latest run's.
+        computed_at=RfmRun.objects.values_list("computed_at", flat=True).first(),
     )
 
 

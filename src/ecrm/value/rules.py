@@ -178,16 +178,18 @@ def _minimise_here(objective, start, *, jac=False):
     The optimisers make thousands of BLAS calls on vectors of four: spread over a BLAS
     thread pool on a busy machine, each waits for threads that are not running, and a fit
     took ten times its CPU time."""
+    # Parameters stay within exp(+-LOG_BOUND): data that a model fits badly (no dropout
+    # at all, say) would otherwise send them to 0 or infinity, where the predictions are
+    # not numbers, and Nelder-Mead would walk the flat ridge there until it ran out of
+    # evaluations.
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
     if jac:
-        # Parameters stay within exp(+-LOG_BOUND): data that a model fits badly (no
-        # dropout at all, say) would otherwise send them to 0 or infinity, where the
-        # predictions are not numbers.
         result = minimize(
             objective,
             start,
             jac=True,
             method="L-BFGS-B",
-            bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
+            bounds=bounds,
             options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000},
         )
         return result
@@ -195,6 +197,7 @@ def _minimise_here(objective, start, *, jac=False):
         objective,
         start,
         method="Nelder-Mead",
+        bounds=bounds,
         options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 20000, "maxfev": 40000},
     )
     for _ in range(3):
@@ -202,6 +205,7 @@ def _minimise_here(objective, start, *, jac=False):
             objective,
             result.x,
             method="Nelder-Mead",
+            bounds=bounds,
             options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 20000, "maxfev": 40000},
         )
         moved = abs(again.fun - result.fun)
