@@ -244,8 +244,10 @@ def measure(options, say: Callable[[str], None]) -> list[Figure]:
         _figure(
             "analytics_refresh",
             refresh,
-            f"refresh_customers([id]) for {len(refresh)} recent buyers (what "
-            "flows.orders_changed adds to an order's transaction): subtract, rewrite, add",
+            f"refresh_customers([id]) for {len(refresh)} recent buyers, one at a time: "
+            "subtract, rewrite, add (the worker's per-minute refresh_pending does this for "
+            "the customers flows.orders_changed marked; the order's own transaction only "
+            "inserts the mark)",
         )
     )
     return figures

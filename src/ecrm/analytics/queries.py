@@ -423,6 +423,11 @@ def _passes(report: rules.Report) -> tuple[list[tuple[tuple, str, list]], tuple[
 
 def run_report(report: rules.Report) -> ReportResult:
     """Answer a validated report: rows, totals, where they came from and how to drill."""
+    with sql.report_session():
+        return _answer(report)
+
+
+def _answer(report: rules.Report) -> ReportResult:
     costs = contact_costs()
     currency = None if "currency" in report.levels_used else main_currency()
     cube = rules.choose_cube(report)
