@@ -7,7 +7,11 @@ COPY updates every index beside the dead rows the DELETE left, and each deferred
 key is checked once per row at commit (4 s of 11 s for 613,000 rows). So the rows are
 copied into a new bare table, which then gets the old table's keys, checks and indexes
 (one pass each; a foreign key is validated with one join), and is renamed into place. The
-old table is locked only from its DROP to the commit: the renames, not the build.
+old table is locked only from its DROP to the commit: the renames, not the build. Adding a
+foreign key blocks writes to the table it references until the commit, so keys come last.
+Measured at 1M customers while ``ecrm value score`` swapped 573k predictions: a reader
+polling the table saw no error and waited 0.22 s at most; an update of a customer waited
+1.35 s at most.
 
 The swap is skipped (DELETE and COPY instead) where it would lose something the table
 carries besides rows: another table's foreign key to it, a view over it, an identity or
