@@ -13,7 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, F, OuterRef, Q, Sum, Value
+from django.db import connection
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -110,10 +111,36 @@ def buckets(p: Period) -> list[dt.date]:
     return out
 
 
+def _slot_or_trunc(field: str, grain: str):
+    """What a series groups ``field`` by before ``_bucket`` places each group: Django's
+    Trunc in the shop's zone, or on SQLite the number of the UTC quarter hour since 1970.
+    There Trunc calls a Python function per row (9.4 s for a year of the ledger at 1M
+    members); every zone's midnight falls on a UTC quarter hour, so the Python bucketing
+    stays exact."""
+    if connection.vendor == "sqlite":
+        return Func(
+            F(field),
+            # Days since 1970 exactly (a midnight's julianday is exact), then the quarter
+            # hour of the day; strftime('%s') would read as a query parameter.
+            template="CAST(julianday(date(%(expressions)s)) - 2440587.5 AS INTEGER) * 96"
+            " + CAST(strftime('%%H', %(expressions)s) AS INTEGER) * 4"
+            " + CAST(strftime('%%M', %(expressions)s) AS INTEGER) / 15",
+            output_field=IntegerField(),
+        )
+    return _TRUNC[grain](field, tzinfo=timezone.get_current_timezone())
+
+
+def _moment(value):
+    """A group key of ``_slot_or_trunc`` as a date or an aware datetime."""
+    if isinstance(value, int):
+        return dt.datetime.fromtimestamp(value * 900, dt.UTC)
+    return value
+
+
 def _series(rows, p: Period) -> dict[dt.date, int]:
     found: dict[dt.date, int] = {}
     for at, n in rows:
-        key = _bucket(at, p.grain)
+        key = _bucket(_moment(at), p.grain)
         found[key] = found.get(key, 0) + (n or 0)
     return found
 
@@ -195,11 +222,9 @@ class SeriesRow:
 
 def series(p: Period) -> list[SeriesRow]:
     """Per bucket: new members, the running total, points issued / redeemed / expired."""
-    tz = timezone.get_current_timezone()
-    trunc = _TRUNC[p.grain]
     joins = (
         Membership.objects.filter(joined_at__gte=p.since, joined_at__lt=p.until)
-        .annotate(b=trunc("joined_at", tzinfo=tz))
+        .annotate(b=_slot_or_trunc("joined_at", p.grain))
         .values("b")
         .annotate(n=Count("pk"))
         .values_list("b", "n")
@@ -207,14 +232,14 @@ def series(p: Period) -> list[SeriesRow]:
     new = _series(joins, p)
     entries = (
         PointsEntry.objects.filter(created_at__gte=p.since, created_at__lt=p.until)
-        .annotate(b=trunc("created_at", tzinfo=tz))
+        .annotate(b=_slot_or_trunc("created_at", p.grain))
         .values("b", "kind")
         .annotate(n=Sum("points"))
         .values_list("b", "kind", "n")
     )
     moved: dict[str, dict[dt.date, int]] = {"issued": {}, "redeemed": {}, "expired": {}}
     for at, kind, n in entries:
-        key = _bucket(at, p.grain)
+        key = _bucket(_moment(at), p.grain)
         if kind in ISSUED_KINDS:
             moved["issued"][key] = moved["issued"].get(key, 0) + n
         elif kind in REDEEMED_KINDS:

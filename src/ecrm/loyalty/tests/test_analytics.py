@@ -120,3 +120,20 @@ def test_page_and_csv_export(shop, client, staff_factory):
     ]
     bad = client.get("/loyalty/analytics/?start=nope")
     assert bad.status_code == 200 and "is not a date like 2026-11-11" in bad.content.decode()
+
+
+def test_series_buckets_by_the_shops_midnight(shop):
+    """Asia/Shanghai is UTC+8: 15:55 UTC is still the 6th there, 16:05 UTC the 7th."""
+    a = shop[0]
+    for minute, ref in ((55, "late"), (65, "early")):
+        services.award_points(
+            a.pk,
+            7,
+            source="staff",
+            source_ref=ref,
+            reason="边界",
+            actor=f.ACTOR,
+            at=dt.datetime(2026, 11, 6, 15, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=minute),
+        )
+    days = analytics.series(analytics.period("2026-11-05", "2026-11-08"))
+    assert [(r.bucket.day, r.issued) for r in days] == [(5, 1000), (6, 7), (7, 7), (8, 0)]
