@@ -35,33 +35,40 @@ def _literal(value) -> str:
     return "'" + str(value).replace("'", "''").replace("%", "%%") + "'"
 
 
+def insert_rows(
+    table: str, columns: tuple[str, ...], rows: Iterable[tuple], same: dict | None = None
+) -> None:
+    """Append ``rows`` (tuples in ``columns`` order), each with the values of ``same``
+    (column: value, one for all rows), to ``table`` in one stream: COPY on PostgreSQL, one
+    prepared INSERT over all rows on SQLite, with ``same`` written once into the statement
+    (each value bound per row costs as much as a column of data)."""
+    same = same or {}
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in (*columns, *same))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            tail = tuple(same.values())
+            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row + tail if tail else row)
+            return
+        marks = ", ".join(["%s"] * len(columns) + [_literal(v) for v in same.values()])
+        cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
+
+
 def replace_rows(
     model, columns: tuple[str, ...], rows: Iterable[tuple], same: dict | None = None
 ) -> None:
-    """Make ``rows`` (tuples in ``columns`` order), each with the values of ``same``
-    (column: value, one for all rows), the whole content of ``model``'s table. Call inside
-    a transaction.
-
-    SQLite: one prepared INSERT over all rows, with ``same`` written once into the
-    statement (each value bound per row costs as much as a column of data). PostgreSQL:
-    COPY into a new table swapped in for the old one (see the module's docstring)."""
-    same = same or {}
-    quote = connection.ops.quote_name
+    """Make ``rows`` (as ``insert_rows`` takes them) the whole content of ``model``'s
+    table. Call inside a transaction. SQLite: DELETE, then ``insert_rows``. PostgreSQL:
+    ``insert_rows`` into a new table swapped in for the old one (see the module's
+    docstring)."""
     table = model._meta.db_table
-    names = ", ".join(quote(c) for c in (*columns, *same))
     with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            cursor.execute(f"DELETE FROM {quote(table)}")
-            marks = ", ".join(["%s"] * len(columns) + [_literal(v) for v in same.values()])
-            cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
-            return
-        target = _swap_target(cursor, table)
+        target = table if connection.vendor != "postgresql" else _swap_target(cursor, table)
         if target == table:
-            cursor.execute(f"DELETE FROM {quote(table)}")
-        tail = tuple(same.values())
-        with cursor.cursor.copy(f"COPY {quote(target)} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row + tail)
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
+        insert_rows(target, columns, rows, same)
         if target != table:
             _swap_in(cursor, table, target)
 

@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
 from ecrm.core import clock
+from ecrm.core.tables import insert_rows
 from ecrm.loyalty import queries, rules, services
 from ecrm.loyalty.models import Membership, TierChange
 
@@ -237,7 +238,7 @@ def _make_scope(customer_ids) -> bool:
     if customer_ids is None:
         return False
     _fetch(f"CREATE TEMPORARY TABLE {SCOPE} (id {_id_key()})")
-    _insert_many(SCOPE, ("id",), [(int(i),) for i in sorted(set(customer_ids))])
+    insert_rows(SCOPE, ("id",), [(int(i),) for i in sorted(set(customer_ids))])
     return True
 
 
@@ -374,7 +375,7 @@ def _join_first_buyers(setup: queries.Setup, order_id, customer, scoped: bool) -
     employee = "o.employee" if has_employee else "''"
     _fetch("DROP TABLE IF EXISTS loyalty_tmp_ids")
     _fetch(f"CREATE TEMPORARY TABLE loyalty_tmp_ids (id {_id_key()})")
-    _insert_many("loyalty_tmp_ids", ("id",), [(i,) for i in ids.tolist()])
+    insert_rows("loyalty_tmp_ids", ("id",), [(i,) for i in ids.tolist()])
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO loyalty_membership (customer_id, number, joined_at, channel, "
@@ -669,22 +670,6 @@ def _cap(rule: rules.Rule, pts: np.ndarray, cust, days, used: dict) -> np.ndarra
 # --- writing ----------------------------------------------------------------------------
 
 
-def _insert_many(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Rows into a table in one stream: ``COPY`` on PostgreSQL, ``executemany`` on SQLite."""
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        if _pg():
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-        for start in range(0, len(rows), 50_000):
-            cursor.executemany(sql, rows[start : start + 50_000])
-
-
 def _id_key() -> str:
     """A temporary table's whole-number key: SQLite's rowid itself, no second b-tree."""
     return "BIGINT PRIMARY KEY" if _pg() else "INTEGER PRIMARY KEY"
@@ -751,7 +736,7 @@ def _write(setup, c: Columns, points: np.ndarray, detail, result: BulkResult) ->
         f"CREATE TEMPORARY TABLE loyalty_tmp_award (order_id {_id_key()}, points BIGINT, "
         "detail TEXT)"
     )
-    _insert_many("loyalty_tmp_award", ("order_id", "points", "detail"), rows)
+    insert_rows("loyalty_tmp_award", ("order_id", "points", "detail"), rows)
     detail_sql = "CAST(t.detail AS JSONB)" if _pg() else "t.detail"
     ref = "CAST(o.id AS TEXT)"
     with connection.cursor() as cursor:
@@ -784,7 +769,7 @@ def _write(setup, c: Columns, points: np.ndarray, detail, result: BulkResult) ->
 def _clawback_fresh(rows: list[tuple[int, int]]) -> None:
     _fetch("DROP TABLE IF EXISTS loyalty_tmp_claw")
     _fetch("CREATE TEMPORARY TABLE loyalty_tmp_claw (ref VARCHAR(40) PRIMARY KEY, points BIGINT)")
-    _insert_many("loyalty_tmp_claw", ("ref", "points"), [(str(o), n) for o, n in rows])
+    insert_rows("loyalty_tmp_claw", ("ref", "points"), [(str(o), n) for o, n in rows])
     now = clock.now()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -942,7 +927,7 @@ def evaluate_tiers_all(setup: queries.Setup, now: dt.datetime, *, scoped: bool =
             f"CREATE TEMPORARY TABLE loyalty_tmp_tier (customer_id {_id_key()}, "
             f"tier VARCHAR(40), changed INTEGER, below_since {stamp} NULL)"
         )
-        _insert_many("loyalty_tmp_tier", ("customer_id", "tier", "changed", "below_since"), updates)
+        insert_rows("loyalty_tmp_tier", ("customer_id", "tier", "changed", "below_since"), updates)
         _fetch(
             "UPDATE loyalty_membership SET tier = t.tier, below_since = t.below_since, "
             "tier_since = CASE WHEN t.changed = 1 THEN %s ELSE loyalty_membership.tier_since END "

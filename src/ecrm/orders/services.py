@@ -12,6 +12,7 @@ from django.db.models import Sum
 
 from ecrm.catalog import api as catalog
 from ecrm.core import audit, clock
+from ecrm.core.tables import insert_rows
 from ecrm.orders.models import LineKind, Order, OrderLine, OrderStatus, Return, ReturnLine
 from ecrm.orders.rules import (
     OrderInput,
@@ -318,21 +319,6 @@ def _new_ids(model, count: int) -> list[int]:
     return list(range(top + 1, top + 1 + count))
 
 
-def _copy_or_insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """COPY on PostgreSQL, one prepared INSERT run over all rows elsewhere."""
-    if not rows:
-        return
-    names = ", ".join(_quote(c) for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {_quote(table)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f"INSERT INTO {_quote(table)} ({names}) VALUES ({marks})", rows)
-
-
 def _update_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """UPDATE rows by id; each row holds the values of ``columns`` and then the id."""
     if not rows:
@@ -474,11 +460,11 @@ def record_orders(
                 status_at = old[4] if old[3] == order.status else now
                 replaced.append((status_at, *values, pk))
             lines.extend(_line_tuples(pk, order.lines, products, prep.sqlite))
-        _copy_or_insert(Order._meta.db_table, _ORDER_INSERT, rows)
+        insert_rows(Order._meta.db_table, _ORDER_INSERT, rows)
         if replaced:
             _delete_lines(OrderLine, "order_id", [r[-1] for r in replaced])
             _update_rows(Order._meta.db_table, ("status_changed_at", *_ORDER_COLUMNS), replaced)
-        _copy_or_insert(OrderLine._meta.db_table, ("order_id", *_LINE_COLUMNS), lines)
+        insert_rows(OrderLine._meta.db_table, ("order_id", *_LINE_COLUMNS), lines)
     return BatchResult(
         created=len(rows),
         changed=len(replaced),
@@ -533,11 +519,11 @@ def record_returns(
                 pk = old[0]
                 replaced.append((*values, pk))
             lines.extend(_line_tuples(pk, ret.lines, products, prep.sqlite))
-        _copy_or_insert(Return._meta.db_table, _RETURN_INSERT, rows)
+        insert_rows(Return._meta.db_table, _RETURN_INSERT, rows)
         if replaced:
             _delete_lines(ReturnLine, "ret_id", [r[-1] for r in replaced])
             _update_rows(Return._meta.db_table, _RETURN_INSERT[2:], replaced)
-        _copy_or_insert(ReturnLine._meta.db_table, ("ret_id", *_LINE_COLUMNS), lines)
+        insert_rows(ReturnLine._meta.db_table, ("ret_id", *_LINE_COLUMNS), lines)
         _mark_refunded({t[4] for t in todo if t[4] is not None})
     return BatchResult(
         created=len(rows),
