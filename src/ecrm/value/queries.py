@@ -55,12 +55,12 @@ def fetch_matrix(sql: str, params: list, columns: int) -> np.ndarray:
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
             raw.execute(sql, params, binary=True)
             data = np.fromiter(raw, dtype=dtype)
-        return data.view(float).reshape(-1, columns) if data.size else np.zeros((0, columns))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        # The driver's own cursor: Django's wrapper would add a Python step per row.
-        with connection.wrap_database_errors:
-            data = np.fromiter(cursor.cursor, dtype=dtype)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            # The driver's own cursor: Django's wrapper would add a Python step per row.
+            with connection.wrap_database_errors:
+                data = np.fromiter(cursor.cursor, dtype=dtype)
     return data.view(float).reshape(-1, columns) if data.size else np.zeros((0, columns))
 
 
