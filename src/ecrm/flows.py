@@ -88,13 +88,14 @@ def customers_seen(seen: Mapping[int, dt.datetime], activities: Iterable[tuple] 
 
 
 @contextmanager
-def follow_ups_gathered():
+def follow_ups_gathered(send=None):
     """For a writer that commits many requests in one transaction (``events/writer.py``):
     the worker jobs their reactions queue on commit go out as one job per kind when the
-    block ends, instead of one per request."""
+    block ends, instead of one per request. ``send`` (customer ids) queues them instead,
+    e.g. from another thread."""
     from ecrm.segments import api as segments
 
-    with segments.events_rechecks_gathered():
+    with segments.events_rechecks_gathered(send):
         yield
 
 

@@ -76,12 +76,13 @@ def _queue_recheck(ids: list[int]) -> None:
 
 
 @contextmanager
-def events_rechecks_gathered():
+def events_rechecks_gathered(send=None):
     """Inside: the re-checks ``queue_events_recheck`` queues as transactions commit are
     gathered and queued as one job when the block ends. The tracking writer commits many
     requests at once; one job instead of one per request saves a queue write (an fsync
     on the embedded queue) per request. Re-checks of a rolled-back savepoint are never
-    queued (``on_commit`` drops them)."""
+    queued (``on_commit`` drops them). ``send``: what takes the gathered customer ids
+    instead of queueing them here (the tracking writer hands them to another thread)."""
     from ecrm.segments.tasks import recheck_after_events
 
     if getattr(_GATHERING, "ids", None) is not None:  # nested: the outer block queues
@@ -94,7 +95,7 @@ def events_rechecks_gathered():
         ids = sorted(_GATHERING.ids)
         _GATHERING.ids = None
         if ids:
-            recheck_after_events(ids)
+            (send or recheck_after_events)(ids)
 
 
 def on_profiles(customer_ids) -> services.Recheck:

@@ -73,6 +73,38 @@ def test_a_failing_request_gets_its_own_error_and_the_others_commit():
     futures = [Future(), Future(), Future()]
     group = [(good, None, futures[0]), (None, None, futures[1]), (other, None, futures[2])]
     writer._Writer._commit(group)
+    writer._FOLLOW_UPS.close_connection()  # its checkpoint, while the database is ours
     assert (futures[0].result().accepted, futures[2].result().accepted) == (4, 4)
     assert isinstance(futures[1].exception(), TypeError)
     assert Event.objects.count() == 8
+
+
+def test_follow_ups_queue_what_gathered_as_one_job_and_checkpoint_the_log(monkeypatch):
+    """Beside the writer, the re-checks of groups handed over while the thread was busy go
+    out as one job naming each customer once, and a commit is followed by a checkpoint of
+    the log (SQLite), also before the connection is closed."""
+    from ecrm import flows
+    from ecrm.segments import tasks
+
+    jobs: list[list[int]] = []
+    checkpoints: list[bool] = []
+    monkeypatch.setattr(tasks, "recheck_after_events", jobs.append)
+    monkeypatch.setattr(flows, "checkpoint_wal", lambda: checkpoints.append(True))
+    follow = writer._FollowUps()
+    for item in ([3, 1], writer._COMMITTED, [2, 3], writer._COMMITTED):
+        follow._queue.put(item)  # all waiting before the thread takes the first
+    follow._ensure_thread()
+    follow.close_connection()
+    assert (jobs, checkpoints) == ([[1, 2, 3]], [True])
+    follow.send([9])
+    follow.close_connection()
+    assert (jobs, checkpoints) == ([[1, 2, 3], [9]], [True])  # nothing committed since
+
+
+def test_the_queue_running_jobs_in_line_keeps_them_on_the_writer(monkeypatch):
+    from huey.contrib.djhuey import HUEY
+
+    monkeypatch.setattr(HUEY, "immediate", True)
+    assert writer._FollowUps.inline() is True
+    monkeypatch.setattr(HUEY, "immediate", False)
+    assert writer._FollowUps.inline() is False
