@@ -9,6 +9,8 @@ commits or rolls back with the change that caused it:
 * ``customers_seen`` — only new behaviour events arrived (``events.services``);
 * ``profiles_changed`` — profile fields, attributes, consent or identities changed
   (``customers.services``);
+* ``loyalty_changed`` — points, tier or membership changed by anything but an order
+  (``loyalty.services``: activities, redemptions, adjustments, expiry, tier review);
 * ``bulk_loaded`` — an import touched many customers at once.
 
 Each reaction is an explicit call to a domain's ``api``, in dependency order: figures first
@@ -114,6 +116,16 @@ def profiles_changed(customer_ids: Iterable[int | None]) -> None:
     if not ids:
         return
     segments.on_profiles(ids)
+
+
+def loyalty_changed(customer_ids: Iterable[int | None]) -> None:
+    """Segments that read points, tier or membership re-check these customers, in the
+    writer's transaction (a no-op while no segment reads them)."""
+    from ecrm.segments import api as segments
+
+    ids = _ids(customer_ids)
+    if ids:
+        segments.on_loyalty(ids)
 
 
 def bulk_loaded(customer_ids: Iterable[int | None]) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
+from ecrm import flows
 from ecrm.core import audit, clock
 from ecrm.loyalty import queries, rules
 from ecrm.loyalty.models import (
@@ -228,6 +229,7 @@ def join(
                     "store": store,
                 },
             )
+            flows.loyalty_changed([customer_id])
     return m, created
 
 
@@ -269,6 +271,7 @@ def set_special(customer_id: int, special: bool, *, actor: audit.Actor) -> Membe
             )
             m.special = special
             m.save(update_fields=["special"])
+            flows.loyalty_changed([customer_id])
     return m
 
 
@@ -428,6 +431,7 @@ def award_points(
             actor=actor.label,
         )
         _save_points(m)
+        flows.loyalty_changed([customer_id])
     return True
 
 
@@ -498,6 +502,7 @@ def spend_points(
             "UPDATE loyalty_membership SET points = %s WHERE customer_id = %s",
             [balance - points, customer_id],
         )
+        flows.loyalty_changed([customer_id])
     return balance - points
 
 
@@ -538,6 +543,7 @@ def restore_points(
             actor=actor.label,
         )
         _save_points(m)
+        flows.loyalty_changed([customer_id])
         return m.points
 
 
@@ -598,6 +604,7 @@ def adjust_points(
             {"points": before},
             {"points": m.points, "change": points, "reason": reason},
         )
+        flows.loyalty_changed([customer_id])
     return entry
 
 
@@ -813,6 +820,7 @@ def record_activities(activities: Iterable[Activity]) -> int:
                 continue
             member = queries.member_fact(m, setup, queries.birthday_of(customer_id))
             used = queries.cap_usage(customer_id, setup.rules)
+            credited = False
             refs = [a.ref for a in acts]
             done = set(
                 PointsEntry.objects.filter(
@@ -841,7 +849,10 @@ def record_activities(activities: Iterable[Activity]) -> int:
                     detail={**ev.detail(), "activity": a.kind},
                 )
                 total += ev.points
+                credited = True
             _save_points(m)
+            if credited:
+                flows.loyalty_changed([customer_id])
     return total
 
 
@@ -884,6 +895,8 @@ def expire_customer(customer_id: int, now: dt.datetime) -> int:
             m.points -= lot.remaining
             total += lot.remaining
         _save_points(m)
+        if total:
+            flows.loyalty_changed([customer_id])
     return total
 
 
@@ -922,8 +935,11 @@ def evaluate_tiers(customer_ids: Iterable[int] | None = None, now=None) -> int:
             m = _lock(customer_id)
             if m is None:
                 continue
+            before = m.tier
             _evaluate_tier(m, setup, now, result)
             m.save(update_fields=["tier", "tier_since", "below_since"])
+            if m.tier != before:
+                flows.loyalty_changed([customer_id])
     return result.tier_changes
 
 

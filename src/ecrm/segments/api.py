@@ -38,6 +38,7 @@ __all__ = [
 ORDER_DATA = frozenset({rules.FIGURES, rules.SEEN, rules.EVENTS, rules.SCORE, rules.LOYALTY})
 EVENT_DATA = frozenset({rules.SEEN, rules.EVENTS})
 PROFILE_DATA = frozenset({rules.PROFILE, rules.ATTRIBUTES, rules.CONSENT})
+LOYALTY_DATA = frozenset({rules.LOYALTY})
 ALL_DATA = ORDER_DATA | EVENT_DATA | PROFILE_DATA
 
 
@@ -49,6 +50,14 @@ def on_orders(customer_ids) -> services.Recheck:
 def on_events(customer_ids) -> services.Recheck:
     """Only behaviour events arrived for these customers ("last seen" already moved)."""
     return services.recheck_customers(customer_ids, changed=EVENT_DATA, reason=ChangeReason.EVENT)
+
+
+def on_loyalty(customer_ids) -> services.Recheck:
+    """Points, tier, membership or the special flag of these customers changed, by anything
+    but an order (activities, checkout redemptions, staff adjustments, expiry, tier review)."""
+    return services.recheck_customers(
+        customer_ids, changed=LOYALTY_DATA, reason=ChangeReason.POINTS
+    )
 
 
 def queue_events_recheck(customer_ids) -> None:

@@ -100,6 +100,7 @@ class ChangeReason(models.TextChoices):
     REBUILD = "rebuild", _("rebuild")
     MANUAL = "manual", _("by hand")
     MERGE = "merge", _("profiles merged")
+    POINTS = "points", _("points or tier")
 
 
 class MembershipChange(models.Model):

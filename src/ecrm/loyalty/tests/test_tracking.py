@@ -85,3 +85,54 @@ def test_orders_and_reviews_from_the_tracking_api_earn(client):
     assert sorted(
         PointsEntry.objects.filter(source="event").values_list("source_ref", "points")
     ) == [("m-2", 20), ("m-3", 20)]
+
+
+def test_points_earned_by_an_event_or_taken_by_staff_move_segment_members_at_once(client):
+    """A segment over points re-checks the member when an activity earns points and when
+    staff take points away; neither is an order, so the order flow would not see them."""
+    from ecrm.segments import services as segments
+    from ecrm.segments.models import MembershipChange
+
+    programme(rule_list=[BASE, REVIEW])
+    key = keys.create_write_key("shop", actor=audit.SYSTEM)[1]
+    auth = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+    order = {
+        "type": "track",
+        "userId": "u-9",
+        "event": "Order Completed",
+        "messageId": "m-90",
+        "timestamp": "2025-11-01T02:00:00Z",
+        "properties": {
+            "order_id": "SO-9",
+            "currency": "CNY",
+            "products": [{"product_id": "P-1", "price": 120, "quantity": 1}],
+        },
+    }
+    review = {**order, "event": "Product Reviewed", "messageId": "m-91"}
+    review["properties"] = {"product_id": "P-1"}
+    for message in (order, review):
+        response = client.post(
+            "/v1/batch",
+            data=json.dumps({"batch": [message]}),
+            content_type="application/json",
+            **auth,
+        )
+        assert response.status_code == 200
+        if message is order:
+            member = Customer.objects.get(identities__value="u-9")
+            assert api.balance(member.pk) == 120
+            segment = segments.save_segment(
+                name="积分满130",
+                definition={
+                    "version": 1,
+                    "match": {"all": [{"loyalty": "points", "op": "gte", "value": 130}]},
+                },
+                actor=audit.SYSTEM,
+            )
+    assert api.balance(member.pk) == 140
+    api.adjust_points(member.pk, -20, reason="补偿撤回", actor=audit.SYSTEM)
+    assert list(
+        MembershipChange.objects.filter(segment_id=segment.pk)
+        .order_by("pk")
+        .values_list("customer_id", "kind", "reason")
+    ) == [(member.pk, "entered", "points"), (member.pk, "left", "points")]
