@@ -101,6 +101,13 @@ def follow_ups_gathered(send=None):
         yield
 
 
+def queue_gathered(customer_ids: list[int]) -> None:
+    """Queue the jobs ``follow_ups_gathered(send)`` handed to ``send``, from any thread."""
+    from ecrm.segments import api as segments
+
+    segments.queue_gathered_rechecks(customer_ids)
+
+
 def referrals_claimed(claims: list[tuple[int, str, str, str]]) -> None:
     """Identify calls named a referral code: (customer id, code, anonymous id, device id)."""
     from ecrm.promotions import api as promotions

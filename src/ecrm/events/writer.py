@@ -137,9 +137,7 @@ class _FollowUps(_Background):
                     ids.update(item)
             try:
                 if ids:
-                    from ecrm.segments.tasks import recheck_after_events
-
-                    recheck_after_events(sorted(ids))
+                    flows.queue_gathered(sorted(ids))
                 now = time.monotonic()
                 if dirty and (waiting or now - last_checkpoint >= CHECKPOINT_EVERY):
                     flows.checkpoint_wal()

@@ -107,6 +107,13 @@ def events_rechecks_gathered(send=None):
             (send or recheck_after_events)(ids)
 
 
+def queue_gathered_rechecks(customer_ids: list[int]) -> None:
+    """Queue the worker's re-check of what ``events_rechecks_gathered(send)`` gathered."""
+    from ecrm.segments.tasks import recheck_after_events
+
+    recheck_after_events(customer_ids)
+
+
 def on_profiles(customer_ids) -> services.Recheck:
     """Profile fields, attributes, consent or identities of these customers changed."""
     return services.recheck_customers(

@@ -84,11 +84,10 @@ def test_follow_ups_queue_what_gathered_as_one_job_and_checkpoint_the_log(monkey
     out as one job naming each customer once, and a commit is followed by a checkpoint of
     the log (SQLite), also before the connection is closed."""
     from ecrm import flows
-    from ecrm.segments import tasks
 
     jobs: list[list[int]] = []
     checkpoints: list[bool] = []
-    monkeypatch.setattr(tasks, "recheck_after_events", jobs.append)
+    monkeypatch.setattr(flows, "queue_gathered", jobs.append)
     monkeypatch.setattr(flows, "checkpoint_wal", lambda: checkpoints.append(True))
     follow = writer._FollowUps()
     for item in ([3, 1], writer._COMMITTED, [2, 3], writer._COMMITTED):
