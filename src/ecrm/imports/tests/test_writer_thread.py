@@ -97,3 +97,32 @@ def test_a_failure_on_the_writing_thread_reaches_the_caller(tmp_path, monkeypatc
     assert Order.objects.count() == 40
     assert OrderLine.objects.count() == 80
     assert not any(t.name == "import-writer" for t in threading.enumerate())
+
+
+def test_the_writer_skips_foreign_key_checks_and_every_reference_holds(tmp_path, monkeypatch):
+    """SQLite: the import's writer checks no foreign keys (each order's customer, product and
+    order were resolved or written in its own transaction); afterwards every reference of
+    the imported rows holds and checks are back on."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite connection setting")
+    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    seen: list[int] = []
+    write = services._write_orders
+
+    def spy(*args):
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA foreign_keys")
+            seen.append(cursor.fetchone()[0])
+        return write(*args)
+
+    monkeypatch.setattr(services, "_write_orders", spy)
+    imports.run_import("orders", _file(tmp_path, 60))
+    assert set(seen) == {0}
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA foreign_key_check")
+        assert cursor.fetchall() == []
+        cursor.execute("PRAGMA foreign_keys")
+        assert cursor.fetchone()[0] == 1
+    assert Order.objects.count() == 60
