@@ -73,6 +73,16 @@ class _Background:
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._thread.start()
 
+    def close_connection(self) -> None:
+        """Return once everything handed over so far is done and the thread has closed its
+        database connection (it reopens on demand): a test database can only be dropped
+        once nobody is connected. The thread takes a ``Future`` in its queue as that order."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+        done: Future = Future()
+        self._queue.put(done)
+        done.result(timeout=WAIT_SECONDS)
+
     def _run(self) -> None:
         raise NotImplementedError
 
@@ -104,15 +114,6 @@ class _FollowUps(_Background):
         if connection.vendor == "sqlite":
             self._ensure_thread()
             self._queue.put(_COMMITTED)
-
-    def close_connection(self) -> None:
-        """Return once everything handed over so far is done and the thread's database
-        connection is closed (it reopens on demand)."""
-        if self._thread is None or not self._thread.is_alive():
-            return
-        done: Future = Future()
-        self._queue.put(done)
-        done.result(timeout=WAIT_SECONDS)
 
     def _run(self) -> None:
         last_checkpoint = 0.0
@@ -161,14 +162,8 @@ class _Writer(_Background):
         return future.result(timeout=WAIT_SECONDS)
 
     def close_connection(self) -> None:
-        """Have the writer thread close its database connection (it reopens on demand):
-        a test database can only be dropped once nobody is connected."""
         _FOLLOW_UPS.close_connection()
-        if self._thread is None or not self._thread.is_alive():
-            return
-        done: Future = Future()
-        self._queue.put(done)
-        done.result(timeout=WAIT_SECONDS)
+        super().close_connection()
 
     def _run(self) -> None:
         while True:
