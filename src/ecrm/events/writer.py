@@ -56,7 +56,8 @@ _COMMITTED = object()  # what the writer hands ``_FollowUps`` after each commit
 
 
 class _Background:
-    """A daemon thread fed by a queue, started on first use (and again if it died)."""
+    """A daemon thread fed by a queue, started on first use (and again if it died); each
+    subclass gives the thread's loop as ``_run``."""
 
     name = ""
 
@@ -82,9 +83,6 @@ class _Background:
         done: Future = Future()
         self._queue.put(done)
         done.result(timeout=WAIT_SECONDS)
-
-    def _run(self) -> None:
-        raise NotImplementedError
 
 
 class _FollowUps(_Background):
