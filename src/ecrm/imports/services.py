@@ -10,13 +10,16 @@ from __future__ import annotations
 import csv
 import gc
 import json
+import multiprocessing
+import os
+import pickle
 import queue
 import re
 import sys
-import threading
 import time
+import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,7 +283,7 @@ def _bulk_writes():
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA wal_autocheckpoint=0")
-            cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB
+            cursor.execute(f"PRAGMA cache_size=-{os.environ.get('XCACHE', 262144)}")  # 256 MiB
             cursor.execute("PRAGMA foreign_keys=OFF")
     try:
         yield
@@ -391,129 +394,197 @@ def _order_key(parser: RowParser, values: list) -> str:
 def _orders(table, parser: RowParser, bad, summary, progress) -> None:
     """Group rows by order id (also when one order's rows are apart), write in batches.
 
-    A first quick pass counts the rows of each order; the second pass hands an order on
-    as soon as its last row has been read, so only incomplete orders are held in memory.
+    Outside a transaction the file is read and parsed in a child process
+    (``_ReadingProcess``) while this one writes: parsing is Python and so is half the
+    writing, and two threads of one process would take turns on the GIL. Inside a
+    transaction (a caller's atomic block, the tests) and where processes cannot be forked,
+    the same batches are read in line, with the same functions.
     """
-    expected: Counter[str] = Counter(_order_key(parser, row) for row in table.raw_rows())
-    writer = _OrderWriter(summary)
-    try:
-        touched = _read_orders(table, parser, bad, expected, writer, progress, summary)
-    finally:
-        writer.stop()
+    forked = _ReadingProcess.possible()
+    reading = _ReadingProcess(table, parser) if forked else None
+    products: dict[str, int] = {}  # sku -> id, kept across batches
+    touched: set[int] = set()
+    with _bar(progress, None, "orders") as bar:
+
+        def total(rows: int) -> None:
+            bar.total = rows
+            bar.refresh()
+
+        try:
+            batches = (
+                reading.batches(bad, total)
+                if reading
+                else _order_batches(table, parser, bad, total)
+            )
+            for batch in batches:
+                if batch.orders or batch.returns:
+                    touched |= _write_orders(batch, summary, products)
+                bar.update(batch.read - bar.n)
+                summary.rows_read = batch.read
+        finally:
+            if reading:
+                reading.stop()
     flows.bulk_loaded(touched)
     summary.queued_customers = len(touched)
 
 
-def _read_orders(table, parser, bad, expected, writer, progress, summary) -> set[int]:
-    """The reading half of ``_orders``: complete orders go to ``writer`` in batches."""
-    total = sum(expected.values())
+@dataclass
+class _Batch:
+    """Complete orders and returns read from the file, for ``_write_orders``."""
+
+    buyers: list  # of ProfileRecord, each once
+    orders: list  # of (PackedOrder, index of the buyer in ``buyers`` or None)
+    returns: list  # of (ReturnInput, index of the buyer or None)
+    read: int  # rows of the file read so far (the last batch: all of them)
+    lines: int = 0
+    _buyer_index: dict = field(default_factory=dict)  # id(ProfileRecord) -> index
+
+    def buyer(self, record) -> int | None:
+        if record is None:
+            return None
+        index = self._buyer_index.get(id(record))
+        if index is None:
+            index = self._buyer_index[id(record)] = len(self.buyers)
+            self.buyers.append(record)
+        return index
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_buyer_index": {}}
+
+
+def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator[_Batch]:
+    """The file's complete orders, ``ORDER_BATCH_LINES`` lines at a time.
+
+    A first quick pass counts the rows of each order (``total`` learns their sum); the
+    second pass hands an order on as soon as its last row has been read, so only
+    incomplete orders are held in memory. The last batch holds every row read.
+    """
+    expected: Counter[str] = Counter(_order_key(parser, row) for row in table.raw_rows())
+    total(sum(expected.values()))
     open_orders: dict[str, list[tuple[int, list]]] = {}
     poisoned: dict[str, tuple[int, str]] = {}  # order id -> (line, reason) of an unreadable row
-    batch: list[tuple[rules.OrderRecord, list]] = []
-    batch_lines = 0
+    batch = _Batch([], [], [], 0)
     read = 0
 
     def complete(key: str, group: list) -> None:
-        nonlocal batch, batch_lines
         if key in poisoned:
             line, reason = poisoned.pop(key)
             _reject_order(bad, key, group, line, reason)
             return
         parsed = _parse_order(parser, key, group, bad)
-        if parsed is not None:
-            if not parsed.is_return:
-                orders.prepare_order(parsed.document)
-            batch.append((parsed, group))
-            batch_lines += len(group)
+        if parsed is None:
+            return
+        buyer = batch.buyer(parsed.customer)
+        if parsed.is_return:
+            batch.returns.append((parsed.document, buyer))
+        else:
+            batch.orders.append((orders.pack_order(parsed.document), buyer))
+        batch.lines += len(group)
 
-    with _bar(progress, total, "orders") as bar:
-        for record in table.records():
-            read += 1
-            line, values = record[0], record[1]
-            key = _order_key(parser, values) if values is not None else ""
-            if len(record) == 3:
-                if not key:
-                    bad.add(line, record[2], values)
-                    continue
-                poisoned.setdefault(key, (line, record[2]))
-            elif not key:
-                bad.add(line, _reason(parser, values), values)
+    for record in table.records():
+        read += 1
+        line, values = record[0], record[1]
+        key = _order_key(parser, values) if values is not None else ""
+        if len(record) == 3:
+            if not key:
+                bad.add(line, record[2], values)
                 continue
-            group = open_orders.setdefault(key, [])
-            group.append((line, values))
-            if len(group) < expected.get(key, 0):
-                continue
-            del open_orders[key]
-            complete(key, group)
-            if batch_lines >= ORDER_BATCH_LINES:
-                writer.write(batch)
-                bar.update(read - bar.n)
-                batch, batch_lines = [], 0
-        for key, group in open_orders.items():
-            complete(key, group)
-        if batch:
-            writer.write(batch)
-        touched = writer.finish()
-        bar.update(read - bar.n)
-    summary.rows_read = read
-    return touched
+            poisoned.setdefault(key, (line, record[2]))
+        elif not key:
+            bad.add(line, _reason(parser, values), values)
+            continue
+        group = open_orders.setdefault(key, [])
+        group.append((line, values))
+        if len(group) < expected.get(key, 0):
+            continue
+        del open_orders[key]
+        complete(key, group)
+        if batch.lines >= ORDER_BATCH_LINES:
+            batch.read = read
+            yield batch
+            batch = _Batch([], [], [], read)
+    for key, group in open_orders.items():
+        complete(key, group)
+    batch.read = read
+    yield batch
 
 
-class _OrderWriter:
-    """Writes parsed batches of orders while the caller parses the next ones.
+class _ReadingProcess:
+    """``_order_batches`` in a forked child process, handed over through a pipe.
 
-    Outside a transaction the batches go to a thread with its own database connection:
-    SQLite and psycopg release the GIL while the database works, so parsing (Python) and
-    writing (mostly C) overlap on two cores. Inside a transaction (a caller's atomic block,
-    the tests) another connection could not see or wait for it, so batches are written
-    in line, in the same order, with the same functions.
+    The child inherits the open file's table, the parser and its caches; it never touches
+    the database (it only reads connection settings to pack rows) and leaves with
+    ``os._exit``, so the parent's connections, which it inherits too, are never used or
+    closed by it. Its rejected rows come back at the end; an exception in it is raised
+    here, in the parent, with the child's traceback as a note.
     """
 
-    def __init__(self, summary: ImportSummary):
-        self.summary = summary
-        self.products: dict[str, int] = {}  # sku -> id, kept across batches
-        self.touched: set[int] = set()
-        self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
-        if not connection.in_atomic_block:
-            self.queue: queue.Queue = queue.Queue(maxsize=2)
-            self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
-            self.thread.start()
+    @staticmethod
+    def possible() -> bool:
+        return (
+            not connection.in_atomic_block
+            and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon
+        )
 
-    def write(self, batch: list) -> None:
-        if self.thread is None:
-            self.touched |= _write_orders(batch, self.summary, self.products)
-            return
-        self._raise()
-        self.queue.put(batch)
+    def __init__(self, table, parser: RowParser):
+        context = multiprocessing.get_context("fork")
+        self.queue = context.Queue(maxsize=2)
+        self.process = context.Process(
+            target=self._read, args=(table, parser), name="import-reader", daemon=True
+        )
+        self.process.start()
 
-    def finish(self) -> set[int]:
-        """Wait for every batch to be written; returns the customers they touched."""
-        self.stop()
-        self._raise()
-        return self.touched
+    def _read(self, table, parser: RowParser) -> None:
+        """In the child."""
+        put = self.queue.put
+        bad = Rejects(table.header)
+        try:
+            for batch in _order_batches(table, parser, bad, lambda rows: put(("total", rows))):
+                put(("batch", batch))
+            put(("done", bad.rows))
+        except BaseException as exc:
+            note = traceback.format_exc()
+            try:
+                pickle.dumps(exc)
+            except Exception:
+                exc = RuntimeError(f"{exc.__class__.__name__}: {exc}")
+            put(("failed", (exc, note)))
+        self.queue.close()
+        self.queue.join_thread()
+
+    def batches(self, bad: Rejects, total: Callable[[int], None]) -> Iterator[_Batch]:
+        while True:
+            kind, value = self._get()
+            if kind == "total":
+                total(value)
+            elif kind == "batch":
+                yield value
+            elif kind == "done":
+                bad.rows.extend(value)
+                return
+            else:
+                exc, note = value
+                exc.add_note(f"in the import's reading process:\n{note}")
+                raise exc
+
+    def _get(self):
+        while True:
+            try:
+                return self.queue.get(timeout=1.0)
+            except queue.Empty:
+                if not self.process.is_alive():
+                    raise RuntimeError(
+                        "the import's reading process ended unexpectedly "
+                        f"(exit code {self.process.exitcode})"
+                    ) from None
 
     def stop(self) -> None:
-        """End the thread (also when parsing failed half-way); safe to call twice."""
-        if self.thread is not None and self.thread.is_alive():
-            self.queue.put(None)
-            self.thread.join()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def _run(self) -> None:
-        try:
-            with _bulk_writes():
-                while (batch := self.queue.get()) is not None:
-                    self.touched |= _write_orders(batch, self.summary, self.products)
-        except BaseException as exc:  # handed to the parsing thread, which raises it
-            self.error = exc
-            while self.queue.get() is not None:
-                pass
-        finally:
-            connection.close()
+        """End the child (also when writing failed half-way); safe to call twice."""
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.queue.close()
 
 
 def _reason(parser: RowParser, values: list) -> str:
@@ -542,24 +613,17 @@ def _parse_order(parser: RowParser, key: str, group: list, bad: Rejects):
         return None
 
 
-def _write_orders(batch: list, summary: ImportSummary, products: dict[str, int]) -> set[int]:
+def _write_orders(batch: _Batch, summary: ImportSummary, products: dict[str, int]) -> set[int]:
     """One transaction: the buyers, then orders and returns, set-based. ``products``:
     sku -> id known so far in this import."""
     with transaction.atomic():
-        # Orders of one buyer share one ProfileRecord (``RowParser``): resolve each once.
-        buyers: dict[int, customers.ProfileRecord] = {}
-        for record, _ in batch:
-            if record.customer is not None:
-                buyers.setdefault(id(record.customer), record.customer)
         resolved = customers.resolve_customers_bulk(
-            list(buyers.values()), source="import", update_existing=False
+            batch.buyers, source="import", update_existing=False
         )
-        ids = dict(zip(buyers, resolved.customer_ids, strict=True))
-        placed, returned = [], []
-        for record, _ in batch:
-            cid = ids[id(record.customer)] if record.customer is not None else None
-            (returned if record.is_return else placed).append((record.document, cid))
-        done_orders = orders.record_orders(placed, products=products)
+        ids = resolved.customer_ids
+        placed = [(order, ids[b] if b is not None else None) for order, b in batch.orders]
+        returned = [(ret, ids[b] if b is not None else None) for ret, b in batch.returns]
+        done_orders = orders.record_packed_orders(placed, products=products)
         done_returns = orders.record_returns(returned, products=products)
     summary.add("created", "customers", resolved.created)
     summary.add("changed", "customers", resolved.changed)

@@ -10,12 +10,14 @@ from ecrm.orders.rules import (
     OrderError,
     OrderInput,
     ReturnInput,
-    order_content_repr,
 )
 from ecrm.orders.services import (
     BatchResult,
+    PackedOrder,
+    pack_order,
     record_order,
     record_orders,
+    record_packed_orders,
     record_return,
     record_returns,
     set_order_status,
@@ -23,7 +25,10 @@ from ecrm.orders.services import (
 
 __all__ = [
     "BatchResult",
+    "PackedOrder",
+    "pack_order",
     "record_orders",
+    "record_packed_orders",
     "record_returns",
     "LineInput",
     "LineKind",
@@ -33,7 +38,6 @@ __all__ = [
     "OrderStatus",
     "ReturnInput",
     "order_brief",
-    "prepare_order",
     "record_order",
     "record_return",
     "set_order_status",
@@ -48,12 +52,6 @@ class OrderBrief:
     total: Decimal
     currency: str
     placed_at: dt.datetime
-
-
-def prepare_order(order: OrderInput) -> None:
-    """Do the costly part of ``order``'s fingerprint now (a bulk import does it on the
-    parsing thread, so the writing thread only hashes)."""
-    order_content_repr(order)
 
 
 def order_brief(external_id: str) -> OrderBrief | None:

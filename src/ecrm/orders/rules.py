@@ -116,9 +116,14 @@ def _line_parts(lines) -> tuple:
 def order_hash(order: OrderInput, customer_id: int | None) -> str:
     """The fingerprint ``record_order`` and ``record_orders`` both store on an order:
     ``content_hash(customer_id, *order content)``, with the costly part kept on the order
-    (``order_content_repr``) so a bulk import can prepare it on another thread."""
-    text = f"({customer_id!r}, {order_content_repr(order)}"
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    (``order_content_repr``) so a bulk import can prepare it in its reading process."""
+    return content_digest(customer_id, order_content_repr(order).encode())
+
+
+def content_digest(customer_id: int | None, content: bytes) -> str:
+    """``order_hash`` from the order's ``order_content_repr``, UTF-8 encoded."""
+    text = f"({customer_id!r}, ".encode() + content
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 def order_content_repr(order: OrderInput) -> str:

@@ -18,6 +18,8 @@ from ecrm.orders.rules import (
     OrderInput,
     ReturnInput,
     check_transition,
+    content_digest,
+    order_content_repr,
     order_hash,
     return_hash,
 )
@@ -55,10 +57,9 @@ def _product_ids(lines) -> dict[str, int]:
     return catalog.upsert_products(items)
 
 
-# Columns of an order row besides id, external_id and status_changed_at, in the order
-# ``_order_tuple`` gives their values.
-_ORDER_COLUMNS = (
-    "customer_id",
+# Columns of an order row besides id, external_id, status_changed_at, customer_id and
+# content_hash, in the order ``_order_fields`` gives their values.
+_FIELDS = (
     "status",
     "channel",
     "store",
@@ -76,22 +77,21 @@ _ORDER_COLUMNS = (
     "employee",
     "placed_at",
     "source",
-    "content_hash",
     "attributes",
 )
-_PLACED_AT = _ORDER_COLUMNS.index("placed_at")
-_ATTRIBUTES = _ORDER_COLUMNS.index("attributes")
-_MONEY = slice(_ORDER_COLUMNS.index("subtotal"), _ORDER_COLUMNS.index("total") + 1)
+_STATUS = _FIELDS.index("status")
+_PLACED_AT = _FIELDS.index("placed_at")
+_ATTRIBUTES = _FIELDS.index("attributes")
+_MONEY = slice(_FIELDS.index("subtotal"), _FIELDS.index("total") + 1)
 
 
-def _order_tuple(order: OrderInput, customer_id: int | None, digest: str) -> tuple:
-    """The columns of an order row, as both the single and the batch path write them."""
+def _order_fields(order: OrderInput) -> tuple:
+    """The values of ``_FIELDS``, as both the single and the batch path write them."""
     subtotal = order.subtotal
     total = order.total
     if total is None:
         total = subtotal - order.discount + order.shipping + order.tax
     return (
-        customer_id,
         order.status,
         order.channel[:40],
         order.store[:80],
@@ -109,13 +109,13 @@ def _order_tuple(order: OrderInput, customer_id: int | None, digest: str) -> tup
         order.employee[:80],
         order.placed_at,
         order.source[:40],
-        digest,
         order.attributes,
     )
 
 
 def _order_values(order: OrderInput, customer_id: int | None, digest: str) -> dict:
-    return dict(zip(_ORDER_COLUMNS, _order_tuple(order, customer_id, digest), strict=True))
+    values = dict(zip(_FIELDS, _order_fields(order), strict=True))
+    return {"customer_id": customer_id, "content_hash": digest, **values}
 
 
 def record_order(
@@ -231,7 +231,7 @@ def record_return(
 
 BULK_CHUNK = 500
 _LINE_COLUMNS = ("line_no", "kind", "product_id", "sku", "name", "quantity", "unit_price", "amount")
-_ORDER_INSERT = ("id", "external_id", "status_changed_at", *_ORDER_COLUMNS)
+_ORDER_INSERT = ("id", "external_id", "status_changed_at", "customer_id", "content_hash", *_FIELDS)
 _RETURN_INSERT = (
     "id",
     "external_id",
@@ -335,15 +335,29 @@ def _delete_lines(model, parent_column: str, parent_ids: list[int]) -> None:
         ).delete()
 
 
+# An order as ``record_packed_orders`` writes it (``pack_order``): a plain tuple of
+# (external_id, content, values, lines), strings and numbers ready for the database
+# driver. ``content`` is ``order_content_repr`` as UTF-8 (the fingerprint without the
+# buyer), ``values`` those of ``_FIELDS``, ``lines`` (kind, sku, name, quantity,
+# unit_price, amount) of each line. A bulk import packs orders in its reading process and
+# sends them to the writing one: unpickling plain tuples, whose repeated values (status,
+# currency, a product's name, prices) are one shared object each, costs a fraction of
+# unpickling ``OrderInput`` objects.
+PackedOrder = tuple[str, bytes, tuple, tuple]
+
+
 class _Prepared:
     """Values as the database driver takes them, converted the way Django converts them:
-    datetimes as naive UTC text on SQLite, JSON as text (SQLite) or Jsonb (PostgreSQL)."""
+    datetimes as naive UTC text and decimals as text on SQLite, JSON as text (SQLite) or
+    Jsonb (PostgreSQL). Reads the connection's settings only: no query, so a bulk import's
+    reading process, which has no connection of its own, can use it."""
 
     def __init__(self, model):
         self.sqlite = connection.vendor == "sqlite"
         self.tz = connection.timezone
         self._json = model._meta.get_field("attributes") if model is Order else None
         self.empty_json = self.json({}) if self._json is not None else None
+        self._shared: dict = {}
 
     def datetime(self, value):
         if not self.sqlite:
@@ -355,53 +369,94 @@ class _Prepared:
     def json(self, value):
         return self._json.get_db_prep_save(value, connection)
 
+    def lines(self, lines) -> tuple:
+        """(kind, sku, name, quantity, unit_price, amount) of each line, for the driver."""
+        shared = self.shared
+        if self.sqlite:
+            return tuple(
+                tuple(
+                    map(
+                        shared,
+                        (
+                            x.kind,
+                            x.sku[:80],
+                            x.name[:300],
+                            str(x.quantity),
+                            str(x.unit_price),
+                            str(x.line_amount),
+                        ),
+                    )
+                )
+                for x in lines
+            )
+        return tuple(
+            tuple(map(shared, (x.kind, x.sku[:80], x.name[:300], x.quantity, x.unit_price)))
+            + (x.line_amount,)
+            for x in lines
+        )
 
-def _line_tuples(parent_id: int, lines, product_ids: dict[str, int], text: bool) -> list[tuple]:
-    """Line rows; ``text``: decimals as text, which is what Django's SQLite adapter sends."""
+    def shared(self, value):
+        """One object for equal strings (pickled once per batch); bounded."""
+        if value.__class__ is not str:
+            return value
+        known = self._shared
+        found = known.get(value)
+        if found is None:
+            if len(known) >= 200_000:
+                known.clear()
+            found = known[value] = value
+        return found
+
+
+_PREPARED: dict[tuple, _Prepared] = {}
+
+
+def _prepared(model) -> _Prepared:
+    key = (model, connection.vendor, connection.alias)
+    prep = _PREPARED.get(key)
+    if prep is None:
+        prep = _PREPARED[key] = _Prepared(model)
+    return prep
+
+
+def pack_order(order: OrderInput) -> PackedOrder:
+    """``order`` as ``record_packed_orders`` takes it; no database access."""
+    prep = _prepared(Order)
+    values = list(_order_fields(order))
+    values[_PLACED_AT] = prep.datetime(values[_PLACED_AT])
+    if prep.sqlite:
+        values[_MONEY] = [str(v) for v in values[_MONEY]]
+    attributes = values[_ATTRIBUTES]
+    values[_ATTRIBUTES] = prep.json(attributes) if attributes else prep.empty_json
+    return (
+        order.external_id,
+        order_content_repr(order).encode(),
+        tuple(map(prep.shared, values)),
+        prep.lines(order.lines),
+    )
+
+
+def _line_rows_of(parent_id: int, lines: tuple, product_ids: dict[str, int]) -> list[tuple]:
+    """Rows (parent, line_no, kind, product_id, sku, name, quantity, unit_price, amount)
+    of ``_Prepared.lines``."""
     product = LineKind.PRODUCT.value
     get = product_ids.get
-    if text:
-        return [
-            (
-                parent_id,
-                i,
-                line.kind,
-                get(line.sku) if line.kind == product else None,
-                line.sku[:80],
-                line.name[:300],
-                str(line.quantity),
-                str(line.unit_price),
-                str(line.line_amount),
-            )
-            for i, line in enumerate(lines, start=1)
-        ]
     return [
-        (
-            parent_id,
-            i,
-            line.kind,
-            get(line.sku) if line.kind == product else None,
-            line.sku[:80],
-            line.name[:300],
-            line.quantity,
-            line.unit_price,
-            line.line_amount,
-        )
-        for i, line in enumerate(lines, start=1)
+        (parent_id, i, kind, get(sku) if kind == product else None, sku, name, q, p, a)
+        for i, (kind, sku, name, q, p, a) in enumerate(lines, start=1)
     ]
 
 
-def _batch_products(documents, known: dict[str, int] | None) -> tuple[dict[str, int], int]:
-    """sku -> id for the product lines of these documents, creating unknown products.
-    ``known``: ids the caller already has (kept across batches); the new ones are added."""
+def _batch_products(lines, known: dict[str, int] | None) -> tuple[dict[str, int], int]:
+    """sku -> id for the product lines among ``lines`` (``_Prepared.lines`` of several
+    documents, chained), creating unknown products. ``known``: ids the caller already has
+    (kept across batches); the new ones are added."""
     known = {} if known is None else known
     names: dict[str, str] = {}
     product = LineKind.PRODUCT.value
-    for doc in documents:
-        for line in doc.lines:
-            sku = line.sku
-            if line.kind == product and sku and sku not in known and not names.get(sku):
-                names[sku] = line.name
+    for kind, sku, name, *_ in lines:
+        if kind == product and sku and sku not in known and not names.get(sku):
+            names[sku] = name
     if not names:
         return known, 0
     ids, created = catalog.ensure_products(
@@ -415,15 +470,24 @@ def record_orders(
     items: list[tuple[OrderInput, int | None]], *, products: dict[str, int] | None = None
 ) -> BatchResult:
     """``record_order`` for many orders with a handful of statements; no figure refresh.
+    ``record_packed_orders`` of the packed orders."""
+    packed = [(pack_order(order), cid) for order, cid in items]
+    return record_packed_orders(packed, products=products)
 
-    Same rules and the same row values: an order whose content hash matches is left alone,
-    a changed one is rewritten with its lines. Unknown products are created
-    (``catalog.ensure_products``); the caller refreshes figures for ``customer_ids``.
-    ``products``: sku -> id the caller keeps across batches, so each SKU is looked up once.
-    Rows go to the database as plain tuples: one prepared INSERT (COPY on PostgreSQL) per
-    table.
+
+def record_packed_orders(
+    items: list[tuple[PackedOrder, int | None]], *, products: dict[str, int] | None = None
+) -> BatchResult:
+    """Many orders (``pack_order``) with a handful of statements; no figure refresh.
+
+    Same rules and the same row values as ``record_order``: an order whose content hash
+    matches is left alone, a changed one is rewritten with its lines. Unknown products are
+    created (``catalog.ensure_products``); the caller refreshes figures for
+    ``customer_ids``. ``products``: sku -> id the caller keeps across batches, so each SKU
+    is looked up once. Rows go to the database as plain tuples: one prepared INSERT (COPY
+    on PostgreSQL) per table.
     """
-    by_id = {order.external_id: (order, cid) for order, cid in items}
+    by_id = {order[0]: (order, cid) for order, cid in items}
     with transaction.atomic():
         existing = _existing(
             Order, list(by_id), ("id", "content_hash", "customer_id", "status", "status_changed_at")
@@ -431,7 +495,7 @@ def record_orders(
         todo, touched = [], set()
         unchanged = 0
         for ext, (order, cid) in by_id.items():
-            digest = order_hash(order, cid)
+            digest = content_digest(cid, order[1])
             old = existing.get(ext)
             if old is not None and old[1] == digest:
                 unchanged += 1
@@ -440,30 +504,25 @@ def record_orders(
             touched.add(cid)
             if old is not None:
                 touched.add(old[2])
-        products, products_created = _batch_products([t[0] for t in todo], products)
-        prep = _Prepared(Order)
-        now = prep.datetime(clock.now())
+        products, products_created = _batch_products(
+            (line for t in todo for line in t[0][3]), products
+        )
+        now = _prepared(Order).datetime(clock.now())
         ids = iter(_new_ids(Order, sum(1 for t in todo if t[3] is None)))
         rows, replaced, lines = [], [], []
-        for order, cid, digest, old in todo:
-            values = list(_order_tuple(order, cid, digest))
-            values[_PLACED_AT] = prep.datetime(values[_PLACED_AT])
-            if prep.sqlite:
-                values[_MONEY] = [str(v) for v in values[_MONEY]]
-            attributes = values[_ATTRIBUTES]
-            values[_ATTRIBUTES] = prep.json(attributes) if attributes else prep.empty_json
+        for (ext, _, values, order_lines), cid, digest, old in todo:
             if old is None:
                 pk = next(ids)
-                rows.append((pk, order.external_id[:80], now, *values))
+                rows.append((pk, ext[:80], now, cid, digest, *values))
             else:
                 pk = old[0]
-                status_at = old[4] if old[3] == order.status else now
-                replaced.append((status_at, *values, pk))
-            lines.extend(_line_tuples(pk, order.lines, products, prep.sqlite))
+                status_at = old[4] if old[3] == values[_STATUS] else now
+                replaced.append((status_at, cid, digest, *values, pk))
+            lines.extend(_line_rows_of(pk, order_lines, products))
         insert_rows(Order._meta.db_table, _ORDER_INSERT, rows)
         if replaced:
             _delete_lines(OrderLine, "order_id", [r[-1] for r in replaced])
-            _update_rows(Order._meta.db_table, ("status_changed_at", *_ORDER_COLUMNS), replaced)
+            _update_rows(Order._meta.db_table, _ORDER_INSERT[2:], replaced)
         insert_rows(OrderLine._meta.db_table, ("order_id", *_LINE_COLUMNS), lines)
     return BatchResult(
         created=len(rows),
@@ -478,12 +537,13 @@ def record_returns(
     items: list[tuple[ReturnInput, int | None]], *, products: dict[str, int] | None = None
 ) -> BatchResult:
     """``record_return`` for many returns; an order refunded in full is marked refunded.
-    ``products`` as for ``record_orders``."""
+    ``products`` as for ``record_packed_orders``."""
     by_id = {ret.external_id: (ret, cid) for ret, cid in items}
     with transaction.atomic():
         order_ids = sorted({r.order_external_id for r, _ in by_id.values() if r.order_external_id})
         orders = _existing(Order, order_ids, ("id", "customer_id"))
         existing = _existing(Return, list(by_id), ("id", "content_hash", "customer_id"))
+        prep = _prepared(Return)
         todo, touched = [], set()
         unchanged = 0
         for ext, (ret, cid) in by_id.items():
@@ -495,13 +555,14 @@ def record_returns(
             if old is not None and old[1] == digest:
                 unchanged += 1
                 continue
-            todo.append((ret, cid, digest, old, order[0] if order else None))
+            todo.append((ret, cid, digest, old, order[0] if order else None, prep.lines(ret.lines)))
             touched.update({cid, old[2] if old else None})
-        products, products_created = _batch_products([t[0] for t in todo], products)
-        prep = _Prepared(Return)
+        products, products_created = _batch_products(
+            (line for t in todo for line in t[5]), products
+        )
         ids = iter(_new_ids(Return, sum(1 for t in todo if t[3] is None)))
         rows, replaced, lines = [], [], []
-        for ret, cid, digest, old, order_pk in todo:
+        for ret, cid, digest, old, order_pk, ret_lines in todo:
             values = (
                 order_pk,
                 cid,
@@ -518,7 +579,7 @@ def record_returns(
             else:
                 pk = old[0]
                 replaced.append((*values, pk))
-            lines.extend(_line_tuples(pk, ret.lines, products, prep.sqlite))
+            lines.extend(_line_rows_of(pk, ret_lines, products))
         insert_rows(Return._meta.db_table, _RETURN_INSERT, rows)
         if replaced:
             _delete_lines(ReturnLine, "ret_id", [r[-1] for r in replaced])

@@ -39,7 +39,7 @@ def test_single_and_batch_paths_store_the_employee():
 
 
 def test_the_fingerprint_is_the_hash_of_every_part_with_the_customer_first():
-    from ecrm.orders.rules import _line_parts, content_hash
+    from ecrm.orders.rules import _line_parts, content_digest, content_hash
 
     order = _order("A", "SH01-周杰")
     parts = (
@@ -51,5 +51,6 @@ def test_the_fingerprint_is_the_hash_of_every_part_with_the_customer_first():
     )
     assert order_hash(order, 7) == content_hash(7, *parts, "SH01-周杰")
     assert order_hash(_order("A"), None) == content_hash(None, *parts)
-    orders.prepare_order(order)  # cached on the order: the same hash afterwards
+    packed = orders.pack_order(order)  # the fingerprint's content is cached on the order
     assert order_hash(order, 7) == content_hash(7, *parts, "SH01-周杰")
+    assert content_digest(7, packed[1]) == order_hash(order, 7)

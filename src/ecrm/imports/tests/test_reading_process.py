@@ -1,8 +1,10 @@
-"""Outside a transaction, orders are written on a second thread while the next ones are
-parsed: the result must be exactly what the in-line path writes, and a failure on the
-writing thread must reach the caller and be recorded on the run."""
+"""Outside a transaction, the file is read and parsed in a child process while the
+importing process writes: the result must be exactly what the in-line path writes, bad
+rows found by the child must reach the reject file, and a failure on either side must
+reach the caller, be recorded on the run and leave no process behind."""
 
-import threading
+import csv
+import multiprocessing
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,12 +21,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 HEADER = "order_id,customer_id,email,placed_at,status,currency,sku,product_name,quantity,unit_price"
 
 
-def _file(tmp_path: Path, orders: int) -> Path:
-    """``orders`` orders of two lines each, by 7 buyers; order i costs 10 + i."""
+def _file(tmp_path: Path, orders: int, bad: bool = False) -> Path:
+    """``orders`` orders of two lines each, by 7 buyers; order i costs 10 + i. ``bad``:
+    order T-0003's second line has a price that is not a number (line 9 of the file)."""
     rows = [HEADER]
     for i in range(orders):
         buyer = f"C{i % 7}"
         for sku, price in ((f"SKU-{i % 5}", 10 + i), ("SKU-GIFT", 0)):
+            if bad and i == 3 and sku == "SKU-GIFT":
+                price = "abc"
             rows.append(
                 f"T-{i:04d},{buyer},{buyer.lower()}@example.com,2026-11-11 10:00:00,paid,CNY,"
                 f"{sku},商品 {sku},1,{price}"
@@ -45,38 +50,54 @@ def _state() -> dict:
     }
 
 
-def test_threaded_and_inline_writes_are_the_same(tmp_path, monkeypatch):
+def _readers() -> list[str]:
+    return [p.name for p in multiprocessing.active_children() if p.name == "import-reader"]
+
+
+def _rejects(path: str) -> list[list[str]]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return [row[:3] for row in csv.reader(handle)]
+
+
+def test_forked_and_inline_reading_write_the_same(tmp_path, monkeypatch):
     monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)  # 10 batches of 20 orders
-    threads: set[str] = set()
+    readers: list[list[str]] = []
     write = services._write_orders
 
     def spy(*args):
-        threads.add(threading.current_thread().name)
+        readers.append(_readers())
         return write(*args)
 
     monkeypatch.setattr(services, "_write_orders", spy)
-    path = _file(tmp_path, 200)
-    summary = imports.run_import("orders", path)
-    assert threads == {"import-writer"}
+    path = _file(tmp_path, 200, bad=True)
+    summary = imports.run_import("orders", path, rejects=tmp_path / "forked.csv")
+    assert len(readers) == 10 and all(r == ["import-reader"] for r in readers)
+    assert _readers() == []
     assert (summary.rows_read, summary.created["orders"], summary.created["customers"]) == (
         400,
-        200,
+        199,
         7,
     )
-    threaded = _state()
-    assert sum(total for _, _, total in threaded["orders"]) == sum(
-        Decimal(10 + i) for i in range(200)
+    assert _rejects(summary.reject_file) == [
+        ["line", "reason", "order_id"],
+        ["8", "order T-0003 is rejected whole: line 9 is bad", "T-0003"],
+        ["9", "unit_price: 'abc' is not a number", "T-0003"],
+    ]
+    forked = _state()
+    assert sum(total for _, _, total in forked["orders"]) == sum(
+        Decimal(10 + i) for i in range(200) if i != 3
     )
 
     Order.objects.all().delete()
-    threads.clear()
+    readers.clear()
     with transaction.atomic():
-        imports.run_import("orders", path)
-    assert threads == {"MainThread"}
-    assert _state() == threaded
+        inline = imports.run_import("orders", path, rejects=tmp_path / "inline.csv")
+    assert readers and all(r == [] for r in readers)
+    assert _state() == forked
+    assert _rejects(inline.reject_file) == _rejects(summary.reject_file)
 
 
-def test_a_failure_on_the_writing_thread_reaches_the_caller(tmp_path, monkeypatch):
+def test_a_failure_on_the_writing_side_reaches_the_caller(tmp_path, monkeypatch):
     monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
     calls = []
     write = services._write_orders
@@ -96,11 +117,34 @@ def test_a_failure_on_the_writing_thread_reaches_the_caller(tmp_path, monkeypatc
     # re-running the import completes it); nothing of the failed batch is half-written.
     assert Order.objects.count() == 40
     assert OrderLine.objects.count() == 80
-    assert not any(t.name == "import-writer" for t in threading.enumerate())
+    assert _readers() == []
+
+
+def test_a_failure_in_the_reading_process_reaches_the_caller(tmp_path, monkeypatch):
+    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    parse = services._parse_order
+    calls = []
+
+    def failing(*args):  # runs in the child, which inherits this patch
+        calls.append(1)
+        if len(calls) == 50:
+            raise KeyError("mapping table lost")
+        return parse(*args)
+
+    monkeypatch.setattr(services, "_parse_order", failing)
+    with pytest.raises(KeyError, match="mapping table lost") as caught:
+        imports.run_import("orders", _file(tmp_path, 200))
+    assert "in the import's reading process" in caught.value.__notes__[0]
+    assert "failing" in caught.value.__notes__[0]  # the child's traceback
+    run = ImportRun.objects.get()
+    assert (run.status, run.error) == (ImportRun.Status.FAILED, "'mapping table lost'")
+    assert Order.objects.count() == 40  # the two batches the child finished
+    assert calls == []  # the parsing ran in the child, not here
+    assert _readers() == []
 
 
 def test_the_writer_skips_foreign_key_checks_and_every_reference_holds(tmp_path, monkeypatch):
-    """SQLite: the import's writer checks no foreign keys (each order's customer, product and
+    """SQLite: the import checks no foreign keys while it writes (each order's customer, product and
     order were resolved or written in its own transaction); afterwards every reference of
     the imported rows holds and checks are back on."""
     from django.db import connection
