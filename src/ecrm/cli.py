@@ -11,6 +11,8 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecrm.config.settings")
+    from django.db import DatabaseError
+
     from ecrm.config.env import SettingsError
 
     try:
@@ -20,3 +22,27 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         sys.stderr.write(f"ecrm: configuration error: {exc}\n")
         raise SystemExit(2) from exc
+    except DatabaseError as exc:
+        where = _uninitialised_database()
+        if where is None:
+            raise
+        sys.stderr.write(
+            f"ecrm: the database {where} has no eCRM tables yet: run `ecrm init` first "
+            "(or set ECRM_DATA_DIR or DATABASE_URL to the shop's database)\n"
+        )
+        raise SystemExit(2) from exc
+
+
+def _uninitialised_database() -> str | None:
+    """Where the database is, if it lacks eCRM's tables (a command run before ``ecrm init``,
+    or in another directory than the shop's); None if it has them or cannot be asked."""
+    from django.db import DatabaseError, connection
+
+    try:
+        connection.close()  # a failed statement may have left its transaction unusable
+        if "customers_customer" in connection.introspection.table_names():
+            return None
+    except DatabaseError:
+        return None
+    name = connection.settings_dict["NAME"]
+    return f"{name}" if connection.vendor == "sqlite" else f"{name!r} ({connection.vendor})"
