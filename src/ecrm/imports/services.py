@@ -11,7 +11,6 @@ import csv
 import gc
 import json
 import multiprocessing
-import os
 import pickle
 import queue
 import re
@@ -283,7 +282,7 @@ def _bulk_writes():
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA wal_autocheckpoint=0")
-            cursor.execute(f"PRAGMA cache_size=-{os.environ.get('XCACHE', 262144)}")  # 256 MiB
+            cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB
             cursor.execute("PRAGMA foreign_keys=OFF")
     try:
         yield
@@ -400,30 +399,28 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
     transaction (a caller's atomic block, the tests) and where processes cannot be forked,
     the same batches are read in line, with the same functions.
     """
-    forked = _ReadingProcess.possible()
-    reading = _ReadingProcess(table, parser) if forked else None
     products: dict[str, int] = {}  # sku -> id, kept across batches
     touched: set[int] = set()
-    with _bar(progress, None, "orders") as bar:
+    reading = _ReadingProcess(table, parser) if _ReadingProcess.possible() else None
+    try:
+        with _bar(progress, None, "orders") as bar:
 
-        def total(rows: int) -> None:
-            bar.total = rows
-            bar.refresh()
+            def total(rows: int) -> None:
+                bar.total = rows
+                bar.refresh()
 
-        try:
-            batches = (
-                reading.batches(bad, total)
-                if reading
-                else _order_batches(table, parser, bad, total)
-            )
+            if reading:
+                batches = reading.batches(bad, total)
+            else:
+                batches = _order_batches(table, parser, bad, total)
             for batch in batches:
                 if batch.orders or batch.returns:
                     touched |= _write_orders(batch, summary, products)
                 bar.update(batch.read - bar.n)
                 summary.rows_read = batch.read
-        finally:
-            if reading:
-                reading.stop()
+    finally:
+        if reading:
+            reading.stop()
     flows.bulk_loaded(touched)
     summary.queued_customers = len(touched)
 
