@@ -99,14 +99,35 @@ class Table:
         try:
             yield from source()
         except UnicodeDecodeError as exc:
-            raise ImportFileError(
-                f"{self.path.name}: not valid {self.encoding} text ({exc.reason}); "
-                'set "encoding" in the mapping'
-            ) from exc
+            raise self.undecodable(exc) from exc
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise ImportFileError(f"{self.path.name}: cannot be read ({exc})") from exc
         except csv.Error as exc:
             raise ImportFileError(f"{self.path.name}: broken CSV ({exc})") from exc
+
+    def undecodable(self, exc: UnicodeDecodeError) -> ImportFileError:
+        """The error for a file that is not text in its encoding, naming the physical line
+        of the first bad byte (the text stream decodes ahead in chunks, so the reader's
+        position does not tell; the file is read again to find it)."""
+        line = self._first_undecodable_line()
+        where = f" at line {line:,}" if line else ""
+        return ImportFileError(
+            f"{self.path.name}: not valid {self.encoding} text{where} ({exc.reason}); "
+            'set "encoding" in the mapping'
+        )
+
+    def _first_undecodable_line(self) -> int | None:
+        decoder = codecs.getincrementaldecoder(self.encoding)()
+        try:
+            with _open_binary(self.path) as raw:
+                for line, chunk in enumerate(raw, start=1):  # split at b"\n"
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError:
+                        return line
+        except (OSError, EOFError, gzip.BadGzipFile):
+            return None
+        return None
 
     def _csv_records(self) -> Iterator[tuple]:
         width = len(self.header)
@@ -209,9 +230,7 @@ def _csv_header(table: Table) -> list[str]:
         with table._text() as text:
             header = next(csv.reader(text, delimiter=table.delimiter), [])
     except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            f'{table.path.name}: not valid {table.encoding} text; set "encoding" in the mapping'
-        ) from exc
+        raise table.undecodable(exc) from exc
     header = [h.strip() for h in header]
     seen: set[str] = set()
     for name in header:
@@ -232,7 +251,5 @@ def _jsonl_header(table: Table) -> list[str]:
                     if isinstance(obj, dict):
                         keys.update(dict.fromkeys(obj))
     except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            f'{table.path.name}: not valid {table.encoding} text; set "encoding" in the mapping'
-        ) from exc
+        raise table.undecodable(exc) from exc
     return list(keys)

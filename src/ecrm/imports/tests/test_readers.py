@@ -71,3 +71,24 @@ def test_missing_and_empty_files_are_refused(tmp_path):
         pass
     with pytest.raises(ImportFileError, match="empty.csv.gz: the file is empty"):
         open_table(empty)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_bad_byte_deep_in_the_file_is_named_by_its_line(tmp_path, monkeypatch, compress):
+    from ecrm.imports import readers
+
+    monkeypatch.setattr(readers, "SAMPLE_BYTES", 4096)  # the encoding is guessed from 4 KB
+    rows = ["order_id,product_name"] + [f"A-{i},商品 {i}" for i in range(6000)]
+    data = "\n".join(rows).encode("utf-8")
+    at = data.index(b"A-4998,")  # physical line 5,000 (the header is line 1)
+    data = data[:at] + b"\xff" + data[at:]
+    path = tmp_path / ("orders.csv.gz" if compress else "orders.csv")
+    path.write_bytes(gzip.compress(data) if compress else data)
+    table = open_table(path)
+    assert table.encoding == "utf-8"
+    with pytest.raises(ImportFileError) as caught:
+        list(table.records())
+    assert str(caught.value) == (
+        f"{path.name}: not valid utf-8 text at line 5,000 (invalid start byte); "
+        'set "encoding" in the mapping'
+    )
