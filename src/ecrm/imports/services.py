@@ -533,17 +533,18 @@ class _ReadingProcess:
         self.process.start()
 
     def _read(self, table, parser: RowParser) -> None:
-        """In the child."""
+        """In the child. Batches are pickled here, not by the queue's feeder thread, which
+        would only print an error for a batch it cannot pickle and go on without it."""
         put = self.queue.put
         bad = Rejects(table.header)
         try:
             for batch in _order_batches(table, parser, bad, lambda rows: put(("total", rows))):
-                put(("batch", batch))
+                put(("batch", pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)))
             put(("done", bad.rows))
         except BaseException as exc:
             note = traceback.format_exc()
             try:
-                pickle.dumps(exc)
+                pickle.loads(pickle.dumps(exc))
             except Exception:
                 exc = RuntimeError(f"{exc.__class__.__name__}: {exc}")
             put(("failed", (exc, note)))
@@ -556,7 +557,7 @@ class _ReadingProcess:
             if kind == "total":
                 total(value)
             elif kind == "batch":
-                yield value
+                yield pickle.loads(value)
             elif kind == "done":
                 bad.rows.extend(value)
                 return

@@ -170,3 +170,25 @@ def test_the_writer_skips_foreign_key_checks_and_every_reference_holds(tmp_path,
         cursor.execute("PRAGMA foreign_keys")
         assert cursor.fetchone()[0] == 1
     assert Order.objects.count() == 60
+
+
+def test_a_batch_that_cannot_be_sent_fails_the_import_instead_of_vanishing(tmp_path, monkeypatch):
+    """A multiprocessing queue's feeder thread would print a pickling error and drop the
+    batch; the child pickles each batch itself, so the import fails instead."""
+    import pickle
+
+    from ecrm.orders import api as orders
+
+    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    pack = orders.pack_order
+
+    def unsendable(order):  # runs in the child
+        packed = pack(order)
+        return (*packed[:3], (lambda: None,)) if order.external_id == "T-0050" else packed
+
+    monkeypatch.setattr(orders, "pack_order", unsendable)
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        imports.run_import("orders", _file(tmp_path, 200))
+    assert ImportRun.objects.get().status == ImportRun.Status.FAILED
+    assert Order.objects.count() == 40  # the two batches before T-0050's; nothing after it
+    assert _readers() == []
