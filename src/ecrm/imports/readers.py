@@ -126,7 +126,7 @@ class Table:
                     except UnicodeDecodeError:
                         return line
         except (OSError, EOFError, gzip.BadGzipFile):
-            return None
+            pass
         return None
 
     def _csv_records(self) -> Iterator[tuple]:

@@ -372,26 +372,16 @@ class _Prepared:
     def lines(self, lines) -> tuple:
         """(kind, sku, name, quantity, unit_price, amount) of each line, for the driver."""
         shared = self.shared
-        if self.sqlite:
-            return tuple(
-                tuple(
-                    map(
-                        shared,
-                        (
-                            x.kind,
-                            x.sku[:80],
-                            x.name[:300],
-                            str(x.quantity),
-                            str(x.unit_price),
-                            str(x.line_amount),
-                        ),
-                    )
-                )
-                for x in lines
-            )
+        number = str if self.sqlite else _unchanged
         return tuple(
-            tuple(map(shared, (x.kind, x.sku[:80], x.name[:300], x.quantity, x.unit_price)))
-            + (x.line_amount,)
+            (
+                shared(x.kind),
+                shared(x.sku[:80]),
+                shared(x.name[:300]),
+                shared(number(x.quantity)),
+                shared(number(x.unit_price)),
+                shared(number(x.line_amount)),
+            )
             for x in lines
         )
 
@@ -406,6 +396,10 @@ class _Prepared:
                 known.clear()
             found = known[value] = value
         return found
+
+
+def _unchanged(value):
+    return value
 
 
 _PREPARED: dict[tuple, _Prepared] = {}
