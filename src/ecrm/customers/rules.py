@@ -34,11 +34,11 @@ class Claim:
 
     @property
     def exclusive(self) -> bool:
-        return self.kind in _EXCLUSIVE
+        return self.kind in EXCLUSIVE
 
 
 _KINDS = frozenset(IdentityKind.values)
-_EXCLUSIVE = frozenset(k.value for k in EXCLUSIVE_KINDS)
+EXCLUSIVE = frozenset(k.value for k in EXCLUSIVE_KINDS)  # kinds one person owns alone
 
 
 def make_claim(kind: str, raw, namespace: str = "", verified: bool = False) -> Claim:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 
 from ecrm import flows
@@ -411,9 +411,34 @@ class BulkResolved:
 
 
 def _identity_rows(keys: set[tuple[str, str, str]]) -> list[tuple]:
-    """(kind, namespace, value, verified, customer_id) of every identity with these keys."""
-    rows = []
-    values = sorted({k[2] for k in keys})
+    """(kind, namespace, value, verified, customer_id) of every identity with these keys.
+
+    Exclusive identifiers link whatever their ``verified`` flag (``rules.links``), so for
+    them it is not read (None): their lookup is then served by the unique index on (kind,
+    namespace, value, customer) alone, without reading each identity's row (half the
+    lookup time of an order import's buyers at 1M customers)."""
+    rows: list[tuple] = []
+    exclusive: dict[tuple[str, str], list[str]] = {}
+    shared: set[str] = set()
+    for kind, namespace, value in keys:
+        if kind in rules.EXCLUSIVE:
+            exclusive.setdefault((kind, namespace), []).append(value)
+        else:
+            shared.add(value)
+    table = Identity._meta.db_table
+    with connection.cursor() as cursor:
+        for (kind, namespace), values in exclusive.items():
+            values.sort()
+            for start in range(0, len(values), BULK_CHUNK):
+                chunk = values[start : start + BULK_CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT value, customer_id FROM {table} "
+                    f"WHERE kind = %s AND namespace = %s AND value IN ({marks})",
+                    [kind, namespace, *chunk],
+                )
+                rows.extend((kind, namespace, v, None, cid) for v, cid in cursor.fetchall())
+    values = sorted(shared)
     for start in range(0, len(values), BULK_CHUNK):
         chunk = values[start : start + BULK_CHUNK]
         rows.extend(

@@ -14,7 +14,9 @@ import multiprocessing
 import pickle
 import queue
 import re
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from collections import Counter
@@ -445,6 +447,12 @@ class _Batch:
             self.buyers.append(record)
         return index
 
+    def packed(self) -> _Batch:
+        """The batch with its orders packed (``orders.pack_orders``) for writing."""
+        documents = orders.pack_orders(order for order, _ in self.orders)
+        self.orders = list(zip(documents, (buyer for _, buyer in self.orders), strict=True))
+        return self
+
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_buyer_index": {}}
 
@@ -454,7 +462,9 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
 
     A first quick pass counts the rows of each order (``total`` learns their sum); the
     second pass hands an order on as soon as its last row has been read, so only
-    incomplete orders are held in memory. The last batch holds every row read.
+    incomplete orders are held in memory. The last batch holds every row read. The first
+    batches are smaller (an eighth, a quarter, a half of ``ORDER_BATCH_LINES``), so the
+    writer starts early instead of waiting for a whole batch to be read.
     """
     expected: Counter[str] = Counter(_order_key(parser, row) for row in table.raw_rows())
     total(sum(expected.values()))
@@ -462,6 +472,7 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
     poisoned: dict[str, tuple[int, str]] = {}  # order id -> (line, reason) of an unreadable row
     batch = _Batch([], [], [], 0)
     read = 0
+    size = max(1, ORDER_BATCH_LINES // 8)
 
     def complete(key: str, group: list) -> None:
         if key in poisoned:
@@ -475,7 +486,7 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
         if parsed.is_return:
             batch.returns.append((parsed.document, buyer))
         else:
-            batch.orders.append((orders.pack_order(parsed.document), buyer))
+            batch.orders.append((parsed.document, buyer))
         batch.lines += len(group)
 
     for record in table.records():
@@ -496,24 +507,31 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
             continue
         del open_orders[key]
         complete(key, group)
-        if batch.lines >= ORDER_BATCH_LINES:
+        if batch.lines >= size:
             batch.read = read
-            yield batch
+            yield batch.packed()
             batch = _Batch([], [], [], read)
+            size = min(size * 2, ORDER_BATCH_LINES)
     for key, group in open_orders.items():
         complete(key, group)
     batch.read = read
-    yield batch
+    yield batch.packed()
 
 
 class _ReadingProcess:
-    """``_order_batches`` in a forked child process, handed over through a pipe.
+    """``_order_batches`` in a forked child process.
 
     The child inherits the open file's table, the parser and its caches; it never touches
     the database (it only reads connection settings to pack rows) and leaves with
     ``os._exit``, so the parent's connections, which it inherits too, are never used or
     closed by it. Its rejected rows come back at the end; an exception in it is raised
     here, in the parent, with the child's traceback as a note.
+
+    Each batch (tens of MB pickled) goes through a file in a private spool directory
+    (in memory where ``/dev/shm`` exists); only its name goes through the queue. Through
+    the queue itself, the queue's feeder thread would write the batch into a 64 KiB pipe
+    in a thousand pieces, each waiting for the child's reading thread to let go of the
+    GIL: a second per batch on which the writer waits.
     """
 
     @staticmethod
@@ -525,6 +543,10 @@ class _ReadingProcess:
         )
 
     def __init__(self, table, parser: RowParser):
+        shm = Path("/dev/shm")
+        self.spool = Path(
+            tempfile.mkdtemp(prefix="ecrm-import-", dir=shm if shm.is_dir() else None)
+        )
         context = multiprocessing.get_context("fork")
         self.queue = context.Queue(maxsize=2)
         self.process = context.Process(
@@ -533,13 +555,17 @@ class _ReadingProcess:
         self.process.start()
 
     def _read(self, table, parser: RowParser) -> None:
-        """In the child. Batches are pickled here, not by the queue's feeder thread, which
-        would only print an error for a batch it cannot pickle and go on without it."""
+        """In the child. Batches are pickled here, so a batch that cannot be pickled fails
+        the import (a queue's feeder thread would only print an error and go on)."""
         put = self.queue.put
         bad = Rejects(table.header)
         try:
-            for batch in _order_batches(table, parser, bad, lambda rows: put(("total", rows))):
-                put(("batch", pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)))
+            batches = _order_batches(table, parser, bad, lambda rows: put(("total", rows)))
+            for number, batch in enumerate(batches):
+                path = self.spool / f"{number}.pickle"
+                with open(path, "wb") as spooled:
+                    pickle.dump(batch, spooled, protocol=pickle.HIGHEST_PROTOCOL)
+                put(("batch", path))
             put(("done", bad.rows))
         except BaseException as exc:
             note = traceback.format_exc()
@@ -557,7 +583,10 @@ class _ReadingProcess:
             if kind == "total":
                 total(value)
             elif kind == "batch":
-                yield pickle.loads(value)
+                with open(value, "rb") as spooled:
+                    batch = pickle.load(spooled)
+                value.unlink()
+                yield batch
             elif kind == "done":
                 bad.rows.extend(value)
                 return
@@ -578,11 +607,13 @@ class _ReadingProcess:
                     ) from None
 
     def stop(self) -> None:
-        """End the child (also when writing failed half-way); safe to call twice."""
+        """End the child (also when writing failed half-way) and remove the batches it
+        spooled; safe to call twice."""
         if self.process.is_alive():
             self.process.kill()
         self.process.join()
         self.queue.close()
+        shutil.rmtree(self.spool, ignore_errors=True)
 
 
 def _reason(parser: RowParser, values: list) -> str:

@@ -14,7 +14,7 @@ from ecrm.orders.rules import (
 from ecrm.orders.services import (
     BatchResult,
     PackedOrder,
-    pack_order,
+    pack_orders,
     record_order,
     record_orders,
     record_packed_orders,
@@ -26,7 +26,7 @@ from ecrm.orders.services import (
 __all__ = [
     "BatchResult",
     "PackedOrder",
-    "pack_order",
+    "pack_orders",
     "record_orders",
     "record_packed_orders",
     "record_returns",

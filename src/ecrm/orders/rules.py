@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
 
 from ecrm.orders.models import LineKind, OrderStatus
 
@@ -74,11 +73,13 @@ class OrderInput:
     attributes: dict = field(default_factory=dict)
     employee: str = ""  # staff username or the shop's employee code
 
-    @cached_property  # read by the fingerprint and the row; the lines never change
+    # Plain properties: a bulk import reads each once or twice, and functools'
+    # cached_property takes a lock on every read (Python 3.11).
+    @property
     def subtotal(self) -> Decimal:
         return sum((line.line_amount for line in self.lines), Decimal(0))
 
-    @cached_property
+    @property
     def grand_total(self) -> Decimal:
         if self.total is not None:
             return self.total

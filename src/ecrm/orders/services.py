@@ -4,6 +4,7 @@ batches that itself (``refresh=False``: the importer and the event batch)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -335,14 +336,15 @@ def _delete_lines(model, parent_column: str, parent_ids: list[int]) -> None:
         ).delete()
 
 
-# An order as ``record_packed_orders`` writes it (``pack_order``): a plain tuple of
+# An order as ``record_packed_orders`` writes it (``pack_orders``): a plain tuple of
 # (external_id, content, values, lines), strings and numbers ready for the database
 # driver. ``content`` is ``order_content_repr`` as UTF-8 (the fingerprint without the
 # buyer), ``values`` those of ``_FIELDS``, ``lines`` (kind, sku, name, quantity,
 # unit_price, amount) of each line. A bulk import packs orders in its reading process and
-# sends them to the writing one: unpickling plain tuples, whose repeated values (status,
-# currency, a product's name, prices) are one shared object each, costs a fraction of
-# unpickling ``OrderInput`` objects.
+# sends them to the writing one: unpickling plain tuples, whose lines' repeated values (a
+# product's SKU and name, prices) are one shared object each, costs a fraction of
+# unpickling ``OrderInput`` objects. (Sharing the order's own values cost the reading
+# process more than it saved in pickling.)
 PackedOrder = tuple[str, bytes, tuple, tuple]
 
 
@@ -369,37 +371,39 @@ class _Prepared:
     def json(self, value):
         return self._json.get_db_prep_save(value, connection)
 
-    def lines(self, lines) -> tuple:
-        """(kind, sku, name, quantity, unit_price, amount) of each line, for the driver."""
-        shared = self.shared
-        number = str if self.sqlite else _unchanged
+    def lines(self, lines, share) -> tuple:
+        """(kind, sku, name, quantity, unit_price, amount) of each line, for the driver;
+        ``share`` as ``share()`` returns it."""
+        if self.sqlite:
+            return tuple(
+                (
+                    share(x.kind, x.kind),
+                    share(sku := x.sku[:80], sku),
+                    share(name := x.name[:300], name),
+                    share(q := str(x.quantity), q),
+                    share(p := str(x.unit_price), p),
+                    share(a := str(x.line_amount), a),
+                )
+                for x in lines
+            )
         return tuple(
             (
-                shared(x.kind),
-                shared(x.sku[:80]),
-                shared(x.name[:300]),
-                shared(number(x.quantity)),
-                shared(number(x.unit_price)),
-                shared(number(x.line_amount)),
+                share(x.kind, x.kind),
+                share(sku := x.sku[:80], sku),
+                share(name := x.name[:300], name),
+                x.quantity,
+                x.unit_price,
+                x.line_amount,
             )
             for x in lines
         )
 
-    def shared(self, value):
-        """One object for equal strings (pickled once per batch); bounded."""
-        if value.__class__ is not str:
-            return value
-        known = self._shared
-        found = known.get(value)
-        if found is None:
-            if len(known) >= 200_000:
-                known.clear()
-            found = known[value] = value
-        return found
-
-
-def _unchanged(value):
-    return value
+    def share(self):
+        """``share(s, s)``: one object for equal strings, so a batch pickles each once. The
+        table is bounded: emptied when it holds 200,000 strings."""
+        if len(self._shared) >= 200_000:
+            self._shared.clear()
+        return self._shared.setdefault
 
 
 _PREPARED: dict[tuple, _Prepared] = {}
@@ -413,21 +417,28 @@ def _prepared(model) -> _Prepared:
     return prep
 
 
-def pack_order(order: OrderInput) -> PackedOrder:
-    """``order`` as ``record_packed_orders`` takes it; no database access."""
+def pack_orders(documents: Iterable[OrderInput]) -> list[PackedOrder]:
+    """``documents`` as ``record_packed_orders`` takes them; no database access."""
     prep = _prepared(Order)
-    values = list(_order_fields(order))
-    values[_PLACED_AT] = prep.datetime(values[_PLACED_AT])
-    if prep.sqlite:
-        values[_MONEY] = [str(v) for v in values[_MONEY]]
-    attributes = values[_ATTRIBUTES]
-    values[_ATTRIBUTES] = prep.json(attributes) if attributes else prep.empty_json
-    return (
-        order.external_id,
-        order_content_repr(order).encode(),
-        tuple(map(prep.shared, values)),
-        prep.lines(order.lines),
-    )
+    share = prep.share()
+    sqlite = prep.sqlite
+    packed = []
+    for order in documents:
+        values = list(_order_fields(order))
+        values[_PLACED_AT] = prep.datetime(values[_PLACED_AT])
+        if sqlite:
+            values[_MONEY] = [str(v) for v in values[_MONEY]]
+        attributes = values[_ATTRIBUTES]
+        values[_ATTRIBUTES] = prep.json(attributes) if attributes else prep.empty_json
+        packed.append(
+            (
+                order.external_id,
+                order_content_repr(order).encode(),
+                tuple(values),
+                prep.lines(order.lines, share),
+            )
+        )
+    return packed
 
 
 def _line_rows_of(parent_id: int, lines: tuple, product_ids: dict[str, int]) -> list[tuple]:
@@ -465,14 +476,16 @@ def record_orders(
 ) -> BatchResult:
     """``record_order`` for many orders with a handful of statements; no figure refresh.
     ``record_packed_orders`` of the packed orders."""
-    packed = [(pack_order(order), cid) for order, cid in items]
-    return record_packed_orders(packed, products=products)
+    packed = pack_orders(order for order, _ in items)
+    return record_packed_orders(
+        list(zip(packed, (cid for _, cid in items), strict=True)), products=products
+    )
 
 
 def record_packed_orders(
     items: list[tuple[PackedOrder, int | None]], *, products: dict[str, int] | None = None
 ) -> BatchResult:
-    """Many orders (``pack_order``) with a handful of statements; no figure refresh.
+    """Many orders (``pack_orders``) with a handful of statements; no figure refresh.
 
     Same rules and the same row values as ``record_order``: an order whose content hash
     matches is left alone, a changed one is rewritten with its lines. Unknown products are
@@ -538,6 +551,7 @@ def record_returns(
         orders = _existing(Order, order_ids, ("id", "customer_id"))
         existing = _existing(Return, list(by_id), ("id", "content_hash", "customer_id"))
         prep = _prepared(Return)
+        share = prep.share()
         todo, touched = [], set()
         unchanged = 0
         for ext, (ret, cid) in by_id.items():
@@ -549,7 +563,9 @@ def record_returns(
             if old is not None and old[1] == digest:
                 unchanged += 1
                 continue
-            todo.append((ret, cid, digest, old, order[0] if order else None, prep.lines(ret.lines)))
+            todo.append(
+                (ret, cid, digest, old, order[0] if order else None, prep.lines(ret.lines, share))
+            )
             touched.update({cid, old[2] if old else None})
         products, products_created = _batch_products(
             (line for t in todo for line in t[5]), products

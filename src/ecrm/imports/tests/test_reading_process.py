@@ -60,7 +60,9 @@ def _rejects(path: str) -> list[list[str]]:
 
 
 def test_forked_and_inline_reading_write_the_same(tmp_path, monkeypatch):
-    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)  # 10 batches of 20 orders
+    # Batches of at least 5, 10, 20, then 40 lines: of 3, 5, 10, then 20 orders (T-0003 is
+    # rejected): 13 batches for 199 orders.
+    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
     readers: list[list[str]] = []
     write = services._write_orders
 
@@ -71,7 +73,9 @@ def test_forked_and_inline_reading_write_the_same(tmp_path, monkeypatch):
     monkeypatch.setattr(services, "_write_orders", spy)
     path = _file(tmp_path, 200, bad=True)
     summary = imports.run_import("orders", path, rejects=tmp_path / "forked.csv")
-    assert len(readers) == 10 and all(r == ["import-reader"] for r in readers)
+    # The child reads ahead: it may have handed over its last batch and ended before the
+    # last writes, never before the first.
+    assert len(readers) == 13 and readers[0] == ["import-reader"]
     assert _readers() == []
     assert (summary.rows_read, summary.created["orders"], summary.created["customers"]) == (
         400,
@@ -113,10 +117,11 @@ def test_a_failure_on_the_writing_side_reaches_the_caller(tmp_path, monkeypatch)
         imports.run_import("orders", _file(tmp_path, 200))
     run = ImportRun.objects.get()
     assert (run.status, run.error) == (ImportRun.Status.FAILED, "disk full")
-    # The two batches written before the failure stay (each is its own transaction, and
-    # re-running the import completes it); nothing of the failed batch is half-written.
-    assert Order.objects.count() == 40
-    assert OrderLine.objects.count() == 80
+    # The two batches written before the failure (3 and 5 orders) stay: each is its own
+    # transaction, and re-running the import completes it. Nothing of the failed batch
+    # is half-written.
+    assert Order.objects.count() == 8
+    assert OrderLine.objects.count() == 16
     assert _readers() == []
 
 
@@ -138,7 +143,7 @@ def test_a_failure_in_the_reading_process_reaches_the_caller(tmp_path, monkeypat
     assert "failing" in caught.value.__notes__[0]  # the child's traceback
     run = ImportRun.objects.get()
     assert (run.status, run.error) == (ImportRun.Status.FAILED, "'mapping table lost'")
-    assert Order.objects.count() == 40  # the two batches the child finished
+    assert Order.objects.count() == 38  # the four batches the child finished: 3+5+10+20
     assert calls == []  # the parsing ran in the child, not here
     assert _readers() == []
 
@@ -180,15 +185,17 @@ def test_a_batch_that_cannot_be_sent_fails_the_import_instead_of_vanishing(tmp_p
     from ecrm.orders import api as orders
 
     monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
-    pack = orders.pack_order
+    pack = orders.pack_orders
 
-    def unsendable(order):  # runs in the child
-        packed = pack(order)
-        return (*packed[:3], (lambda: None,)) if order.external_id == "T-0050" else packed
+    def unsendable(documents):  # runs in the child
+        return [
+            (*packed[:3], (lambda: None,)) if packed[0] == "T-0050" else packed
+            for packed in pack(documents)
+        ]
 
-    monkeypatch.setattr(orders, "pack_order", unsendable)
+    monkeypatch.setattr(orders, "pack_orders", unsendable)
     with pytest.raises((pickle.PicklingError, AttributeError)):
         imports.run_import("orders", _file(tmp_path, 200))
     assert ImportRun.objects.get().status == ImportRun.Status.FAILED
-    assert Order.objects.count() == 40  # the two batches before T-0050's; nothing after it
+    assert Order.objects.count() == 38  # the four batches before T-0050's; nothing after
     assert _readers() == []

@@ -51,6 +51,6 @@ def test_the_fingerprint_is_the_hash_of_every_part_with_the_customer_first():
     )
     assert order_hash(order, 7) == content_hash(7, *parts, "SH01-周杰")
     assert order_hash(_order("A"), None) == content_hash(None, *parts)
-    packed = orders.pack_order(order)  # the fingerprint's content is cached on the order
+    (packed,) = orders.pack_orders([order])  # the fingerprint's content is cached on the order
     assert order_hash(order, 7) == content_hash(7, *parts, "SH01-周杰")
     assert content_digest(7, packed[1]) == order_hash(order, 7)
