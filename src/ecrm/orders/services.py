@@ -341,10 +341,10 @@ def _delete_lines(model, parent_column: str, parent_ids: list[int]) -> None:
 # driver. ``content`` is ``order_content_repr`` as UTF-8 (the fingerprint without the
 # buyer), ``values`` those of ``_FIELDS``, ``lines`` (kind, sku, name, quantity,
 # unit_price, amount) of each line. A bulk import packs orders in its reading process and
-# sends them to the writing one: unpickling plain tuples, whose lines' repeated values (a
+# sends them to the writing one: loading plain tuples, whose lines' repeated values (a
 # product's SKU and name, prices) are one shared object each, costs a fraction of
 # unpickling ``OrderInput`` objects. (Sharing the order's own values cost the reading
-# process more than it saved in pickling.)
+# process more than it saved in sending.)
 PackedOrder = tuple[str, bytes, tuple, tuple]
 
 

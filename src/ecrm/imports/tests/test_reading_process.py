@@ -5,6 +5,7 @@ reach the caller, be recorded on the run and leave no process behind."""
 
 import csv
 import multiprocessing
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -54,12 +55,22 @@ def _readers() -> list[str]:
     return [p.name for p in multiprocessing.active_children() if p.name == "import-reader"]
 
 
+@pytest.fixture(autouse=True)
+def spool_root(tmp_path, monkeypatch) -> Path:
+    """Where the reading process spools its batches (tempfile's directory); each test
+    checks that nothing is left in it."""
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
+
+
 def _rejects(path: str) -> list[list[str]]:
     with open(path, encoding="utf-8-sig", newline="") as handle:
         return [row[:3] for row in csv.reader(handle)]
 
 
-def test_forked_and_inline_reading_write_the_same(tmp_path, monkeypatch):
+def test_forked_and_inline_reading_write_the_same(tmp_path, monkeypatch, spool_root):
     # Batches of at least 5, 10, 20, then 40 lines: of 3, 5, 10, then 20 orders (T-0003 is
     # rejected): 13 batches for 199 orders.
     monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
@@ -76,7 +87,7 @@ def test_forked_and_inline_reading_write_the_same(tmp_path, monkeypatch):
     # The child reads ahead: it may have handed over its last batch and ended before the
     # last writes, never before the first.
     assert len(readers) == 13 and readers[0] == ["import-reader"]
-    assert _readers() == []
+    assert _readers() == [] and list(spool_root.iterdir()) == []
     assert (summary.rows_read, summary.created["orders"], summary.created["customers"]) == (
         400,
         199,
@@ -101,7 +112,7 @@ def test_forked_and_inline_reading_write_the_same(tmp_path, monkeypatch):
     assert _rejects(inline.reject_file) == _rejects(summary.reject_file)
 
 
-def test_a_failure_on_the_writing_side_reaches_the_caller(tmp_path, monkeypatch):
+def test_a_failure_on_the_writing_side_reaches_the_caller(tmp_path, monkeypatch, spool_root):
     monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
     calls = []
     write = services._write_orders
@@ -122,10 +133,10 @@ def test_a_failure_on_the_writing_side_reaches_the_caller(tmp_path, monkeypatch)
     # is half-written.
     assert Order.objects.count() == 8
     assert OrderLine.objects.count() == 16
-    assert _readers() == []
+    assert _readers() == [] and list(spool_root.iterdir()) == []
 
 
-def test_a_failure_in_the_reading_process_reaches_the_caller(tmp_path, monkeypatch):
+def test_a_failure_in_the_reading_process_reaches_the_caller(tmp_path, monkeypatch, spool_root):
     monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
     parse = services._parse_order
     calls = []
@@ -145,7 +156,7 @@ def test_a_failure_in_the_reading_process_reaches_the_caller(tmp_path, monkeypat
     assert (run.status, run.error) == (ImportRun.Status.FAILED, "'mapping table lost'")
     assert Order.objects.count() == 38  # the four batches the child finished: 3+5+10+20
     assert calls == []  # the parsing ran in the child, not here
-    assert _readers() == []
+    assert _readers() == [] and list(spool_root.iterdir()) == []
 
 
 def test_the_writer_skips_foreign_key_checks_and_every_reference_holds(tmp_path, monkeypatch):
@@ -177,7 +188,9 @@ def test_the_writer_skips_foreign_key_checks_and_every_reference_holds(tmp_path,
     assert Order.objects.count() == 60
 
 
-def test_a_batch_that_cannot_be_sent_fails_the_import_instead_of_vanishing(tmp_path, monkeypatch):
+def test_a_batch_that_cannot_be_sent_fails_the_import_instead_of_vanishing(
+    tmp_path, monkeypatch, spool_root
+):
     """A multiprocessing queue's feeder thread would print a pickling error and drop the
     batch; the child pickles each batch itself, so the import fails instead."""
     import pickle
@@ -198,4 +211,4 @@ def test_a_batch_that_cannot_be_sent_fails_the_import_instead_of_vanishing(tmp_p
         imports.run_import("orders", _file(tmp_path, 200))
     assert ImportRun.objects.get().status == ImportRun.Status.FAILED
     assert Order.objects.count() == 38  # the four batches before T-0050's; nothing after
-    assert _readers() == []
+    assert _readers() == [] and list(spool_root.iterdir()) == []
