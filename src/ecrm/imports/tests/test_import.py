@@ -539,3 +539,16 @@ def test_the_follow_up_ends_the_same_whether_it_refreshes_or_rebuilds(
     }
     members = Member.objects.filter(segment_id=big.pk).values_list("customer__email", flat=True)
     assert sorted(members) == ["han.meimei@example.com", "li.lei@example.com"]
+
+
+def test_the_summary_counts_one_queued_customer_in_the_singular():
+    from importlib import import_module
+
+    from ecrm.imports.services import ImportSummary
+
+    format_summary = import_module("ecrm.imports.management.commands.import").format_summary
+    summary = ImportSummary(run_id=1, kind="orders", file="o.csv", queued_customers=1)
+    assert format_summary(summary).splitlines()[-1] == (
+        "  queued for the worker: figures, loyalty, segments and promotions of 1 customer "
+        "(`ecrm worker`, or `ecrm serve`, runs it)"
+    )

@@ -63,8 +63,10 @@ def format_summary(summary) -> str:
     if summary.reject_file:
         lines.append(f"  rejected rows written to {summary.reject_file}")
     if summary.queued_customers:
+        count = summary.queued_customers
         lines.append(
             f"  queued for the worker: figures, loyalty, segments and promotions of "
-            f"{summary.queued_customers:,} customers (`ecrm worker`, or `ecrm serve`, runs it)"
+            f"{count:,} customer{'s' if count != 1 else ''} "
+            "(`ecrm worker`, or `ecrm serve`, runs it)"
         )
     return "\n".join(lines)
