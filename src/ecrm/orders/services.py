@@ -399,8 +399,8 @@ class _Prepared:
         )
 
     def share(self):
-        """``share(s, s)``: one object for equal strings, so a batch pickles each once. The
-        table is bounded: emptied when it holds 200,000 strings."""
+        """``share(s, s)``: one object for equal strings, which marshal and pickle write once
+        per batch. The table is bounded: emptied when it holds 200,000 strings."""
         if len(self._shared) >= 200_000:
             self._shared.clear()
         return self._shared.setdefault
