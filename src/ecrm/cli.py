@@ -45,4 +45,4 @@ def _uninitialised_database() -> str | None:
     except DatabaseError:
         return None
     name = connection.settings_dict["NAME"]
-    return f"{name}" if connection.vendor == "sqlite" else f"{name!r} ({connection.vendor})"
+    return str(name) if connection.vendor == "sqlite" else f"{name!r} ({connection.vendor})"

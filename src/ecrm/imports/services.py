@@ -433,7 +433,9 @@ class _Batch:
     """Complete orders and returns read from the file, for ``_write_orders``."""
 
     buyers: list  # of ProfileRecord, each once
-    orders: list  # of (PackedOrder, index of the buyer in ``buyers`` or None)
+    # (OrderInput, index of the buyer in ``buyers`` or None) while read; ``packed()`` turns
+    # each OrderInput into a PackedOrder before the batch is sent.
+    orders: list
     returns: list  # of (ReturnInput, index of the buyer or None)
     read: int  # rows of the file read so far (the last batch: all of them)
     lines: int = 0

@@ -373,27 +373,16 @@ class _Prepared:
 
     def lines(self, lines, share) -> tuple:
         """(kind, sku, name, quantity, unit_price, amount) of each line, for the driver;
-        ``share`` as ``share()`` returns it."""
-        if self.sqlite:
-            return tuple(
-                (
-                    share(x.kind, x.kind),
-                    share(sku := x.sku[:80], sku),
-                    share(name := x.name[:300], name),
-                    share(q := str(x.quantity), q),
-                    share(p := str(x.unit_price), p),
-                    share(a := str(x.line_amount), a),
-                )
-                for x in lines
-            )
+        ``share`` as ``share()`` returns it. Numbers as text on SQLite, shared too."""
+        number = (lambda n: share(text := str(n), text)) if self.sqlite else _unchanged
         return tuple(
             (
                 share(x.kind, x.kind),
                 share(sku := x.sku[:80], sku),
                 share(name := x.name[:300], name),
-                x.quantity,
-                x.unit_price,
-                x.line_amount,
+                number(x.quantity),
+                number(x.unit_price),
+                number(x.line_amount),
             )
             for x in lines
         )
@@ -404,6 +393,10 @@ class _Prepared:
         if len(self._shared) >= 200_000:
             self._shared.clear()
         return self._shared.setdefault
+
+
+def _unchanged(value):
+    return value
 
 
 _PREPARED: dict[tuple, _Prepared] = {}
