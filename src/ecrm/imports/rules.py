@@ -359,6 +359,9 @@ class RowParser:
             m.defaults.get("unit_price", ""),
         )
         self._buyers: dict[tuple, ProfileRecord] = {}
+        # Equal lines of different orders are one LineInput (frozen), which keeps what is
+        # derived from it once (``orders.rules`` fingerprint, the importer's packed row).
+        self._shared_lines: dict[tuple, LineInput] = {}
 
     # raw access ----------------------------------------------------------------
 
@@ -689,6 +692,9 @@ class RowParser:
         i_sku, i_name, i_qty, i_price = fast
         d_sku, d_name, d_qty, d_price = self._line_defaults
         quantities, prices, kinds = self._quantities, self._prices, self._kinds
+        shared = self._shared_lines
+        if len(shared) > 200_000:
+            shared.clear()
         lines = []
         for n, values in enumerate(rows):
             try:
@@ -699,6 +705,11 @@ class RowParser:
             except AttributeError:
                 lines.append(self._line_at(rows, n, negate))
                 continue
+            key = (sku, name, qty_raw, price_raw, negate)
+            line = shared.get(key)
+            if line is not None:
+                lines.append(line)
+                continue
             quantity = quantities.get(qty_raw)
             unit_price = prices.get(price_raw)
             kind = kinds.get(sku)
@@ -708,7 +719,8 @@ class RowParser:
             if negate:
                 quantity = -quantity
             amount = quantity * unit_price
-            lines.append(LineInput(sku, name[:300], quantity, unit_price, kind, amount))
+            line = shared[key] = LineInput(sku, name[:300], quantity, unit_price, kind, amount)
+            lines.append(line)
         return tuple(lines)
 
     def _line_at(self, rows: list[list], n: int, negate: bool) -> LineInput:

@@ -50,6 +50,10 @@ class LineInput:
     def line_amount(self) -> Decimal:
         return self.amount if self.amount is not None else self.quantity * self.unit_price
 
+    def __getstate__(self) -> dict:
+        # Without what is cached on the line ("_repr", the importer's "_row").
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
 
 @dataclass(frozen=True)
 class OrderInput:
@@ -111,7 +115,27 @@ def content_hash(*parts) -> str:
 
 
 def _line_parts(lines) -> tuple:
-    return tuple((x.sku, x.name, x.quantity, x.unit_price, x.kind, x.line_amount) for x in lines)
+    return tuple(_line_part(x) for x in lines)
+
+
+def _line_part(x: LineInput) -> tuple:
+    return (x.sku, x.name, x.quantity, x.unit_price, x.kind, x.line_amount)
+
+
+def _line_repr(line: LineInput) -> str:
+    """``repr(_line_part(line))``, kept on the line: a bulk import's parser gives equal
+    lines of different orders one shared ``LineInput``, so each is written once."""
+    cached = line.__dict__.get("_repr")
+    if cached is None:
+        cached = line.__dict__["_repr"] = repr(_line_part(line))  # frozen; this is a cache
+    return cached
+
+
+def _lines_repr(lines) -> str:
+    """``repr(_line_parts(lines))`` from each line's ``_line_repr``."""
+    if len(lines) == 1:
+        return f"({_line_repr(lines[0])},)"
+    return f"({', '.join(map(_line_repr, lines))})"
 
 
 def order_hash(order: OrderInput, customer_id: int | None) -> str:
@@ -131,7 +155,8 @@ def order_content_repr(order: OrderInput) -> str:
     """``repr`` of the order's content parts without the leading "(": cached on the order."""
     cached = order.__dict__.get("_content_repr")
     if cached is None:
-        parts = (
+        # repr((*head, lines, *tail)) without its "(", the lines' reprs taken from the lines.
+        head = (
             order.placed_at.isoformat(),
             order.currency,
             order.status,
@@ -147,12 +172,11 @@ def order_content_repr(order: OrderInput) -> str:
             order.grand_total,
             order.coupon,
             sorted(order.attributes.items()),
-            _line_parts(order.lines),
-            # Only when set, so orders recorded before the column existed keep their
-            # fingerprint.
-            *((order.employee,) if order.employee else ()),
         )
-        cached = repr(parts)[1:]
+        # The employee only when set, so orders recorded before the column existed keep
+        # their fingerprint.
+        tail = f", {order.employee!r})" if order.employee else ")"
+        cached = f"{repr(head)[1:-1]}, {_lines_repr(order.lines)}{tail}"
         order.__dict__["_content_repr"] = cached  # the order is frozen; this is a cache
     return cached
 

@@ -16,6 +16,7 @@ from ecrm.core import audit, clock
 from ecrm.core.tables import insert_rows
 from ecrm.orders.models import LineKind, Order, OrderLine, OrderStatus, Return, ReturnLine
 from ecrm.orders.rules import (
+    LineInput,
     OrderInput,
     ReturnInput,
     check_transition,
@@ -373,19 +374,25 @@ class _Prepared:
 
     def lines(self, lines, share) -> tuple:
         """(kind, sku, name, quantity, unit_price, amount) of each line, for the driver;
-        ``share`` as ``share()`` returns it. Numbers as text on SQLite, shared too."""
+        ``share`` as ``share()`` returns it. Numbers as text on SQLite, shared too. A line
+        keeps its row: an importer's parser shares equal lines between orders."""
+        return tuple(self._line(x, share) for x in lines)
+
+    def _line(self, x: LineInput, share) -> tuple:
+        cached = x.__dict__.get("_row")
+        if cached is not None and cached[0] is self:
+            return cached[1]
         number = (lambda n: share(text := str(n), text)) if self.sqlite else _unchanged
-        return tuple(
-            (
-                share(x.kind, x.kind),
-                share(sku := x.sku[:80], sku),
-                share(name := x.name[:300], name),
-                number(x.quantity),
-                number(x.unit_price),
-                number(x.line_amount),
-            )
-            for x in lines
+        row = (
+            share(x.kind, x.kind),
+            share(sku := x.sku[:80], sku),
+            share(name := x.name[:300], name),
+            number(x.quantity),
+            number(x.unit_price),
+            number(x.line_amount),
         )
+        x.__dict__["_row"] = (self, row)  # the line is frozen; this is a cache
+        return row
 
     def share(self):
         """``share(s, s)``: one object for equal strings, which marshal and pickle write once

@@ -49,3 +49,32 @@ def test_required_fields_must_be_mapped():
     """Orders need an order id, a date and a price column (or a default)."""
     with pytest.raises(MappingError, match="unit_price: no column is mapped to it"):
         bind(parse_mapping({}, kind="orders"), ["order_id", "placed_at", "sku"])
+
+
+def _order_parser():
+    from ecrm.imports.rules import RowParser
+
+    header = ["order_id", "placed_at", "sku", "product_name", "quantity", "unit_price"]
+    layout = bind(parse_mapping({}, kind="orders"), header)
+    return RowParser(layout, currency="CNY", timezone="Asia/Shanghai")
+
+
+def test_equal_lines_of_different_orders_are_one_shared_line():
+    """Lines are frozen, so orders share equal ones; what differs in any cell is its own."""
+    from decimal import Decimal
+
+    parser = _order_parser()
+    rows = {
+        "A": [["A", "2026-11-11 10:00", "SKU-1", "保温杯", "2", "99.5"]],
+        "B": [
+            ["B", "2026-11-11 11:00", " SKU-1 ", "保温杯", "2", "99.5"],
+            ["B", "2026-11-11 11:00", "SKU-1", "保温杯", "2", "99.50"],
+            ["B", "2026-11-11 11:00", "SKU-1", "保温杯", "2", "99.5"],
+        ],
+        "C": [["C", "2026-11-11 12:00", "SKU-1", "保温杯", "2", "99.5"]],
+    }
+    a, b, c = (parser.order(rows[key]).document for key in "ABC")
+    assert b.lines[0] is b.lines[2] is c.lines[0]
+    assert b.lines[1] is not b.lines[0] and b.lines[1] == b.lines[0]
+    assert [str(line.unit_price) for line in b.lines] == ["99.5", "99.50", "99.5"]
+    assert a.lines[0] == c.lines[0] and a.lines[0].line_amount == Decimal("199.0")
