@@ -575,6 +575,12 @@ class RowParser:
             raise self._error("currency", f"{raw!r} is not a three-letter currency code")
         return code
 
+    @property
+    def order_id_column(self) -> int | None:
+        """The column of order ids where a cell, trimmed, is the id (no value table or
+        default in the mapping); None otherwise."""
+        return self._order_id_at
+
     def order_id(self, values: list) -> str:
         i = self._order_id_at
         if i is not None:

@@ -470,6 +470,17 @@ class _Batch:
         self.__dict__.update(state)
 
 
+def _rows_per_order(table: Table, parser: RowParser) -> Counter[str]:
+    """Order id -> rows of the file (blank rows and rows without an id under "")."""
+    column = parser.order_id_column
+    counts = table.column_counts(column) if column is not None else None
+    if counts is None:
+        return Counter(_order_key(parser, row) for row in table.raw_rows())
+    for raw in [raw for raw in counts if raw != raw.strip()]:
+        counts[raw.strip()] += counts.pop(raw)
+    return counts
+
+
 def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator[_Batch]:
     """The file's complete orders, ``ORDER_BATCH_LINES`` lines at a time.
 
@@ -479,7 +490,7 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
     batches are smaller (an eighth, a quarter, a half of ``ORDER_BATCH_LINES``), so the
     writer starts early instead of waiting for a whole batch to be read.
     """
-    expected: Counter[str] = Counter(_order_key(parser, row) for row in table.raw_rows())
+    expected = _rows_per_order(table, parser)
     total(sum(expected.values()))
     open_orders: dict[str, list[tuple[int, list]]] = {}
     poisoned: dict[str, tuple[int, str]] = {}  # order id -> (line, reason) of an unreadable row

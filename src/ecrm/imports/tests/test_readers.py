@@ -92,3 +92,36 @@ def test_a_bad_byte_deep_in_the_file_is_named_by_its_line(tmp_path, monkeypatch,
         f"{path.name}: not valid utf-8 text at line 5,000 (invalid start byte); "
         'set "encoding" in the mapping'
     )
+
+
+def _rows_per_order(path):
+    from collections import Counter
+
+    from ecrm.imports.rules import RowParser, bind, parse_mapping
+    from ecrm.imports.services import _order_key, _rows_per_order
+
+    table = open_table(path)
+    layout = bind(parse_mapping({}, kind="orders"), table.header)
+    parser = RowParser(layout, currency="CNY", timezone="Asia/Shanghai")
+    row_by_row = Counter(_order_key(parser, row) for row in table.raw_rows())
+    return _rows_per_order(table, parser), row_by_row, table.column_counts(0)
+
+
+def test_rows_per_order_counts_a_column_at_once_and_trims_ids_as_the_parser_does(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,placed_at,sku,unit_price\n"
+        "A,2026-11-11,S1,1\n B ,2026-11-11,S1,1\n\n A,2026-11-11,S2,1\nB,2026-11-11,S2,1\n"
+        ",2026-11-11,S3,1\n"
+    )
+    counts, row_by_row, column = _rows_per_order(path)
+    assert counts == row_by_row == {"A": 2, "B": 2, "": 2}  # the blank line and the id-less row
+    assert column is None  # the blank line has no first column: counted row by row
+
+
+def test_rows_per_order_counts_the_column_when_every_row_has_it(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,placed_at,sku,unit_price\nA,x,S1,1\n A,x,S2,1\nB ,x,S1\n")
+    counts, row_by_row, column = _rows_per_order(path)
+    assert column == {"A": 1, " A": 1, "B ": 1}
+    assert counts == row_by_row == {"A": 2, "B": 1}
