@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from ecrm.figures import api as figures
 from ecrm.imports import api as imports
@@ -212,3 +212,42 @@ def test_a_batch_that_cannot_be_sent_fails_the_import_instead_of_vanishing(
     assert ImportRun.objects.get().status == ImportRun.Status.FAILED
     assert Order.objects.count() == 38  # the four batches before T-0050's; nothing after
     assert _readers() == [] and list(spool_root.iterdir()) == []
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write-ahead log")
+def test_the_checkpointer_folds_committed_writes_into_the_database_file():
+    """What an import commits with automatic checkpoints off stays in the write-ahead log
+    until the checkpointer's thread copies it into the database file."""
+    import time
+
+    database = Path(connection.settings_dict["NAME"])
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+    try:
+        size = database.stat().st_size
+        with transaction.atomic():
+            Order.objects.bulk_create(
+                Order(
+                    external_id=f"W-{i:05d}",
+                    status="paid",
+                    currency="CNY",
+                    placed_at="2026-11-11T10:00:00+00:00",
+                    status_changed_at="2026-11-11T10:00:00+00:00",
+                    coupon="x" * 80,
+                )
+                for i in range(3000)
+            )
+        assert database.stat().st_size == size  # only in the log
+        folding = services._Checkpointer()
+        folding.poke()
+        deadline = time.monotonic() + 10
+        while database.stat().st_size == size and time.monotonic() < deadline:
+            time.sleep(0.02)
+        folding.stop()
+        folding.stop()  # twice is harmless
+        assert database.stat().st_size > size
+        assert not folding._thread.is_alive()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint=1000")
