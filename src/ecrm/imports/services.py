@@ -403,6 +403,7 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
     the same batches are read in line, with the same functions.
     """
     products: dict[str, int] = {}  # sku -> id, kept across batches
+    buyers: dict = {}  # claims -> customer id, kept across batches
     touched: set[int] = set()
     reading = _ReadingProcess(table, parser) if _ReadingProcess.possible() else None
     folding = _Checkpointer() if reading and connection.vendor == "sqlite" else None
@@ -419,7 +420,7 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
                 batches = _order_batches(table, parser, bad, total)
             for batch in batches:
                 if batch.orders or batch.returns:
-                    touched |= _write_orders(batch, summary, products)
+                    touched |= _write_orders(batch, summary, products, buyers)
                     if folding and not reading.process.is_alive():
                         folding.poke()
                 bar.update(batch.read - bar.n)
@@ -710,12 +711,15 @@ def _parse_order(parser: RowParser, key: str, group: list, bad: Rejects):
         return None
 
 
-def _write_orders(batch: _Batch, summary: ImportSummary, products: dict[str, int]) -> set[int]:
+def _write_orders(
+    batch: _Batch, summary: ImportSummary, products: dict[str, int], buyers: dict
+) -> set[int]:
     """One transaction: the buyers, then orders and returns, set-based. ``products``:
-    sku -> id known so far in this import."""
+    sku -> id known so far in this import; ``buyers``: the buyers it resolved so far
+    (``customers.resolve_customers_bulk``'s ``remembered``)."""
     with transaction.atomic():
         resolved = customers.resolve_customers_bulk(
-            batch.buyers, source="import", update_existing=False
+            batch.buyers, source="import", update_existing=False, remembered=buyers
         )
         ids = resolved.customer_ids
         placed = [(order, ids[b] if b is not None else None) for order, b in batch.orders]

@@ -159,3 +159,57 @@ def test_staff_adding_an_exclusive_identity_merges_its_owner():
     b = factories.customer(name="乙", user_id="shop-77")
     result = customers.add_identity(a.pk, customers.make_claim("user_id", "shop-77"), actor=SYSTEM)
     assert (result.customer_id, result.merged) == (a.pk, (b.pk,))
+
+
+def _buyer(*claims):
+    return customers.ProfileRecord(claims=tuple(claims), profile={}, attributes={}, consents={})
+
+
+def test_bulk_resolution_remembers_buyers_across_batches_until_a_merge(django_assert_num_queries):
+    """An import's later batches find a buyer an earlier batch resolved without looking up
+    its identities again; a profile merged away in between is resolved afresh."""
+    claim = customers.make_claim
+    known = factories.customer(name="王芳", email="wangfang@example.com")
+    Identity.objects.filter(customer=known, kind="email").update(verified=True)
+    external = claim("external", "C-1", namespace="shop")
+    email = claim("email", "wangfang@example.com", verified=True)
+    remembered: dict = {}
+    first = customers.resolve_customers_bulk(
+        [_buyer(external), _buyer(email)], source="import", update_existing=False,
+        remembered=remembered,
+    )  # fmt: skip
+    new = first.customer_ids[0]
+    assert (first.created, first.customer_ids[1]) == (1, known.pk)
+    assert remembered == {(external,): new, (email,): known.pk}
+
+    # Both are remembered: one query checks that the profiles are still live.
+    with django_assert_num_queries(3):  # savepoint, live profiles, release
+        again = customers.resolve_customers_bulk(
+            [_buyer(email), _buyer(external)], source="import", update_existing=False,
+            remembered=remembered,
+        )  # fmt: skip
+    assert (again.customer_ids, again.created) == ((known.pk, new), 0)
+
+    customers.merge_customers(new, known.pk, actor=SYSTEM)
+    merged = customers.resolve_customers_bulk(
+        [_buyer(external)], source="import", update_existing=False, remembered=remembered
+    )
+    assert merged.customer_ids == (known.pk,)  # the survivor holds the external id now
+    assert remembered[(external,)] == known.pk
+
+
+def test_bulk_resolution_does_not_remember_a_buyer_no_claim_of_which_links():
+    """An unverified email joins no profile, so each batch makes its buyer a profile of
+    its own, remembered or not (as within one batch)."""
+    loose = _buyer(customers.make_claim("email", "li@example.com"))
+    remembered: dict = {}
+    ids = [
+        customers.resolve_customers_bulk(
+            [loose], source="import", update_existing=False, remembered=remembered
+        ).customer_ids[0]
+        for _ in range(2)
+    ]
+    unremembered = customers.resolve_customers_bulk(
+        [loose], source="import", update_existing=False
+    ).customer_ids[0]
+    assert len({*ids, unremembered}) == 3 and remembered == {}
