@@ -421,7 +421,7 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
             for batch in batches:
                 if batch.orders or batch.returns:
                     touched |= _write_orders(batch, summary, products, buyers)
-                    if folding and not reading.process.is_alive():
+                    if folding and reading.finished():
                         folding.poke()
                 bar.update(batch.read - bar.n)
                 summary.rows_read = batch.read
@@ -673,6 +673,10 @@ class _ReadingProcess:
                     f"(exit code {self.process.exitcode})"
                 )
         return self.receiver.recv()
+
+    def finished(self) -> bool:
+        """Whether the child has ended: it has read the whole file (or failed)."""
+        return not self.process.is_alive()
 
     def stop(self) -> None:
         """End the child (also when writing failed half-way) and remove the batches it
