@@ -474,7 +474,9 @@ def resolve_customers_bulk(
     if remembered is not None and not update_existing:
         return _resolve_remembered(records, source, remembered)
     now = clock.now()
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction (an import's batch): under one, SQLite
+    # copies every page the inserts change into a sub-journal first (docs/IMPORT.md).
+    with transaction.atomic(savepoint=False):
         claims_by_key = {c.key: c for r in records for c in r.claims}
         rows = _identity_rows(set(claims_by_key))
         holder: dict[tuple, int] = {}
