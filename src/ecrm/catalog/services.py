@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from ecrm.catalog.models import Brand, Category, Product
 from ecrm.core import clock
+from ecrm.core.tables import select_where_in
 
 
 @dataclass(frozen=True)
@@ -137,23 +137,8 @@ def _existing_products(skus: list[str]) -> dict:
 
 
 def _ids_by_sku(skus: list[str]) -> dict[str, int]:
-    """sku -> id of the known ones, in one statement on SQLite and PostgreSQL."""
-    table = connection.ops.quote_name(Product._meta.db_table)
-    if connection.vendor == "sqlite":
-        sql = f"SELECT sku, id FROM {table} WHERE sku IN (SELECT value FROM json_each(%s))"
-        params = [json.dumps(skus)]
-    elif connection.vendor == "postgresql":
-        sql = f"SELECT sku, id FROM {table} WHERE sku = ANY(%s)"
-        params = [skus]
-    else:
-        ids: dict[str, int] = {}
-        for start in range(0, len(skus), BULK_CHUNK):
-            chunk = skus[start : start + BULK_CHUNK]
-            ids.update(Product.objects.filter(sku__in=chunk).values_list("sku", "pk"))
-        return ids
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return dict(cursor.fetchall())
+    """sku -> id of the known ones, in one statement."""
+    return dict(select_where_in(Product._meta.db_table, "sku", skus, ("id",)))
 
 
 def ensure_products(items: list[ProductInput]) -> tuple[dict[str, int], int]:

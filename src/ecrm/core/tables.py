@@ -20,6 +20,7 @@ sequence default, privileges granted on it, row security, or another owner.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from django.db import connection
@@ -54,6 +55,47 @@ def insert_rows(
             return
         marks = ", ".join(["%s"] * len(columns) + [_literal(v) for v in same.values()])
         cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
+
+
+IN_CHUNK = 500  # values per IN (...) list where the database takes no array
+
+
+def select_where_in(
+    table: str,
+    key: str,
+    values: list,
+    columns: tuple[str, ...],
+    condition: str = "",
+    params: tuple = (),
+) -> list[tuple]:
+    """Rows (``key``, then ``columns``) of ``table`` whose ``key`` is one of ``values``
+    and which meet ``condition`` (SQL, ``%s`` marks for ``params``), in one statement
+    whatever the number of values: a JSON array on SQLite, an array on PostgreSQL.
+    Django's ``filter(key__in=...)`` needs a statement per few hundred values, each
+    built anew."""
+    if not values:
+        return []
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in (key, *columns))
+    where = f" AND ({condition})" if condition else ""
+    head = f"SELECT {names} FROM {quote(table)} WHERE {quote(key)}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                f"{head} IN (SELECT value FROM json_each(%s)){where}",
+                [json.dumps(values), *params],
+            )
+            return cursor.fetchall()
+        if connection.vendor == "postgresql":
+            cursor.execute(f"{head} = ANY(%s){where}", [list(values), *params])
+            return cursor.fetchall()
+        rows = []
+        for start in range(0, len(values), IN_CHUNK):
+            chunk = values[start : start + IN_CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"{head} IN ({marks}){where}", [*chunk, *params])
+            rows.extend(cursor.fetchall())
+        return rows
 
 
 def replace_rows(

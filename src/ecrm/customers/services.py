@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 
 from ecrm import flows
 from ecrm.core import audit, clock
+from ecrm.core.tables import select_where_in
 from ecrm.core.text import pinyin_keys
 from ecrm.customers import rules
 from ecrm.customers.models import (
@@ -425,19 +426,16 @@ def _identity_rows(keys: set[tuple[str, str, str]]) -> list[tuple]:
             exclusive.setdefault((kind, namespace), []).append(value)
         else:
             shared.add(value)
-    table = Identity._meta.db_table
-    with connection.cursor() as cursor:
-        for (kind, namespace), values in exclusive.items():
-            values.sort()
-            for start in range(0, len(values), BULK_CHUNK):
-                chunk = values[start : start + BULK_CHUNK]
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(
-                    f"SELECT value, customer_id FROM {table} "
-                    f"WHERE kind = %s AND namespace = %s AND value IN ({marks})",
-                    [kind, namespace, *chunk],
-                )
-                rows.extend((kind, namespace, v, None, cid) for v, cid in cursor.fetchall())
+    for (kind, namespace), values in exclusive.items():
+        found = select_where_in(
+            Identity._meta.db_table,
+            "value",
+            sorted(values),
+            ("customer_id",),
+            condition="kind = %s AND namespace = %s",
+            params=(kind, namespace),
+        )
+        rows.extend((kind, namespace, v, None, cid) for v, cid in found)
     values = sorted(shared)
     for start in range(0, len(values), BULK_CHUNK):
         chunk = values[start : start + BULK_CHUNK]
@@ -543,16 +541,12 @@ def _resolve_remembered(records: list[ProfileRecord], source: str, remembered: d
 
 
 def _live_ids(ids: set[int]) -> set[int]:
-    """Which of ``ids`` are profiles that exist and were not merged into another."""
-    live: set[int] = set()
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), BULK_CHUNK):
-        live.update(
-            Customer.objects.filter(
-                pk__in=ordered[start : start + BULK_CHUNK], merged_into__isnull=True
-            ).values_list("pk", flat=True)
-        )
-    return live
+    """Which of ``ids`` are profiles that exist and were not merged into another (one
+    statement: an import at 1M customers checks over 100,000 remembered buyers)."""
+    rows = select_where_in(
+        Customer._meta.db_table, "id", sorted(ids), (), condition="merged_into_id IS NULL"
+    )
+    return {row[0] for row in rows}
 
 
 def _merge_values(into: dict, values: dict, *, overwrite: bool) -> None:

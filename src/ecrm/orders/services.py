@@ -3,7 +3,6 @@ batches that itself (``refresh=False``: the importer and the event batch)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,7 +12,7 @@ from django.db.models import Sum
 
 from ecrm.catalog import api as catalog
 from ecrm.core import audit, clock
-from ecrm.core.tables import insert_rows
+from ecrm.core.tables import insert_rows, select_where_in
 from ecrm.orders.models import LineKind, Order, OrderLine, OrderStatus, Return, ReturnLine
 from ecrm.orders.rules import (
     LineInput,
@@ -262,38 +261,10 @@ def _quote(name: str) -> str:
 
 
 def _existing(model, external_ids: list[str], columns: tuple[str, ...]) -> dict[str, tuple]:
-    """external_id -> values of ``columns`` (as the database returns them) of these rows.
-
-    One statement for the whole list: a JSON array on SQLite, an array on PostgreSQL.
-    """
-    if not external_ids:
-        return {}
-    names = ", ".join(_quote(c) for c in ("external_id", *columns))
-    table = _quote(model._meta.db_table)
-    found = {}
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                f"SELECT {names} FROM {table} WHERE external_id IN "
-                "(SELECT value FROM json_each(%s))",
-                [json.dumps(external_ids)],
-            )
-            rows = cursor.fetchall()
-        elif connection.vendor == "postgresql":
-            cursor.execute(
-                f"SELECT {names} FROM {table} WHERE external_id = ANY(%s)", [external_ids]
-            )
-            rows = cursor.fetchall()
-        else:
-            rows = []
-            for start in range(0, len(external_ids), BULK_CHUNK):
-                chunk = external_ids[start : start + BULK_CHUNK]
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(f"SELECT {names} FROM {table} WHERE external_id IN ({marks})", chunk)
-                rows.extend(cursor.fetchall())
-    for row in rows:
-        found[row[0]] = row[1:]
-    return found
+    """external_id -> values of ``columns`` (as the database returns them) of these rows,
+    in one statement for the whole list."""
+    rows = select_where_in(model._meta.db_table, "external_id", external_ids, columns)
+    return {row[0]: row[1:] for row in rows}
 
 
 def _new_ids(model, count: int) -> list[int]:
