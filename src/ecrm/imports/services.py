@@ -483,6 +483,9 @@ class _Batch:
     returns: list  # of (ReturnInput, index of the buyer or None)
     read: int  # rows of the file read so far (the last batch: all of them)
     lines: int = 0
+    # Sent by the reading process: a buyer an earlier batch sent is its number (the order
+    # in which buyers were first sent) instead of the record; True: numbering restarts.
+    restart_buyers: bool = False
     _buyer_index: dict = field(default_factory=dict)  # id(ProfileRecord) -> index
 
     def buyer(self, record) -> int | None:
@@ -605,6 +608,10 @@ class _ReadingProcess:
     """
 
     SPOOLED = 2
+    # Buyers a batch refers to by number (sent whole once); the numbering restarts after
+    # this many. A buyer's orders are spread over the file: about half of a batch's buyers
+    # came in earlier batches, and pickling them again cost both processes.
+    BUYERS_SENT = 1_000_000
 
     @staticmethod
     def possible() -> bool:
@@ -628,9 +635,16 @@ class _ReadingProcess:
         """In the child. A batch that cannot be pickled fails the import."""
         put = self.sender.send
         bad = Rejects(table.header)
+        numbers: dict[int, int] = {}  # id(record) -> number, the records kept in ``sent``
+        sent: list = []
         try:
             batches = _order_batches(table, parser, bad, lambda rows: put(("total", rows)))
             for number, batch in enumerate(batches):
+                if len(sent) >= self.BUYERS_SENT:
+                    numbers.clear()
+                    sent.clear()
+                    batch.restart_buyers = True
+                batch.buyers = [self._number(record, numbers, sent) for record in batch.buyers]
                 path = self.spool / f"{number}.pickle"
                 self.slots.acquire()
                 with open(path, "wb") as spooled:
@@ -646,7 +660,19 @@ class _ReadingProcess:
             put(("failed", (exc, note)))
         self.sender.close()
 
+    @staticmethod
+    def _number(record, numbers: dict[int, int], sent: list):
+        """In the child: a buyer sent before as its number, a new one as itself (kept, so
+        that its id is not reused)."""
+        known = numbers.get(id(record))
+        if known is not None:
+            return known
+        numbers[id(record)] = len(sent)
+        sent.append(record)
+        return record
+
     def batches(self, bad: Rejects, total: Callable[[int], None]) -> Iterator[_Batch]:
+        received: list = []  # the buyers the child sent, by number
         while True:
             kind, value = self._get()
             if kind == "total":
@@ -656,6 +682,13 @@ class _ReadingProcess:
                     batch = pickle.load(spooled)
                 value.unlink()
                 self.slots.release()
+                if batch.restart_buyers:
+                    received.clear()
+                for n, buyer in enumerate(batch.buyers):
+                    if buyer.__class__ is int:
+                        batch.buyers[n] = received[buyer]
+                    else:
+                        received.append(buyer)
                 yield batch
             elif kind == "done":
                 bad.rows.extend(value)

@@ -81,7 +81,12 @@ class OrderInput:
     # cached_property takes a lock on every read (Python 3.11).
     @property
     def subtotal(self) -> Decimal:
-        return sum((line.line_amount for line in self.lines), Decimal(0))
+        cached = self.__dict__.get("_subtotal")
+        if cached is None:  # the order is frozen; this is a cache
+            cached = self.__dict__["_subtotal"] = sum(
+                (line.line_amount for line in self.lines), Decimal(0)
+            )
+        return cached
 
     @property
     def grand_total(self) -> Decimal:

@@ -70,10 +70,13 @@ def _rejects(path: str) -> list[list[str]]:
         return [row[:3] for row in csv.reader(handle)]
 
 
-def test_forked_and_inline_reading_write_the_same(tmp_path, monkeypatch, spool_root):
+@pytest.mark.parametrize("buyers_sent", [1_000_000, 3])
+def test_forked_and_inline_reading_write_the_same(tmp_path, monkeypatch, spool_root, buyers_sent):
     # Batches of at least 5, 10, 20, then 40 lines: of 3, 5, 10, then 20 orders (T-0003 is
-    # rejected): 13 batches for 199 orders.
+    # rejected): 13 batches for 199 orders. The child sends each of the 7 buyers whole
+    # once and by number after that; with ``buyers_sent`` 3 the numbering restarts often.
     monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    monkeypatch.setattr(services._ReadingProcess, "BUYERS_SENT", buyers_sent)
     readers: list[list[str]] = []
     write = services._write_orders
 
