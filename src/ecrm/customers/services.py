@@ -436,16 +436,17 @@ def _identity_rows(keys: set[tuple[str, str, str]]) -> list[tuple]:
             params=(kind, namespace),
         )
         rows.extend((kind, namespace, v, None, cid) for v, cid in found)
-    values = sorted(shared)
-    for start in range(0, len(values), BULK_CHUNK):
-        chunk = values[start : start + BULK_CHUNK]
-        rows.extend(
-            r
-            for r in Identity.objects.filter(value__in=chunk).values_list(
-                "kind", "namespace", "value", "verified", "customer_id"
-            )
-            if (r[0], r[1], r[2]) in keys
-        )
+    found = select_where_in(
+        Identity._meta.db_table,
+        "value",
+        sorted(shared),
+        ("kind", "namespace", "verified", "customer_id"),
+    )
+    rows.extend(
+        (kind, ns, value, bool(verified), cid)
+        for value, kind, ns, verified, cid in found
+        if (kind, ns, value) in keys
+    )
     return rows
 
 
