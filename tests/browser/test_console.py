@@ -108,3 +108,45 @@ def test_login_search_by_pinyin_open_360_and_merge(live_server, browser_page, st
 
     page.goto(f"{live_server.url}/customers/{dup.pk}/")
     page.wait_for_url(f"{live_server.url}/customers/{zhang.pk}/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dashboard_chart_reads_buyers_as_counts_and_the_repeat_rate_as_percent(
+    live_server, browser_page, staff_factory
+):
+    """The home page's bars (buyers) and line (repeat-purchase rate, second axis) each read
+    in their own format: on the axes and in the tooltip. Counts are grouped by three."""
+    from ecrm.analytics import api as analytics
+    from ecrm.customers.tests import factories as f
+    from ecrm.staff.models import Role
+
+    staff_factory("boss", Role.ADMIN, password="boss-pass-123")
+    now = dt.datetime.now(dt.UTC)
+    for n in range(4):
+        buyer = f.customer(f"客户{n}")
+        f.order(buyer.pk, f"A-{n}", placed_at=now - dt.timedelta(days=40))
+        if n % 2:
+            f.order(buyer.pk, f"B-{n}", placed_at=now)
+    analytics.rebuild()
+    page = browser_page
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", "boss-pass-123")
+    page.click("button.primary[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_function(
+        "window.echarts && echarts.getInstanceByDom(document.querySelector('.chart'))"
+    )
+    formats = page.evaluate(
+        """() => {
+          const o = echarts.getInstanceByDom(document.querySelector('.chart')).getOption();
+          const line = o.series.find(s => s.type === 'line');
+          return [o.yAxis[0].axisLabel.formatter(1234), o.yAxis[1].axisLabel.formatter(0.5),
+                  o.tooltip[0].valueFormatter(1234), line.tooltip.valueFormatter(0.5),
+                  o.yAxis.map(a => 'ecrmFormat' in a)];
+        }"""
+    )
+    page.screenshot(path="/tmp/console-dashboard.png", full_page=True)
+
+    assert formats == ["1,234", "50%", "1,234", "50%", [False, False]]

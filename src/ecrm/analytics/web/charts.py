@@ -46,7 +46,9 @@ def bars(
         option["series"].append(entry)
     if line is not None:
         name, values, line_fmt = line
-        option["yAxis"] = [value, {"type": "value", "splitLine": {"show": False}, "axisLabel": {}}]
+        # The line reads in its own format on its axis and in the tooltip (charts.js).
+        second = {"type": "value", "splitLine": {"show": False}, "ecrmFormat": line_fmt}
+        option["yAxis"] = [value, second]
         option["series"].append(
             {
                 "name": name,
@@ -54,9 +56,9 @@ def bars(
                 "yAxisIndex": 1,
                 "smooth": True,
                 "data": [_num(v) for v in values],
+                "ecrmFormat": line_fmt,
             }
         )
-        option["ecrmFormat"] = fmt if fmt == line_fmt else fmt
     return option
 
 

@@ -11,6 +11,8 @@
  * The option is plain ECharts JSON plus one optional key that JSON cannot express otherwise:
  *   "ecrmFormat": "integer" | "money" | "percent" | "decimal"   how values read in tooltips and
  *                                                               on the value axis
+ * The same key on a value axis or on a series overrides it there: a line of rates on a second
+ * axis beside bars of counts reads "79%" on its axis and in the tooltip.
  * A data item that carries a "url" opens that URL when clicked; every click is also sent as a
  * DOM event "ecrm:chartclick" (detail: name, seriesName, value, dataIndex, data) on the element.
  */
@@ -89,32 +91,46 @@
     }
   };
 
+  // The format named by item.ecrmFormat (removed from the item), else the chart's.
+  function ownFormat(item, fallback) {
+    var own = item && FORMATS[item.ecrmFormat];
+    if (item) delete item.ecrmFormat;
+    return own || fallback;
+  }
+
   function applyFormat(option) {
-    var fmt = FORMATS[option.ecrmFormat];
-    delete option.ecrmFormat;
-    if (!fmt) return option;
-    var tooltip = option.tooltip || {};
-    if (Array.isArray(tooltip)) tooltip = tooltip[0] || {};
-    if (!tooltip.valueFormatter) tooltip.valueFormatter = fmt;
-    option.tooltip = tooltip;
+    var fmt = ownFormat(option, null);
+    if (fmt) {
+      var tooltip = option.tooltip || {};
+      if (Array.isArray(tooltip)) tooltip = tooltip[0] || {};
+      if (!tooltip.valueFormatter) tooltip.valueFormatter = fmt;
+      option.tooltip = tooltip;
+    }
     ["xAxis", "yAxis"].forEach(function (key) {
       var axes = option[key];
       if (!axes) return;
       (Array.isArray(axes) ? axes : [axes]).forEach(function (a) {
-        if (a.type === "value") {
+        var axisFmt = ownFormat(a, fmt);
+        if (a.type === "value" && axisFmt) {
           a.axisLabel = a.axisLabel || {};
-          if (!a.axisLabel.formatter) a.axisLabel.formatter = fmt;
+          if (!a.axisLabel.formatter) a.axisLabel.formatter = axisFmt;
         }
       });
     });
-    if (option.visualMap && !Array.isArray(option.visualMap) && !option.visualMap.formatter) {
+    if (fmt && option.visualMap && !Array.isArray(option.visualMap) && !option.visualMap.formatter) {
       option.visualMap.formatter = fmt;
     }
     (option.series || []).forEach(function (s) {
+      var seriesFmt = ownFormat(s, fmt);
+      if (!seriesFmt) return;
+      if (seriesFmt !== fmt) {
+        s.tooltip = s.tooltip || {};
+        if (!s.tooltip.valueFormatter) s.tooltip.valueFormatter = seriesFmt;
+      }
       if (s.label && s.label.show && !s.label.formatter) {
         s.label.formatter = function (p) {
           var v = Array.isArray(p.value) ? p.value[p.value.length - 1] : p.value;
-          return fmt(v);
+          return seriesFmt(v);
         };
       }
     });
