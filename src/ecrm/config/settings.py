@@ -117,6 +117,8 @@ LOGOUT_REDIRECT_URL = "console:login"
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Chinese numbers grouped by three with commas, as Chinese shops write them (config/formats).
+FORMAT_MODULE_PATH = ["ecrm.config.formats"]
 TIME_ZONE = ENV.time_zone
 USE_I18N = True
 USE_TZ = True

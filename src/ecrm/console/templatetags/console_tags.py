@@ -1,4 +1,4 @@
-"""Small template helpers for the console: permissions, money, JSON and cursors."""
+"""Small template helpers for the console: permissions, money, counts, JSON and cursors."""
 
 from __future__ import annotations
 
@@ -26,6 +26,15 @@ def money(value) -> str:
         return "—"
     amount = Decimal(value).quantize(Decimal("0.01"))
     return number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def grouped(value):
+    """A count or amount with thousands separators in the page's language ("20,000");
+    anything that is not a number (a "—", text) as it is."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return value
+    return number_format(value, use_l10n=True, force_grouping=True)
 
 
 @register.filter

@@ -6,6 +6,7 @@ import json
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ecrm.customers.models import Gender
 from ecrm.customers.rules import PROFILE_FIELDS
@@ -15,7 +16,7 @@ EDITABLE = tuple(f for f in PROFILE_FIELDS if f != "registered_at")
 
 
 class ProfileForm(forms.Form):
-    name = forms.CharField(label=_("Name"), required=False, max_length=200)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), required=False, max_length=200)
     email = forms.CharField(label=_("Email"), required=False, max_length=254)
     phone = forms.CharField(
         label=_("Mobile"),
