@@ -32,6 +32,7 @@ from ecrm.promotions import api as promotions
 from ecrm.segments import api as segments
 from ecrm.staff import api as staff
 from ecrm.staff.models import Department
+from ecrm.value import api as value
 
 MODELS: dict[str, type[models.Model]] = {
     "category": Category,
@@ -178,8 +179,9 @@ def _pragma(*statements: str) -> None:
             cursor.execute(statement)
 
 
-# Up to this many customers the demo builds the report read model itself.
-ANALYTICS_INLINE_UP_TO = 200_000
+# Up to this many customers the demo builds the report read model and scores customer
+# value itself; above, the worker does both after the load (minutes per million customers).
+INLINE_UP_TO = 200_000
 
 
 def load_demo(
@@ -256,7 +258,7 @@ def load_demo(
     loyalty.load_demo(seed=seed, progress=progress)
     report.seconds["loyalty"] = time.perf_counter() - started
     started = time.perf_counter()
-    if customers <= ANALYTICS_INLINE_UP_TO:
+    if customers <= INLINE_UP_TO:
         progress("  building the analytics read model …")
         analytics.rebuild()
     else:
@@ -275,6 +277,17 @@ def load_demo(
             cursor.execute("PRAGMA analysis_limit=1000")
         cursor.execute("ANALYZE")
     report.seconds["analyze"] = time.perf_counter() - started
+    started = time.perf_counter()
+    # Before the segments: a demo segment picks customers by RFM group.
+    if customers <= INLINE_UP_TO:
+        progress("  customer value: RFM scores, predicted value, profit …")
+        done = value.refresh_all()
+        if done.skipped:
+            progress(f"  customer value: no predictions ({done.skipped})")
+    else:
+        progress("  customer value is queued: the worker scores it after the load")
+        value.queue_refresh_all()
+    report.seconds["value"] = time.perf_counter() - started
     started = time.perf_counter()
     segments.load_demo(progress=progress)
     report.seconds["segments"] = time.perf_counter() - started

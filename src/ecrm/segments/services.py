@@ -679,6 +679,19 @@ DEMO_SEGMENTS = (
             },
         },
     ),
+    (
+        "高价值流失风险客户",
+        "RFM 分组为流失风险或重要挽留、且没有拒收短信的客户：电话和短信挽回的对象。",
+        {
+            "version": 1,
+            "match": {
+                "all": [
+                    {"score": "rfm_group", "op": "in", "value": ["at_risk", "cant_lose"]},
+                    {"not": {"consent": "sms", "status": "denied"}},
+                ]
+            },
+        },
+    ),
 )
 DEMO_LIST = ("双十一 VIP 邀请名单", "手工挑选的双十一预售邀请客户。")
 

@@ -28,12 +28,20 @@ if TYPE_CHECKING:
         compute_profit,
         compute_rfm,
         profit_settings,
+        refresh_all,
         score_customers,
     )
 
 # The runs live in ``services`` (numpy, scipy): imported on first use, so a process that
 # only reads scores (the console, segments) does not load them.
-_SERVICES = ("NotEnoughData", "compute_profit", "compute_rfm", "profit_settings", "score_customers")
+_SERVICES = (
+    "NotEnoughData",
+    "compute_profit",
+    "compute_rfm",
+    "profit_settings",
+    "refresh_all",
+    "score_customers",
+)
 
 
 def __getattr__(name: str):
@@ -56,6 +64,8 @@ __all__ = [
     "group_counts",
     "pareto",
     "profit_settings",
+    "queue_refresh_all",
+    "refresh_all",
     "score_customers",
     "score_of",
     "segment_facts",
@@ -96,6 +106,13 @@ class Pareto:
     customers: int
     top20_share: float
     curve: tuple[tuple[float, float], ...]
+
+
+def queue_refresh_all() -> None:
+    """``refresh_all`` on the worker (after a load too large to score in line)."""
+    from ecrm.value.tasks import refresh_all as job
+
+    job()
 
 
 def score_of(customer_id: int) -> CustomerRfm | None:

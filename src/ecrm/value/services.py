@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, transaction
@@ -618,3 +619,26 @@ def compute_profit(now: dt.datetime | None = None, settings: dict | None = None)
             totals=totals,
             seconds=round(time.perf_counter() - began, 3),
         )
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What ``refresh_all`` scored: customers per run; ``predicted`` is None where the
+    models could not be fitted (``skipped`` says why)."""
+
+    rfm: int
+    predicted: int | None
+    profit: int
+    skipped: str = ""
+
+
+def refresh_all(now: dt.datetime | None = None) -> Refreshed:
+    """RFM scores, predicted value and profit of every customer, each with the settings of
+    its latest run: what the nightly jobs do one after another, for a shop that has just
+    been loaded (the demo) and should not wait for the night."""
+    scored = compute_rfm(now=now, **rfm_settings()).customers
+    try:
+        predicted, skipped = score_customers(now=now, **prediction_settings()).customers, ""
+    except NotEnoughData as exc:
+        predicted, skipped = None, str(exc)
+    return Refreshed(scored, predicted, compute_profit(now=now).customers, skipped)

@@ -21,12 +21,8 @@ def nightly_rfm() -> int:
 
 @db_periodic_task(crontab(hour="4", minute="20"))
 def nightly_predictions() -> int:
-    last = services.PredictionRun.objects.first()
-    settings = (
-        {"horizon_days": last.horizon_days, "discount_rate": last.discount_rate} if last else {}
-    )
     try:
-        return services.score_customers(**settings).customers
+        return services.score_customers(**services.prediction_settings()).customers
     except services.NotEnoughData as exc:
         log.info("customer value predictions skipped: %s", exc)
         return 0
@@ -57,3 +53,12 @@ def run_predictions(horizon_days: int, discount_rate: float) -> int:
 @db_task()
 def run_profit(settings: dict) -> int:
     return services.compute_profit(settings=settings).customers
+
+
+@db_task()
+def refresh_all() -> int:
+    """Every customer-value run after a large load (the demo shop), on the worker."""
+    done = services.refresh_all()
+    if done.skipped:
+        log.info("customer value predictions skipped: %s", done.skipped)
+    return done.rfm

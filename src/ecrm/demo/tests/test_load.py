@@ -153,3 +153,31 @@ def test_demo_staff_have_roles_and_departments():
     employees = set(Contact.objects.values_list("employee__username", flat=True))
     assert employees == {"service", "sales"}
     assert users.get(username="admin").check_password("ecrm-demo")
+
+
+@pytest.mark.django_db
+def test_demo_shop_has_customer_value_scored_and_a_segment_by_rfm_group():
+    """A newcomer's console shows RFM groups, predicted value and profit right after the
+    load (not "wait for the nightly job"), and the win-back segment picks by RFM group."""
+    from ecrm.customers.models import Consent
+    from ecrm.segments.models import Member, Segment
+    from ecrm.value.models import CustomerProfit, CustomerScore, ProfitRun, RfmRun
+
+    _load()
+
+    rfm_run = RfmRun.objects.get()
+    profit_run = ProfitRun.objects.get()
+    assert rfm_run.customers == CustomerScore.objects.count() > 0
+    assert profit_run.customers == CustomerProfit.objects.count() > 0
+    at_risk = set(
+        CustomerScore.objects.filter(rfm_group__in=["at_risk", "cant_lose"]).values_list(
+            "customer_id", flat=True
+        )
+    )
+    no_sms = set(
+        Consent.objects.filter(channel="sms", status="denied").values_list("customer_id", flat=True)
+    )
+    segment = Segment.objects.get(name="高价值流失风险客户")
+    members = set(Member.objects.filter(segment=segment).values_list("customer_id", flat=True))
+    assert members == at_risk - no_sms
+    assert members
