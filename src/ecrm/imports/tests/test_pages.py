@@ -266,3 +266,34 @@ def test_a_failed_run_shows_its_error(marketer, data_dir):
     assert '<div class="callout">orders.csv: the file is empty</div>' in page
     assert '<span class="badge red">Failed</span>' in page
     assert marketer.get("/imports/999999/").status_code == 404
+
+
+def test_a_finished_run_shows_its_first_rejected_rows_with_line_and_reason(
+    marketer, data_dir, monkeypatch
+):
+    """Staff read why rows failed on the run's page; markup in a cell stays text. Beyond
+    the rows shown, the page says the download has the rest."""
+    from ecrm.imports.web import views
+
+    monkeypatch.setattr(views, "REJECTS_SHOWN", 2)
+    rejects = data_dir / "imports" / "import-9-rejects.csv"
+    rejects.parent.mkdir(parents=True)
+    rejects.write_text(
+        "\ufeffline,reason,order_id,product_name\n"
+        "3,placed_at: 'x' is not a date,N-2,<b>名</b>\n"
+        "4,unit_price: 'abc' is not a number,N-3,茶\n"
+        "9,order_id: is empty,,茶\n",
+        encoding="utf-8",
+    )
+    run = a_run(reject_file=str(rejects), rows_rejected=3)
+
+    page = marketer.get(f"/imports/{run.pk}/").content.decode()
+
+    assert page.count('<td class="num mono">') == 2
+    assert "<th>order_id</th><th>product_name</th>" in page
+    assert (
+        '<td class="num mono">3</td><td>placed_at: &#x27;x&#x27; is not a date</td>'
+        '<td class="mono">N-2</td><td class="mono">&lt;b&gt;名&lt;/b&gt;</td>'
+    ) in page
+    assert "The first 2 of 3 rejected rows; the download has them all." in page
+    assert "order_id: is empty" not in page

@@ -7,7 +7,9 @@ arbitrary file.
 
 from __future__ import annotations
 
+import csv
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -56,3 +58,26 @@ def reject_path(reject_file: str) -> Path | None:
     if not path.is_relative_to(root) or not path.is_file():
         return None
     return path
+
+
+@dataclass(frozen=True)
+class RejectPreview:
+    """The first rows of a reject file: the file's own columns after line and reason."""
+
+    columns: list[str]
+    rows: list[tuple[str, str, list[str]]]  # (line, reason, the row's cells)
+    more: bool  # the file holds more rows than shown
+
+
+def read_rejects(path: Path, limit: int) -> RejectPreview:
+    """The first ``limit`` rows of a reject file written by the importer (sorted by line)."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, ["line", "reason"])
+        rows = []
+        for cells in reader:
+            if len(rows) == limit:
+                return RejectPreview(header[2:], rows, more=True)
+            cells += [""] * (2 - len(cells))
+            rows.append((cells[0], cells[1], cells[2:]))
+    return RejectPreview(header[2:], rows, more=False)

@@ -132,11 +132,21 @@ def _run_or_404(run_id: int) -> ImportRun:
     return run
 
 
+# Rejected rows shown on a run's page; the download has them all.
+REJECTS_SHOWN = 100
+
+
 @require(perms.IMPORT_DATA)
 def import_run(request, run_id: int):
-    row = _row(_run_or_404(run_id))
+    """A run's counts and, once it has finished, its first rejected rows with the reason."""
+    run = _run_or_404(run_id)
+    row = _row(run)
+    path = files.reject_path(run.reject_file)
+    rejects = None
+    if path is not None and not row.active:
+        rejects = files.read_rejects(path, REJECTS_SHOWN)
     template = "imports/_run.html" if is_htmx(request) else "imports/run.html"
-    return render(request, template, {"row": row})
+    return render(request, template, {"row": row, "rejects": rejects})
 
 
 @require(perms.IMPORT_DATA)
