@@ -173,3 +173,59 @@ def test_contact_log_lands_on_the_profile(call):
 def test_openapi_document_lists_the_endpoints(client):
     paths = client.get("/api/openapi.json").json()["paths"]
     assert {"/api/customers", "/api/customers/{customer_id}", "/api/orders"} <= set(paths)
+
+
+def test_unknown_paths_and_methods_answer_json_in_the_api_shape(call, client):
+    """What no endpoint answers (an unknown path, a path parameter of the wrong type, a
+    wrong method) is JSON too, not the console's HTML page or ninja's plain text."""
+    assert call("get", "/api/nope") == (
+        404,
+        {"error": "no such endpoint: GET /api/nope", "field": None},
+    )
+    assert call("get", "/api/customers/abc") == (
+        404,
+        {"error": "no such endpoint: GET /api/customers/abc", "field": None},
+    )
+    response = client.delete("/api/customers", HTTP_AUTHORIZATION="Bearer x")
+    assert (response.status_code, response["Allow"], response.json()) == (
+        405,
+        "POST, GET",
+        {"error": "DELETE is not allowed on /api/customers; allowed: POST, GET", "field": None},
+    )
+    assert client.get("/api/unknown/").status_code == 404  # the console keeps its pages
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
+
+
+def test_tracking_paths_answer_unknown_types_in_the_tracking_shape(client):
+    response = client.post("/v1/unknown", data="{}", content_type="application/json")
+
+    assert (response.status_code, response.json()) == (
+        404,
+        {
+            "success": False,
+            "error": "no such endpoint: POST /v1/unknown",
+            "field": "",
+            "code": "not_found",
+            "message": "no such endpoint: POST /v1/unknown",
+        },
+    )
+
+
+def test_an_unexpected_error_is_a_logged_json_500(call, monkeypatch, caplog):
+    """Nothing the code did not foresee reaches a client as an HTML page or a traceback."""
+    from ecrm.customers import endpoints
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(endpoints.queries, "search_customers", broken)
+
+    assert call("get", "/api/customers?q=x") == (
+        500,
+        {
+            "error": "internal error: the request was not completed; it has been logged",
+            "field": None,
+        },
+    )
+    assert "GET /api/customers failed" in caplog.text
+    assert "disk on fire" in caplog.text

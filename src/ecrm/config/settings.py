@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # JSON 404, 405 and 500 on /api/ and /v1/, whichever part of Django answered.
+    "ecrm.config.middleware.JsonErrors",
 ]
 
 ROOT_URLCONF = "ecrm.config.urls"

@@ -1,0 +1,88 @@
+"""JSON errors for the machine-facing paths, whatever part of Django answers them.
+
+The JSON API (``/api/``) and the tracking API (``/v1/``) answer their own errors in their
+own shapes. Some answers come from elsewhere: a path no endpoint matches (``/api/nope``,
+``/api/customers/abc``) reaches the console's HTML 404 page; django-ninja answers a wrong
+method with a plain-text 405; an unexpected exception would end in Django's HTML 500.
+This middleware gives those (and Django's own 400 and 403 pages there) the path's JSON
+shape, keeping the status and the Allow header.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+
+log = logging.getLogger("ecrm.api")
+
+MESSAGES = {
+    400: "bad request: {method} {path}",
+    403: "not allowed: {method} {path}",
+    404: "no such endpoint: {method} {path}",
+    405: "{method} is not allowed on {path}; allowed: {allowed}",
+    500: "internal error: the request was not completed; it has been logged",
+}
+CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    500: "internal_error",
+}
+# Exceptions Django itself turns into 4xx responses (which ``JsonErrors`` then shapes).
+DJANGO_4XX = (Http404, PermissionDenied, BadRequest, SuspiciousOperation)
+
+
+def _shape(request: HttpRequest) -> str | None:
+    """'api' or 'tracking' for the machine-facing paths, else None (the console)."""
+    if request.path.startswith("/api/"):
+        return "api"
+    if request.path.startswith("/v1/"):
+        return "tracking"
+    return None
+
+
+def _body(shape: str, status: int, message: str) -> dict:
+    if shape == "api":
+        return {"error": message, "field": None}
+    # The tracking API's own error shape (events/web/tracking.py).
+    return {
+        "success": False,
+        "error": message,
+        "field": "",
+        "code": CODES[status],
+        "message": message,
+    }
+
+
+def _json(request: HttpRequest, shape: str, status: int, allowed: str = "") -> JsonResponse:
+    message = MESSAGES[status].format(method=request.method, path=request.path, allowed=allowed)
+    return JsonResponse(
+        _body(shape, status, message), status=status, json_dumps_params={"ensure_ascii": False}
+    )
+
+
+class JsonErrors:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        shape = _shape(request)
+        if shape is None or response.status_code not in (400, 403, 404, 405):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        replaced = _json(request, shape, response.status_code, response.get("Allow", ""))
+        if response.has_header("Allow"):
+            replaced["Allow"] = response["Allow"]
+        return replaced
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        shape = _shape(request)
+        if shape is None or isinstance(exception, DJANGO_4XX):
+            return None  # the console's own 500 page; Django's own 4xx
+        log.exception("%s %s failed", request.method, request.path)
+        return _json(request, shape, 500)
