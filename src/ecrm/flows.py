@@ -11,6 +11,7 @@ commits or rolls back with the change that caused it:
   (``customers.services``);
 * ``loyalty_changed`` — points, tier or membership changed by anything but an order
   (``loyalty.services``: activities, redemptions, adjustments, expiry, tier review);
+* ``scores_changed`` — customer value was recomputed for everyone (``value.services``);
 * ``bulk_loaded`` — an import touched many customers at once.
 
 Each reaction is an explicit call to a domain's ``api``, in dependency order: figures first
@@ -133,6 +134,15 @@ def loyalty_changed(customer_ids: Iterable[int | None]) -> None:
     ids = _ids(customer_ids)
     if ids:
         segments.on_loyalty(ids)
+
+
+def scores_changed() -> None:
+    """Customer value (RFM groups, predicted value, profit) was recomputed for every
+    customer: the segments that test those scores are rebuilt on the worker once the run
+    has committed, instead of waiting for the nightly rebuild."""
+    from ecrm.segments import api as segments
+
+    segments.queue_rebuild_reading(segments.SCORE)
 
 
 def bulk_loaded(customer_ids: Iterable[int | None]) -> None:

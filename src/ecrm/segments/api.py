@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ecrm.segments import queries, rules, services
 from ecrm.segments.models import ChangeReason, Member, MembershipChange, Segment, SegmentKind
-from ecrm.segments.rules import DefinitionError
+from ecrm.segments.rules import SCORE, DefinitionError
 from ecrm.segments.services import SegmentError
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "on_events",
     "on_orders",
     "on_profiles",
+    "SCORE",
+    "queue_rebuild_reading",
     "rebuild_all",
     "recheck",
     "segment_choices",
@@ -124,6 +126,17 @@ def on_profiles(customer_ids) -> services.Recheck:
 def rebuild_all() -> list[services.BuildResult]:
     """Every rule segment built set-based (after a big import's full figures rebuild)."""
     return services.build_all(reason=ChangeReason.REBUILD)
+
+
+def queue_rebuild_reading(source: str) -> None:
+    """Rebuild, on the worker once the caller's transaction has committed, the rule segments
+    that test ``source``'s published fields (``"score"``: RFM group, predicted value,
+    profit): a run that rescored every customer changes them all at once."""
+    from django.db import transaction
+
+    from ecrm.segments.tasks import rebuild_reading
+
+    transaction.on_commit(lambda: rebuild_reading(source))
 
 
 def recheck(customer_ids, changed=ALL_DATA, *, reason: str) -> services.Recheck:

@@ -230,8 +230,11 @@ def _fresh_build_table(cursor) -> None:
     cursor.execute(f"DELETE FROM {BUILD_TABLE}")
 
 
-def build_all(*, reason: str = ChangeReason.REBUILD, aging_only: bool = False) -> list[BuildResult]:
-    """Build every rule segment (or only those whose conditions age with time).
+def build_all(
+    *, reason: str = ChangeReason.REBUILD, aging_only: bool = False, reading: str | None = None
+) -> list[BuildResult]:
+    """Build every rule segment (or only those whose conditions age with time, or only those
+    that read ``reading``: a source of published fields such as ``rules.SCORE``).
 
     A segment whose stored definition no longer validates (a published field was
     withdrawn) is skipped and logged, never stops the others.
@@ -240,7 +243,10 @@ def build_all(*, reason: str = ChangeReason.REBUILD, aging_only: bool = False) -
     for segment_id, definition in _rule_definitions():
         if definition is None:
             continue
-        if aging_only and not rules.dependencies(definition).ages:
+        needs = rules.dependencies(definition)
+        if aging_only and not needs.ages:
+            continue
+        if reading is not None and reading not in needs.reads:
             continue
         results.append(build_segment(segment_id, reason=reason))
     return results

@@ -39,3 +39,10 @@ def recheck_after_events(customer_ids: list[int]) -> int:
     from ecrm.segments import api
 
     return api.on_events(customer_ids).customers
+
+
+@db_task()
+def rebuild_reading(source: str) -> int:
+    """Rule segments that test ``source``'s fields, after that domain recomputed them for
+    every customer (``api.queue_rebuild_reading``)."""
+    return len(services.build_all(reason=ChangeReason.REBUILD, reading=source))

@@ -23,6 +23,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ecrm import flows
 from ecrm.core import clock
 from ecrm.core.tables import replace_rows
 from ecrm.customers.models import Customer
@@ -180,6 +181,7 @@ def compute_rfm(
             ],
             seconds=0.0,
         )
+        flows.scores_changed()
     # Timed to the end of the commit, which on SQLite is where the pages reach the disk.
     run.seconds = round(time.perf_counter() - began, 3)
     run.save(update_fields=["seconds"])
@@ -455,6 +457,7 @@ def score_customers(
             stored["pareto_expected_purchases"] = np.round(result.pareto_expected_purchases, 8)
         rows = zip(*(values.tolist() for values in stored.values()), strict=True)
         replace_rows(CustomerPrediction, tuple(stored), rows, same)
+        flows.scores_changed()
     # The write includes the commit: on SQLite that is where the pages reach the disk.
     timings["write"] = round(time.perf_counter() - step, 3)
     run.timings = timings
@@ -610,6 +613,7 @@ def compute_profit(now: dt.datetime | None = None, settings: dict | None = None)
         totals = {name: round(float(values.sum()), 2) for name, values in rounded.items()}
         totals["contacts"] = int(service[:, 0].sum())
         totals["unprofitable"] = int((rounded["profit"] < 0).sum())
+        flows.scores_changed()
         return ProfitRun.objects.create(
             computed_at=now,
             settings=parsed.as_json(),

@@ -74,3 +74,49 @@ def test_expressions_annotate_customers_and_match_the_facts():
     assert sorted(champions.values_list("pk", flat=True)) == sorted(
         pk for pk in ids.values() if api.segment_facts(pk)["rfm_group"] == "champions"
     )
+
+
+def test_segments_testing_scores_follow_a_new_run_once_the_worker_rebuilt_them(
+    django_capture_on_commit_callbacks,
+):
+    """A run that rescores everyone queues a rebuild of the segments that test scores (not
+    of the others) for when it commits; before, they waited for the nightly rebuild."""
+    from huey.contrib.djhuey import HUEY
+
+    from ecrm.core import audit
+    from ecrm.segments import services as segments
+    from ecrm.segments.models import Member, MembershipChange
+    from ecrm.value.models import CustomerScore
+
+    buyers()
+    actor = audit.Actor("test")
+    champions = segments.save_segment(
+        name="champions",
+        definition={
+            "version": 1,
+            "match": {"score": "rfm_group", "op": "eq", "value": "champions"},
+        },
+        actor=actor,
+    )
+    profiles = segments.save_segment(
+        name="named",
+        definition={"version": 1, "match": {"profile": "name", "op": "is_set"}},
+        actor=actor,
+    )
+    assert not Member.objects.filter(segment=champions).exists()  # nobody scored yet
+    profile_changes = MembershipChange.objects.filter(segment=profiles).count()
+
+    immediate, HUEY.immediate = HUEY.immediate, True  # the worker's job runs in line
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            api.compute_rfm(now=NOW)
+    finally:
+        HUEY.immediate = immediate
+
+    scored = set(
+        CustomerScore.objects.filter(rfm_group="champions").values_list("customer_id", flat=True)
+    )
+    members = set(Member.objects.filter(segment=champions).values_list("customer_id", flat=True))
+    assert members == scored
+    assert len(members) == 5
+    assert MembershipChange.objects.filter(segment=profiles).count() == profile_changes
