@@ -103,9 +103,18 @@ def _read_figures(now: dt.datetime, window_days: int | None) -> np.ndarray:
         ],
         3,
     )
+    return _with_window(figures, window)
+
+
+def _with_window(figures: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """``figures`` (sorted by customer) with each customer's window order count and sum
+    appended, 0 and 0 where the window has none. The window's rows may come in any order:
+    PostgreSQL's hash aggregate returns the groups unsorted (F and M were then 0 for nearly
+    every customer)."""
     out = np.zeros((figures.shape[0], 7))
     out[:, :5] = figures
     if window.size:
+        window = window[np.argsort(window[:, 0], kind="stable")]
         at = np.minimum(np.searchsorted(window[:, 0], figures[:, 0]), window.shape[0] - 1)
         found = window[at, 0] == figures[:, 0]
         out[found, 5:] = window[at[found], 1:]

@@ -232,3 +232,22 @@ def test_a_re_run_with_nothing_changed_writes_no_score(monkeypatch):
 
     assert stored() == before
     assert api.score_of(ids["a"]).computed_at == later
+
+
+def test_window_sums_join_their_customers_whatever_order_the_database_returns():
+    """PostgreSQL's hash aggregate returns the window's groups unsorted; each customer still
+    gets their own count and sum (it used to be 0 and 0 for nearly everyone there)."""
+    import numpy as np
+
+    from ecrm.value.services import _with_window
+
+    figures = np.array([[1, 5, 2, 100, 0], [6, 9, 4, 300, 0], [7, 40, 1, 20, 0]], dtype=float)
+    window = np.array([[7, 1, 20], [1, 2, 100]], dtype=float)  # as PostgreSQL gave them
+
+    joined = _with_window(figures, window)
+
+    assert joined.tolist() == [
+        [1, 5, 2, 100, 0, 2, 100],
+        [6, 9, 4, 300, 0, 0, 0],
+        [7, 40, 1, 20, 0, 1, 20],
+    ]
