@@ -189,8 +189,8 @@ def test_unknown_paths_and_methods_answer_json_in_the_api_shape(call, client):
     response = client.delete("/api/customers", HTTP_AUTHORIZATION="Bearer x")
     assert (response.status_code, response["Allow"], response.json()) == (
         405,
-        "POST, GET",
-        {"error": "DELETE is not allowed on /api/customers; allowed: POST, GET", "field": None},
+        "GET, POST",
+        {"error": "DELETE is not allowed on /api/customers; allowed: GET, POST", "field": None},
     )
     assert client.get("/api/unknown/").status_code == 404  # the console keeps its pages
     assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")

@@ -75,9 +75,11 @@ class JsonErrors:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
             return response
-        replaced = _json(request, shape, response.status_code, response.get("Allow", ""))
-        if response.has_header("Allow"):
-            replaced["Allow"] = response["Allow"]
+        # ninja lists allowed methods in set order: sorted, the header reads the same each time
+        allowed = ", ".join(sorted(m.strip() for m in response.get("Allow", "").split(",") if m))
+        replaced = _json(request, shape, response.status_code, allowed)
+        if allowed:
+            replaced["Allow"] = allowed
         return replaced
 
     def process_exception(self, request: HttpRequest, exception: Exception):
