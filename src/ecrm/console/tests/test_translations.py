@@ -19,6 +19,8 @@ from django.utils.translation import gettext, pgettext
         ("segment", "Members", "成员"),  # who is in a segment
         ("activity", "Active", "活跃"),  # members seen lately
         ("coupon", "Code", "券码"),
+        (None, "Member since", "入会时间"),  # the loyalty member page
+        ("segment", "Member since", "进入时间"),  # in the segment since
     ],
 )
 def test_chinese_word_by_context(context, word, chinese):
