@@ -21,6 +21,9 @@ from django.utils.translation import gettext, pgettext
         ("coupon", "Code", "券码"),
         (None, "Member since", "入会时间"),  # the loyalty member page
         ("segment", "Member since", "进入时间"),  # in the segment since
+        (None, "By", "操作人"),  # who saved a rule version, who gave a reward
+        (None, "Programme", "会员计划"),
+        ("referral", "Programme", "推荐规则"),
     ],
 )
 def test_chinese_word_by_context(context, word, chinese):
