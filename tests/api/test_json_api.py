@@ -229,3 +229,20 @@ def test_an_unexpected_error_is_a_logged_json_500(call, monkeypatch, caplog):
     )
     assert "GET /api/customers failed" in caplog.text
     assert "disk on fire" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/api/customers?limit=0", "limit: Input should be greater than or equal to 1"),
+        ("/api/customers?limit=201", "limit: Input should be less than or equal to 200"),
+        ("/api/products?limit=-1", "limit: Input should be greater than or equal to 1"),
+        (
+            "/api/customers?limit=ten",
+            "limit: Input should be a valid integer, unable to parse string as an integer",
+        ),
+    ],
+)
+def test_a_page_size_out_of_range_is_a_400_naming_limit(call, path, message):
+    """Not silently a page of 1 or of 200: the caller learns the allowed range."""
+    assert call("get", path) == (400, {"error": message, "field": "limit"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from ecrm.catalog import api as catalog
 from ecrm.catalog.models import Product
@@ -54,12 +54,11 @@ def _out(p: Product) -> dict:
 
 
 @router.get("", response=ProductPage, summary="Products, newest first (keyset pages)")
-def list_products(request, after: int | None = None, limit: int = 50):
+def list_products(request, after: int | None = None, limit: int = Query(50, ge=1, le=200)):
     require(request, perms.VIEW_CUSTOMERS)
     qs = Product.objects.select_related("category", "brand").order_by("-pk")
     if after is not None:
         qs = qs.filter(pk__lt=after)
-    limit = max(1, min(limit, 200))
     rows = list(qs[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]

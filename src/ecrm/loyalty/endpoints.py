@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from ecrm.config.api import require
 from ecrm.core.audit import Actor
@@ -454,10 +454,11 @@ def member_points(request, customer_id: int):
 
 
 @members.get("/{customer_id}/points/history", response=HistoryOut, summary="Points history")
-def member_history(request, customer_id: int, before: int | None = None, limit: int = 50):
+def member_history(
+    request, customer_id: int, before: int | None = None, limit: int = Query(50, ge=1, le=200)
+):
     require(request, perms.VIEW_CUSTOMERS)
     _customer(customer_id)
-    limit = max(1, min(limit, 200))
     rows = queries.history(customer_id, limit + 1, before)
     labels = dict(EntryKind.choices)
     items = [

@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from ecrm.config.api import require
 from ecrm.core.audit import Actor
@@ -477,9 +477,14 @@ def attribute(request, payload: ReferralIn):
 
 
 @router.get("/promotions/referrals", response=list[ReferralOut], summary="Referrals, newest first")
-def list_referrals(request, state: str = "", before_id: int | None = None, limit: int = 100):
+def list_referrals(
+    request,
+    state: str = "",
+    before_id: int | None = None,
+    limit: int = Query(100, ge=1, le=500),
+):
     require(request, perms.VIEW_CUSTOMERS)
-    return queries.referrals(state=state, before_id=before_id, limit=min(max(limit, 1), 500))
+    return queries.referrals(state=state, before_id=before_id, limit=limit)
 
 
 @router.get("/promotions/referral-programme", response=dict, summary="Referral programme terms")

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, File, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from ecrm.config.api import require
@@ -130,11 +130,6 @@ class BuildOut(Schema):
     size: int
 
 
-def _page(limit: int) -> int:
-    """Page sizes from 1 to 1,000."""
-    return min(max(limit, 1), 1000)
-
-
 def _out(segment: Segment, size: int | None = None) -> dict:
     return {
         "id": segment.pk,
@@ -219,20 +214,22 @@ def delete(request, segment_id: int):
 
 
 @router.get("/{int:segment_id}/members", response=MemberPage, summary="Members (keyset pages)")
-def members(request, segment_id: int, after: int = 0, limit: int = 50):
+def members(request, segment_id: int, after: int = 0, limit: int = Query(50, ge=1, le=1000)):
     require(request, perms.VIEW_CUSTOMERS)
     get_object_or_404(Segment, pk=segment_id)
-    items, nxt = queries.member_page(segment_id, after=after, limit=_page(limit))
+    items, nxt = queries.member_page(segment_id, after=after, limit=limit)
     return {"items": [i.__dict__ for i in items], "next": nxt}
 
 
 @router.get(
     "/{int:segment_id}/changes", response=ChangePage, summary="Entries and exits, newest first"
 )
-def changes(request, segment_id: int, before: int | None = None, limit: int = 50):
+def changes(
+    request, segment_id: int, before: int | None = None, limit: int = Query(50, ge=1, le=1000)
+):
     require(request, perms.VIEW_CUSTOMERS)
     get_object_or_404(Segment, pk=segment_id)
-    items, nxt = queries.change_page(segment_id, before=before, limit=_page(limit))
+    items, nxt = queries.change_page(segment_id, before=before, limit=limit)
     return {"items": [i.__dict__ for i in items], "next": nxt}
 
 
