@@ -53,7 +53,7 @@ api = NinjaAPI(
 )
 
 
-def _error(request, status: int, message: str, field: str | None = None):
+def error_response(request, status: int, message: str, field: str | None = None):
     return api.create_response(request, {"error": message, "field": field}, status=status)
 
 
@@ -63,7 +63,7 @@ def _validation(request, exc: NinjaValidationError):
     loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "payload")]
     field = ".".join(loc) or None
     message = first.get("msg", "invalid input")
-    return _error(request, 400, f"{field}: {message}" if field else message, field)
+    return error_response(request, 400, f"{field}: {message}" if field else message, field)
 
 
 @api.exception_handler(ProfileError)
@@ -71,12 +71,12 @@ def _validation(request, exc: NinjaValidationError):
 @api.exception_handler(ContactError)
 @api.exception_handler(ReportError)
 def _domain_error(request, exc):
-    return _error(request, 400, str(exc), exc.field)
+    return error_response(request, 400, str(exc), exc.field)
 
 
 @api.exception_handler(LoyaltyError)
 def _loyalty_error(request, exc):
-    return _error(request, 400, str(exc), exc.field)
+    return error_response(request, 400, str(exc), exc.field)
 
 
 @api.exception_handler(InsufficientPoints)
@@ -88,7 +88,7 @@ def _insufficient_points(request, exc):
 @api.exception_handler(promotions.PromotionError)
 @api.exception_handler(promotions.DefinitionError)
 def _promotion_error(request, exc):
-    return _error(request, 400, str(exc), exc.field)
+    return error_response(request, 400, str(exc), exc.field)
 
 
 @api.exception_handler(promotions.CouponRefused)
@@ -108,38 +108,40 @@ def _reward_refused(request, exc):
 @api.exception_handler(DefinitionError)
 def _segment_definition_error(request, exc):
     field = "definition" if exc.path == "$" else f"definition.{exc.path}"
-    return _error(request, 400, str(exc), field)
+    return error_response(request, 400, str(exc), field)
 
 
 @api.exception_handler(SegmentError)
 def _segment_error(request, exc):
-    return _error(request, 400, str(exc), exc.field_name)
+    return error_response(request, 400, str(exc), exc.field_name)
 
 
 @api.exception_handler(MergeError)
 def _merge_error(request, exc):
-    return _error(request, 409, str(exc))
+    return error_response(request, 409, str(exc))
 
 
 @api.exception_handler(ObjectDoesNotExist)
 @api.exception_handler(Http404)
 def _not_found(request, exc):
-    return _error(request, 404, str(exc) or "not found")
+    return error_response(request, 404, str(exc) or "not found")
 
 
 @api.exception_handler(PermissionDenied)
 def _forbidden(request, exc):
-    return _error(request, 403, str(exc) or "your role does not allow this")
+    return error_response(request, 403, str(exc) or "your role does not allow this")
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request, exc):
-    return _error(request, 401, "authentication required: send Authorization: Bearer <token>")
+    return error_response(
+        request, 401, "authentication required: send Authorization: Bearer <token>"
+    )
 
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
-    return _error(request, exc.status_code, str(exc))
+    return error_response(request, exc.status_code, str(exc))
 
 
 def require(request, permission: str) -> None:

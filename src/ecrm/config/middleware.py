@@ -13,7 +13,10 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
+
+from ecrm.config.api import error_response as api_error
+from ecrm.events.web.tracking import error_response as tracking_error
 
 log = logging.getLogger("ecrm.api")
 
@@ -44,24 +47,12 @@ def _shape(request: HttpRequest) -> str | None:
     return None
 
 
-def _body(shape: str, status: int, message: str) -> dict:
-    if shape == "api":
-        return {"error": message, "field": None}
-    # The tracking API's own error shape (events/web/tracking.py).
-    return {
-        "success": False,
-        "error": message,
-        "field": "",
-        "code": CODES[status],
-        "message": message,
-    }
-
-
-def _json(request: HttpRequest, shape: str, status: int, allowed: str = "") -> JsonResponse:
+def _json(request: HttpRequest, shape: str, status: int, allowed: str = "") -> HttpResponse:
+    """The error in the path's own shape, made by that API's own error function."""
     message = MESSAGES[status].format(method=request.method, path=request.path, allowed=allowed)
-    return JsonResponse(
-        _body(shape, status, message), status=status, json_dumps_params={"ensure_ascii": False}
-    )
+    if shape == "api":
+        return api_error(request, status, message)
+    return tracking_error(status, "", message, CODES[status])
 
 
 class JsonErrors:

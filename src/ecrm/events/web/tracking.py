@@ -31,7 +31,7 @@ from ecrm.orders.api import OrderError
 log = logging.getLogger(__name__)
 
 
-def _error(status: int, field: str, message: str, code: str) -> JsonResponse:
+def error_response(status: int, field: str, message: str, code: str) -> JsonResponse:
     body = {
         "success": False,
         "error": message,
@@ -54,19 +54,21 @@ def _basic_key(request: HttpRequest) -> str | None:
         return ""
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic":
-        raise _Refused(_error(401, "Authorization", "expected HTTP Basic auth", "unauthorized"))
+        raise _Refused(
+            error_response(401, "Authorization", "expected HTTP Basic auth", "unauthorized")
+        )
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise _Refused(
-            _error(401, "Authorization", "malformed Basic credentials", "unauthorized")
+            error_response(401, "Authorization", "malformed Basic credentials", "unauthorized")
         ) from exc
     return decoded.partition(":")[0]
 
 
 def _read_body(request: HttpRequest) -> bytes:
     limit = settings.ECRM["MAX_EVENT_PAYLOAD"]
-    too_big = _error(413, "body", f"the payload is larger than {limit} bytes", "too_large")
+    too_big = error_response(413, "body", f"the payload is larger than {limit} bytes", "too_large")
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -81,7 +83,7 @@ def _read_body(request: HttpRequest) -> bytes:
         return raw
     if encoding != "gzip":
         raise _Refused(
-            _error(
+            error_response(
                 415,
                 "Content-Encoding",
                 f"{encoding!r} is not supported; use gzip",
@@ -93,32 +95,34 @@ def _read_body(request: HttpRequest) -> bytes:
         out = inflater.decompress(raw, limit + 1)
     except zlib.error as exc:
         raise _Refused(
-            _error(400, "body", f"is not valid gzip ({exc})", "invalid_request")
+            error_response(400, "body", f"is not valid gzip ({exc})", "invalid_request")
         ) from exc
     if len(out) > limit:
-        raise _Refused(_error(413, "body", f"decompresses to more than {limit} bytes", "too_large"))
+        raise _Refused(
+            error_response(413, "body", f"decompresses to more than {limit} bytes", "too_large")
+        )
     if not inflater.eof:
-        raise _Refused(_error(400, "body", "is truncated gzip", "invalid_request"))
+        raise _Refused(error_response(400, "body", "is truncated gzip", "invalid_request"))
     return out
 
 
 def _handle(request: HttpRequest, kind: str | None) -> JsonResponse:
     if request.method != "POST":
-        response = _error(405, "", "use POST", "method_not_allowed")
+        response = error_response(405, "", "use POST", "method_not_allowed")
         response["Allow"] = "POST"
         return response
     received_at = clock.now()
     try:
         key = _basic_key(request)
         if key and keys.key_id_for(key) is None:
-            return _error(401, "writeKey", "unknown or revoked write key", "unauthorized")
+            return error_response(401, "writeKey", "unknown or revoked write key", "unauthorized")
         body = rules.decode_body(_read_body(request))
         if not key:
             key = body.get("writeKey")
             key = key if isinstance(key, str) else ""
         key_id = keys.key_id_for(key)
         if key_id is None:
-            return _error(401, "writeKey", "unknown or revoked write key", "unauthorized")
+            return error_response(401, "writeKey", "unknown or revoked write key", "unauthorized")
         currency = settings.ECRM["CURRENCY"]
         if kind is None:
             messages = rules.batch_messages(body, received_at=received_at, currency=currency)
@@ -128,13 +132,13 @@ def _handle(request: HttpRequest, kind: str | None) -> JsonResponse:
     except _Refused as refused:
         return refused.response
     except (InvalidMessage, ProfileError, OrderError) as exc:
-        return _error(400, exc.field, exc.message, "invalid_request")
+        return error_response(400, exc.field, exc.message, "invalid_request")
     except DataError as exc:
         log.warning("tracking request refused by the database: %s", exc)
-        return _error(400, "body", "a value does not fit the database", "invalid_request")
+        return error_response(400, "body", "a value does not fit the database", "invalid_request")
     except OperationalError:
         log.exception("tracking request failed; the client will retry")
-        response = _error(503, "", "the database is busy, retry later", "unavailable")
+        response = error_response(503, "", "the database is busy, retry later", "unavailable")
         response["Retry-After"] = "1"
         return response
     return JsonResponse({"success": True})
