@@ -24,6 +24,7 @@ No signals: reading this module tells the whole story.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 
@@ -136,13 +137,35 @@ def loyalty_changed(customer_ids: Iterable[int | None]) -> None:
         segments.on_loyalty(ids)
 
 
+_held = threading.local()  # .scores: None, or whether a held scores_changed came
+
+
 def scores_changed() -> None:
     """Customer value (RFM groups, predicted value, profit) was recomputed for every
     customer: the segments that test those scores are rebuilt on the worker once the run
     has committed, instead of waiting for the nightly rebuild."""
     from ecrm.segments import api as segments
 
+    if getattr(_held, "scores", None) is not None:
+        _held.scores = True
+        return
     segments.queue_rebuild_reading(segments.SCORE)
+
+
+@contextmanager
+def scores_changed_once():
+    """Runs inside that each call ``scores_changed`` (``value.refresh_all``: RFM,
+    predictions and profit one after another) queue one rebuild, when the block ends (also
+    when a later run fails: the earlier ones have committed)."""
+    outer = getattr(_held, "scores", None)
+    _held.scores = False
+    try:
+        yield
+    finally:
+        changed = _held.scores
+        _held.scores = outer
+        if changed:
+            scores_changed()
 
 
 def bulk_loaded(customer_ids: Iterable[int | None]) -> None:

@@ -648,10 +648,13 @@ class Refreshed:
 def refresh_all(now: dt.datetime | None = None) -> Refreshed:
     """RFM scores, predicted value and profit of every customer, each with the settings of
     its latest run: what the nightly jobs do one after another, for a shop that has just
-    been loaded (the demo) and should not wait for the night."""
-    scored = compute_rfm(now=now, **rfm_settings()).customers
-    try:
-        predicted, skipped = score_customers(now=now, **prediction_settings()).customers, ""
-    except NotEnoughData as exc:
-        predicted, skipped = None, str(exc)
-    return Refreshed(scored, predicted, compute_profit(now=now).customers, skipped)
+    been loaded (the demo) and should not wait for the night. The segments that test
+    scores are rebuilt once, after the three runs."""
+    with flows.scores_changed_once():
+        scored = compute_rfm(now=now, **rfm_settings()).customers
+        try:
+            predicted, skipped = score_customers(now=now, **prediction_settings()).customers, ""
+        except NotEnoughData as exc:
+            predicted, skipped = None, str(exc)
+        profit = compute_profit(now=now).customers
+    return Refreshed(scored, predicted, profit, skipped)

@@ -120,3 +120,18 @@ def test_segments_testing_scores_follow_a_new_run_once_the_worker_rebuilt_them(
     assert members == scored
     assert len(members) == 5
     assert MembershipChange.objects.filter(segment=profiles).count() == profile_changes
+
+
+def test_refreshing_every_score_queues_one_rebuild_of_the_score_segments(monkeypatch):
+    """``refresh_all`` runs RFM, predictions and profit one after another: each changes the
+    scores, and the segments that test them are rebuilt once, after the last run."""
+    from ecrm.segments import api as segments
+
+    queued: list[str] = []
+    monkeypatch.setattr(segments, "queue_rebuild_reading", queued.append)
+    buyers()
+    done = api.refresh_all(now=NOW)
+    assert (done.rfm, done.profit) == (40, 40)
+    assert queued == [segments.SCORE]
+    api.compute_rfm(now=NOW)  # a run on its own still queues its rebuild
+    assert queued == [segments.SCORE, segments.SCORE]
