@@ -22,7 +22,14 @@ from ecrm.customers.api import (
     clean_profile,
     make_claim,
 )
-from ecrm.orders.api import LineInput, LineKind, OrderInput, OrderStatus, ReturnInput
+from ecrm.orders.api import (
+    LineInput,
+    LineKind,
+    OrderInput,
+    OrderShape,
+    OrderStatus,
+    ReturnInput,
+)
 
 KINDS = ("customers", "products", "orders")
 
@@ -74,6 +81,11 @@ ORDER_FIELDS = (
     "employee",
 )
 LINE_FIELDS = ("sku", "product_name", "quantity", "unit_price", "line_kind")
+# The order-level fields an order's ``OrderShape`` is made of, besides its currency.
+SHAPE_FIELDS = ("status", "channel", "store", "department", "region", "country", "city",
+                "discount", "shipping", "tax", "coupon", "employee")  # fmt: skip
+# The order-level fields a buyer's record is made of.
+BUYER_FIELDS = ("customer_id", "email", "phone", "customer_name", "country", "city")
 FIELDS = {
     "customers": CUSTOMER_FIELDS,
     "products": PRODUCT_FIELDS,
@@ -359,6 +371,13 @@ class RowParser:
             m.defaults.get("unit_price", ""),
         )
         self._buyers: dict[tuple, ProfileRecord] = {}
+        # Orders' shapes (``orders.OrderShape``) by currency and the head's other values;
+        # the buyers' records by the head's values of the buyer. Fields that are neither
+        # mapped nor defaulted are never in a head: they are left out of the keys.
+        self._shapes: dict[tuple, OrderShape] = {}
+        present = set(self._order_mapped) | set(self._order_defaults)
+        self._shape_fields = tuple(f for f in SHAPE_FIELDS if f in present)
+        self._buyer_fields = tuple(f for f in BUYER_FIELDS if f in present)
         # Equal lines of different orders are one LineInput (frozen), which keeps what is
         # derived from it once (``orders.rules`` fingerprint, the importer's packed row).
         self._shared_lines: dict[tuple, LineInput] = {}
@@ -656,6 +675,18 @@ class RowParser:
                 source="import",
             )
             return OrderRecord(document, customer, True)
+        get = head.get
+        key = (currency, *map(get, self._shape_fields))
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shape(head, currency)
+            if len(self._shapes) > 10_000:
+                self._shapes.clear()
+            self._shapes[key] = shape
+        return OrderRecord(shape.order(external_id, placed_at, lines), customer, False)
+
+    def _shape(self, head: dict, currency: str) -> OrderShape:
+        """The order-level fields but number and time, checked (status, lengths, money)."""
         status = head.get("status", OrderStatus.PAID.value).lower()
         if status not in STATUSES:
             raise self._error(
@@ -665,11 +696,8 @@ class RowParser:
             if len(head.get(field_name, "")) > limit:
                 raise self._error(field_name, f"is longer than {limit} characters")
         get = head.get
-        document = OrderInput(
-            external_id=external_id,
-            placed_at=placed_at,
+        return OrderShape(
             currency=currency,
-            lines=lines,
             status=status,
             channel=get("channel", ""),
             store=get("store", ""),
@@ -684,7 +712,6 @@ class RowParser:
             employee=self.text("employee", get("employee", "")),
             source="import",
         )
-        return OrderRecord(document, customer, False)
 
     def _money(self, head: dict, key: str) -> Decimal:
         raw = head.get(key)
@@ -776,16 +803,9 @@ class RowParser:
         """The buyer; orders of the same buyer share one record (the importer resolves each
         buyer once per batch)."""
         get = head.get
-        key = (
-            get("customer_id"),
-            get("email"),
-            get("phone"),
-            get("customer_name"),
-            get("country"),
-            get("city"),
-        )
-        if key[0] is None and key[1] is None and key[2] is None:
+        if not (get("customer_id") or get("email") or get("phone")):
             return None
+        key = tuple(map(get, self._buyer_fields))
         record = self._buyers.get(key)
         if record is not None:
             return record

@@ -9,6 +9,7 @@ from ecrm.orders.rules import (
     LineInput,
     OrderError,
     OrderInput,
+    OrderShape,
     ReturnInput,
 )
 from ecrm.orders.services import (
@@ -35,6 +36,7 @@ __all__ = [
     "OrderBrief",
     "OrderError",
     "OrderInput",
+    "OrderShape",
     "OrderStatus",
     "ReturnInput",
     "order_brief",

@@ -101,6 +101,67 @@ class OrderInput:
 
 
 @dataclass(frozen=True)
+class OrderShape:
+    """What many orders of one source share: every field of ``OrderInput`` but the number,
+    time and lines (no total or attributes: they follow from the lines, and none are set).
+    ``order`` builds the orders; what the fingerprint and the database row make of these
+    fields is then worked out once per shape, not once per order (a bulk import's orders
+    come in a handful of shapes)."""
+
+    currency: str
+    status: str = S.PAID
+    channel: str = ""
+    store: str = ""
+    department: str = ""
+    country: str = ""
+    region: str = ""
+    city: str = ""
+    discount: Decimal = Decimal(0)
+    shipping: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    coupon: str = ""
+    source: str = ""
+    employee: str = ""
+
+    def order(self, external_id: str, placed_at: dt.datetime, lines: tuple) -> OrderInput:
+        order = OrderInput(
+            external_id=external_id,
+            placed_at=placed_at,
+            currency=self.currency,
+            lines=lines,
+            status=self.status,
+            channel=self.channel,
+            store=self.store,
+            department=self.department,
+            country=self.country,
+            region=self.region,
+            city=self.city,
+            discount=self.discount,
+            shipping=self.shipping,
+            tax=self.tax,
+            coupon=self.coupon,
+            source=self.source,
+            employee=self.employee,
+        )
+        order.__dict__["_shape"] = self  # the order is frozen; read by the functions below
+        return order
+
+    @property
+    def content_parts(self) -> tuple[str, str, str]:
+        """``order_content_repr``'s text between the time and the total, between the total
+        and the lines, and after the lines (kept on the shape)."""
+        cached = self.__dict__.get("_content")
+        if cached is None:
+            middle = (self.currency, self.status, self.channel, self.store, self.department,
+                      self.country, self.region, self.city, self.discount, self.shipping,
+                      self.tax)  # fmt: skip
+            tail = f", {self.employee!r})" if self.employee else ")"
+            cached = (repr(middle)[1:-1], f"{self.coupon!r}, []", tail)
+            self.__dict__["_content"] = cached  # frozen; this is a cache
+        return cached
+
+
+@dataclass(frozen=True)
 class ReturnInput:
     external_id: str
     returned_at: dt.datetime
@@ -164,7 +225,15 @@ def content_digest(customer_id: int | None, content: bytes) -> str:
 def order_content_repr(order: OrderInput) -> str:
     """``repr`` of the order's content parts without the leading "(": cached on the order."""
     cached = order.__dict__.get("_content_repr")
-    if cached is None:
+    if cached is None and "_shape" in order.__dict__:
+        # The same text, with the shape's fields' part worked out once per shape.
+        middle, after_total, tail = order.__dict__["_shape"].content_parts
+        cached = (
+            f"{order.placed_at.isoformat()!r}, {middle}, {order.grand_total!r}, {after_total}, "
+            f"{_lines_repr(order.lines)}{tail}"
+        )
+        order.__dict__["_content_repr"] = cached
+    elif cached is None:
         # repr((*head, lines, *tail)) without its "(", the lines' reprs taken from the lines.
         head = (
             order.placed_at.isoformat(),

@@ -2,8 +2,11 @@
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecrm.orders import api as orders
 from ecrm.orders.rules import _line_parts, content_hash, order_content_repr, order_hash
@@ -68,3 +71,48 @@ def test_a_line_shared_by_orders_keeps_its_repr_but_pickles_without_it():
     assert "_repr" in CUP.__dict__
     copy = pickle.loads(pickle.dumps(CUP))
     assert copy == CUP and "_repr" not in copy.__dict__
+
+
+_TEXT = st.text(max_size=8)  # any characters: quotes, backslashes, controls, 汉字
+_MONEY = st.one_of(
+    *(st.decimals(min_value=-(10**6), max_value=10**6, places=p) for p in range(5)),
+    st.sampled_from([Decimal(0), Decimal("-0"), Decimal("1E+2"), Decimal("0.00")]),
+)
+_SHAPES = st.fixed_dictionaries(
+    {"currency": st.sampled_from(["CNY", "USD"])},
+    optional={
+        "status": st.sampled_from([*orders.OrderStatus.values, orders.OrderStatus.PAID]),
+        **dict.fromkeys(
+            ("channel", "store", "department", "country", "region", "city", "coupon"), _TEXT
+        ),
+        **dict.fromkeys(("source", "employee"), _TEXT),
+        **dict.fromkeys(("discount", "shipping", "tax"), _MONEY),
+    },
+)
+_LINES = st.lists(
+    st.builds(
+        orders.LineInput,
+        sku=_TEXT,
+        name=_TEXT,
+        quantity=_MONEY,
+        unit_price=_MONEY,
+        kind=st.sampled_from(["product", "fee"]),
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=_SHAPES,
+    lines=_LINES,
+    placed=st.datetimes(timezones=st.sampled_from([dt.UTC, ZoneInfo("Asia/Shanghai")])),
+)
+def test_an_order_built_from_its_shape_has_the_same_fingerprint_and_row(fields, lines, placed):
+    """A bulk import builds orders from shapes, whose part of the fingerprint and of the
+    row is worked out once: the same text and the same row as the order built whole."""
+    shaped = orders.OrderShape(**fields).order("A-1", placed, tuple(lines))
+    whole = orders.OrderInput(external_id="A-1", placed_at=placed, lines=tuple(lines), **fields)
+    assert shaped == whole
+    assert order_content_repr(shaped) == order_content_repr(whole)
+    assert orders.pack_orders([shaped]) == orders.pack_orders([whole])
