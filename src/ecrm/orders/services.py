@@ -422,27 +422,19 @@ def pack_orders(documents: Iterable[OrderInput]) -> list[PackedOrder]:
             if sqlite:
                 subtotal, total = str(subtotal), str(total)
             values = (*head, subtotal, *money, total, *tail, to_db(order.placed_at), *end)
-            append((order.external_id, order_content_repr(order).encode(), values,
-                    lines_of(order.lines, share)))  # fmt: skip
-            continue
-        values = _order_fields(order)
-        attributes = order.attributes
-        values = (
-            *values[: _MONEY.start],
-            *(map(str, values[_MONEY]) if sqlite else values[_MONEY]),
-            *values[_MONEY.stop : _PLACED_AT],
-            to_db(order.placed_at),
-            *values[_PLACED_AT + 1 : _ATTRIBUTES],
-            prep.json(attributes) if attributes else prep.empty_json,
-        )
-        append(
-            (
-                order.external_id,
-                order_content_repr(order).encode(),
-                values,
-                lines_of(order.lines, share),
+        else:
+            values = _order_fields(order)
+            attributes = order.attributes
+            values = (
+                *values[: _MONEY.start],
+                *(map(str, values[_MONEY]) if sqlite else values[_MONEY]),
+                *values[_MONEY.stop : _PLACED_AT],
+                to_db(order.placed_at),
+                *values[_PLACED_AT + 1 : _ATTRIBUTES],
+                prep.json(attributes) if attributes else prep.empty_json,
             )
-        )
+        content = order_content_repr(order).encode()
+        append((order.external_id, content, values, lines_of(order.lines, share)))
     return packed
 
 
