@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from dataclasses import fields as dc_fields
 from decimal import Decimal
 
 from ecrm.orders.models import LineKind, OrderStatus
@@ -124,25 +125,12 @@ class OrderShape:
     employee: str = ""
 
     def order(self, external_id: str, placed_at: dt.datetime, lines: tuple) -> OrderInput:
-        order = OrderInput(
-            external_id=external_id,
-            placed_at=placed_at,
-            currency=self.currency,
-            lines=lines,
-            status=self.status,
-            channel=self.channel,
-            store=self.store,
-            department=self.department,
-            country=self.country,
-            region=self.region,
-            city=self.city,
-            discount=self.discount,
-            shipping=self.shipping,
-            tax=self.tax,
-            coupon=self.coupon,
-            source=self.source,
-            employee=self.employee,
-        )
+        fields = self.__dict__.get("_fields")
+        if fields is None:  # the shape is frozen; this is a cache
+            fields = self.__dict__["_fields"] = {
+                f.name: getattr(self, f.name) for f in dc_fields(self)
+            }
+        order = OrderInput(external_id=external_id, placed_at=placed_at, lines=lines, **fields)
         order.__dict__["_shape"] = self  # the order is frozen; read by the functions below
         return order
 
