@@ -4,12 +4,14 @@ from ecrm.customers.models import ConsentChannel, ConsentStatus, IdentityKind
 from ecrm.customers.queries import holders_of
 from ecrm.customers.rules import PROFILE_FIELDS, Claim, ProfileError, clean_profile, make_claim
 from ecrm.customers.services import (
+    REMEMBERED_LIMIT,
     BulkResolved,
     MergeError,
     ProfileRecord,
     Resolved,
     add_identity,
     create_customer,
+    known_profiles,
     live_id,
     merge_customers,
     resolve_customer,
@@ -74,6 +76,7 @@ def find_customers(kind: str, values) -> dict[str, set[int]]:
 
 __all__ = [
     "PROFILE_FIELDS",
+    "REMEMBERED_LIMIT",
     "BulkResolved",
     "ProfileRecord",
     "resolve_customers_bulk",
@@ -89,6 +92,7 @@ __all__ = [
     "create_customer",
     "find_customers",
     "holders_of",
+    "known_profiles",
     "live_id",
     "make_claim",
     "merge_customers",

@@ -27,10 +27,12 @@ class Claim:
     value: str
     namespace: str = ""
     verified: bool = False
+    # (kind, namespace, value): what identities are looked up and grouped by; kept, as
+    # bulk resolution reads it several times per claim.
+    key: tuple[str, str, str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.kind, self.namespace, self.value)
+    def __post_init__(self):
+        object.__setattr__(self, "key", (self.kind, self.namespace, self.value))
 
     @property
     def exclusive(self) -> bool:
@@ -39,23 +41,29 @@ class Claim:
 
 _KINDS = frozenset(IdentityKind.values)
 EXCLUSIVE = frozenset(k.value for k in EXCLUSIVE_KINDS)  # kinds one person owns alone
+# Plain strings: an enum member's ``value`` costs a descriptor call per claim.
+_EMAIL, _PHONE = IdentityKind.EMAIL.value, IdentityKind.PHONE.value
 
 
 def make_claim(kind: str, raw, namespace: str = "", verified: bool = False) -> Claim:
     """Normalise a raw identifier; raise ``ProfileError`` naming the kind when it is bad."""
     if kind not in _KINDS:
         raise ProfileError("kind", f"unknown identity kind {kind!r}")
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if raw.__class__ is not str:
+        if raw is None:
+            raise ProfileError(kind, "is empty")
+        if isinstance(raw, bool) or not isinstance(raw, str | int):
+            raise ProfileError(kind, "must be a string")
+        raw = str(raw)
+    text = raw.strip()
+    if not text:
         raise ProfileError(kind, "is empty")
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
-        raise ProfileError(kind, "must be a string")
-    text = str(raw).strip()
-    if kind == IdentityKind.EMAIL:
+    if kind == _EMAIL:
         try:
             text = normalize_email(text)
         except InvalidEmail as exc:
             raise ProfileError("email", str(exc)) from exc
-    elif kind == IdentityKind.PHONE:
+    elif kind == _PHONE:
         try:
             text = normalize_phone(text)
         except InvalidPhone as exc:

@@ -6,6 +6,7 @@ these; each owns its transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, models, transaction
@@ -476,15 +477,7 @@ def resolve_customers_bulk(
     # No savepoint inside the caller's transaction (an import's batch): under one, SQLite
     # copies every page the inserts change into a sub-journal first (docs/IMPORT.md).
     with transaction.atomic(savepoint=False):
-        claims_by_key = {c.key: c for r in records for c in r.claims}
-        rows = _identity_rows(set(claims_by_key))
-        holder: dict[tuple, int] = {}
-        have: set[tuple] = set()
-        for kind, ns, value, verified, cid in sorted(rows, key=lambda r: r[4]):
-            key = (kind, ns, value)
-            have.add((cid, key))
-            if rules.links(claims_by_key[key], verified):
-                holder.setdefault(key, cid)
+        holder, have = _holders({c.key: c for r in records for c in r.claims})
         # Targets: an existing id, or ("new", n) for a profile this batch creates.
         targets: list = []
         pending: list[dict] = []
@@ -510,6 +503,37 @@ def resolve_customers_bulk(
         changed |= _attach_bulk(records, ids, targets, have, source, now)
         changed |= _consents_bulk(records, ids, source, now)
     return BulkResolved(tuple(ids), created=len(created), changed=len(changed - set(created)))
+
+
+def _holders(claims_by_key: dict[tuple, Claim]) -> tuple[dict[tuple, int], set[tuple]]:
+    """For these claims (by key): the stored profile each links to (its oldest holder
+    that links), and every (customer id, key) stored."""
+    holder: dict[tuple, int] = {}
+    have: set[tuple] = set()
+    rows = _identity_rows(set(claims_by_key))
+    for kind, ns, value, verified, cid in sorted(rows, key=lambda r: r[4]):
+        key = (kind, ns, value)
+        have.add((cid, key))
+        if rules.links(claims_by_key[key], verified):
+            holder.setdefault(key, cid)
+    return holder, have
+
+
+def known_profiles(claim_sets: Iterable[tuple[Claim, ...]]) -> dict[tuple, int]:
+    """Claims -> profile, for each set of claims that ``resolve_customers_bulk`` would give
+    to a stored profile holding every one of them: a record with these claims, no
+    consents and ``update_existing=False`` would write nothing. Read-only; the other sets
+    are left out (they need the full resolution). An importer fills ``remembered`` with
+    it while it waits for its first rows, so its batches only check that these profiles
+    are still live."""
+    claim_sets = [claims for claims in set(claim_sets) if claims]
+    holder, have = _holders({c.key: c for claims in claim_sets for c in claims})
+    known: dict[tuple, int] = {}
+    for claims in claim_sets:
+        target = next((holder[c.key] for c in claims if c.key in holder), None)
+        if target is not None and all((target, c.key) in have for c in claims):
+            known[claims] = target
+    return known
 
 
 REMEMBERED_LIMIT = 1_000_000

@@ -86,6 +86,8 @@ SHAPE_FIELDS = ("status", "channel", "store", "department", "region", "country",
                 "discount", "shipping", "tax", "coupon", "employee")  # fmt: skip
 # The order-level fields a buyer's record is made of.
 BUYER_FIELDS = ("customer_id", "email", "phone", "customer_name", "country", "city")
+# A customer's identifiers, in the order they are claimed.
+CLAIM_FIELDS = ("customer_id", "email", "phone")
 FIELDS = {
     "customers": CUSTOMER_FIELDS,
     "products": PRODUCT_FIELDS,
@@ -303,7 +305,7 @@ def bind(mapping: Mapping, header: list[str]) -> Layout:
             raise MappingError(
                 f"{field_name}: no column is mapped to it; the file's columns are: {shown}"
             )
-    if mapping.kind == "customers" and not {"customer_id", "email", "phone"} & set(columns):
+    if mapping.kind == "customers" and not set(CLAIM_FIELDS) & set(columns):
         raise MappingError(
             f"customers need a customer_id, email or phone column; the file's columns are: {shown}"
         )
@@ -350,6 +352,8 @@ class RowParser:
         plain = None not in line_at and not any(f in m.values for f in LINE_FIELDS)
         self._fast_line = line_at if plain else None
         self._claim_cache: dict[tuple[str, str], Claim] = {}
+        self._claim_kinds = (m.customer_id_kind, IdentityKind.EMAIL.value, IdentityKind.PHONE.value)
+        self._buyer_columns = tuple(idx[f] for f in CLAIM_FIELDS if f in idx)
         self._order_mapped = tuple(f for f in ORDER_FIELDS if f in idx)
         # (field, column index, value table or None) of each order-level field in the file
         self._order_cells = tuple((f, idx[f], m.values.get(f)) for f in self._order_mapped)
@@ -495,8 +499,7 @@ class RowParser:
     def claims(self, raws: dict[str, str], fields: tuple[str, str, str]) -> tuple[Claim, ...]:
         """The identifiers of a customer in priority order: customer id, email, phone."""
         out = []
-        kinds = (self.mapping.customer_id_kind, IdentityKind.EMAIL.value, IdentityKind.PHONE.value)
-        for kind, field_name in zip(kinds, fields, strict=True):
+        for kind, field_name in zip(self._claim_kinds, fields, strict=True):
             raw = raws.get(field_name, "")
             if not raw:
                 continue
@@ -520,8 +523,7 @@ class RowParser:
         return claim
 
     def customer(self, values: list) -> ProfileRecord:
-        fields = ("customer_id", "email", "phone")
-        claims = self.claims({f: self.raw(values, f) for f in fields}, fields)
+        claims = self.claims({f: self.raw(values, f) for f in CLAIM_FIELDS}, CLAIM_FIELDS)
         if not claims:
             raise RowError("customer_id", "a customer needs a customer_id, email or phone")
         profile: dict = {}
@@ -607,6 +609,20 @@ class RowParser:
             if value.__class__ is str:
                 return value.strip()
         return self.raw(values, "order_id")
+
+    @property
+    def buyer_columns(self) -> tuple[int, ...]:
+        """The file's columns of a buyer's identifiers (customer id, email, phone)."""
+        return self._buyer_columns
+
+    def buyer_claims(self, cells: tuple) -> tuple[Claim, ...]:
+        """The claims ``order`` gives the buyer of a row whose ``buyer_columns`` hold
+        ``cells``; () where one is bad (that order is rejected)."""
+        row = dict(zip(self._buyer_columns, cells, strict=True))  # what ``raw`` reads
+        try:
+            return self.claims({f: self.raw(row, f) for f in CLAIM_FIELDS}, CLAIM_FIELDS)
+        except RowError:
+            return ()
 
     def order(self, rows: list[list]) -> OrderRecord:
         """One order (or return) from all its rows; order-level values come from the first
@@ -809,8 +825,7 @@ class RowParser:
         record = self._buyers.get(key)
         if record is not None:
             return record
-        fields = ("customer_id", "email", "phone")
-        claims = self.claims(head, fields)
+        claims = self.claims(head, CLAIM_FIELDS)
         profile: dict = {}
         for claim in claims:
             if claim.kind in (IdentityKind.EMAIL, IdentityKind.PHONE):

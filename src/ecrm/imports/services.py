@@ -24,6 +24,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 
 from django.conf import settings
@@ -407,6 +409,7 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
     touched: set[int] = set()
     reading = _ReadingProcess(table, parser) if _ReadingProcess.possible() else None
     folding = _Checkpointer() if reading and connection.vendor == "sqlite" else None
+    lookups = _buyer_lookups(table, parser, buyers) if reading else None
     try:
         with _bar(progress, None, "orders") as bar:
 
@@ -415,7 +418,7 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
                 bar.refresh()
 
             if reading:
-                batches = reading.batches(bad, total)
+                batches = reading.batches(bad, total, idle=lambda: next(lookups, False))
             else:
                 batches = _order_batches(table, parser, bad, total)
             for batch in batches:
@@ -428,10 +431,51 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
     finally:
         if reading:
             reading.stop()
+            lookups.close()
         if folding:
             folding.stop()
     flows.bulk_loaded(touched)
     summary.queued_customers = len(touched)
+
+
+LOOKUP_ROWS = 5_000
+
+
+def _buyer_lookups(table: Table, parser: RowParser, known: dict) -> Iterator[bool]:
+    """Adds to ``known`` (``_write_orders``' ``buyers``) the file's buyers that stored
+    profiles hold with every one of their identifiers (``customers.known_profiles``), in
+    file order, ``LOOKUP_ROWS`` rows per step (yields True after each). The importing
+    process takes a step whenever it waits for the reading process's next batch (a step
+    takes some 30 ms), so the lookups fill time it would spend waiting; its batches then
+    only check that these buyers are still live: at 1M customers, the batches' buyer
+    resolution for the bench file went from 2.3 to 0.8 s (docs/IMPORT.md). Stops once
+    ``known`` holds ``REMEMBERED_LIMIT`` buyers."""
+    columns = parser.buyer_columns
+    if not columns:
+        return
+    get = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    seen: set[tuple] = set()
+    rows = table.raw_rows()
+    try:
+        while len(known) < customers.REMEMBERED_LIMIT:
+            cells: set[tuple] = set()
+            try:
+                for row in islice(rows, LOOKUP_ROWS):
+                    try:
+                        cells.add(get(row))
+                    except (IndexError, TypeError):  # a short row, a JSON list: rejected later
+                        continue
+            except ImportFileError:  # the reading process reports it, with its line
+                return
+            if not cells:
+                return
+            cells -= seen
+            seen |= cells
+            claim_sets = {parser.buyer_claims(c) for c in cells}
+            known.update(customers.known_profiles(c for c in claim_sets if c not in known))
+            yield True
+    finally:
+        rows.close()
 
 
 class _Checkpointer:
@@ -671,10 +715,14 @@ class _ReadingProcess:
         sent.append(record)
         return record
 
-    def batches(self, bad: Rejects, total: Callable[[int], None]) -> Iterator[_Batch]:
+    def batches(
+        self, bad: Rejects, total: Callable[[int], None], idle: Callable[[], bool] = bool
+    ) -> Iterator[_Batch]:
+        """The child's batches. While none is ready, ``idle()`` is called: it does a
+        little work and says whether there is more."""
         received: list = []  # the buyers the child sent, by number
         while True:
-            kind, value = self._get()
+            kind, value = self._get(idle)
             if kind == "total":
                 total(value)
             elif kind == "batch":
@@ -698,8 +746,12 @@ class _ReadingProcess:
                 exc.add_note(f"in the import's reading process:\n{note}")
                 raise exc
 
-    def _get(self):
-        while not self.receiver.poll(1.0):
+    def _get(self, idle: Callable[[], bool]):
+        working = True
+        while not self.receiver.poll(0 if working else 1.0):
+            if working:
+                working = idle()
+                continue
             if not self.process.is_alive() and not self.receiver.poll():
                 raise RuntimeError(
                     "the import's reading process ended unexpectedly "

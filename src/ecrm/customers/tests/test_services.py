@@ -227,3 +227,32 @@ def test_bulk_resolution_does_not_remember_a_buyer_no_claim_of_which_links():
         [loose], source="import", update_existing=False
     ).customer_ids[0]
     assert len({*ids, unremembered}) == 3 and remembered == {}
+
+
+def test_known_profiles_are_those_bulk_resolution_would_give_without_writing():
+    """Only claim sets whose every claim the chosen profile already holds are known: a
+    record with them would attach nothing. Each known profile is the one
+    ``resolve_customers_bulk`` gives the same record."""
+    claim = customers.make_claim
+    wang = factories.customer(name="王芳", email="wangfang@example.com")
+    customers.add_identity(wang.pk, claim("external", "C-1", namespace="shop"), actor=SYSTEM)
+    li = factories.customer(name="李娜")
+    customers.add_identity(li.pk, claim("external", "C-2", namespace="shop"), actor=SYSTEM)
+    older = factories.customer(name="陈静", email="chenjing@example.com")
+    factories.customer(name="陈静", email="chenjing@example.com")  # the newer holder
+    Identity.objects.filter(value="chenjing@example.com").update(verified=True)
+    c1, c2 = claim("external", "C-1", namespace="shop"), claim("external", "C-2", namespace="shop")
+    wang_email = claim("email", "wangfang@example.com", verified=True)
+    li_email = claim("email", "lina@example.com", verified=True)  # li does not hold it
+    stranger = claim("external", "C-3", namespace="shop")
+    chen = claim("email", "chenjing@example.com", verified=True)  # the oldest holder wins
+    sets = [(c1, wang_email), (c1,), (c2, li_email), (stranger,), (wang_email,), (chen,), ()]
+    known = customers.known_profiles(sets)
+    # The email alone: wang's is stored unverified, so it links to no one.
+    assert known == {(c1, wang_email): wang.pk, (c1,): wang.pk, (chen,): older.pk}
+    for claims, cid in known.items():
+        resolved = customers.resolve_customers_bulk(
+            [_buyer(*claims)], source="import", update_existing=False
+        )
+        assert (resolved.customer_ids, resolved.created, resolved.changed) == ((cid,), 0, 0)
+    assert Identity.objects.filter(customer=li, kind="email").count() == 0

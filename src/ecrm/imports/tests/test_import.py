@@ -552,3 +552,44 @@ def test_the_summary_counts_one_queued_customer_in_the_singular():
         "  queued for the worker: figures, loyalty, segments and promotions of 1 customer "
         "(`ecrm worker`, or `ecrm serve`, runs it)"
     )
+
+
+def test_buyer_lookups_go_through_the_file_in_steps(tmp_path, monkeypatch):
+    """What the importing process does while it waits for the reading process: a step
+    per ``LOOKUP_ROWS`` rows, adding the buyers stored profiles hold whole; a row too
+    short to have the buyer's columns is passed over (the reading process rejects it)."""
+    from ecrm.imports import rules, services
+    from ecrm.imports.readers import open_table
+
+    claim = customers.make_claim
+    wang = customers.create_customer(
+        profile={"name": "王芳"}, claims=[claim("external", "C1", namespace="import")]
+    ).pk
+    li = customers.create_customer(
+        profile={"name": "李娜"}, claims=[claim("external", "C2", namespace="import")]
+    ).pk
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,customer_id,placed_at,sku,unit_price\n"
+        "T1,C1,2026-11-11 10:00:00,A,1\n"
+        "T2\n"
+        "T3,C9,2026-11-11 10:00:00,A,1\n"  # no stored profile holds C9
+        "T4,C1,2026-11-11 10:00:00,A,1\n"
+        "T5,C2,2026-11-11 10:00:00,A,1\n",
+        encoding="utf-8",
+    )
+    table = open_table(path)
+    parser = rules.RowParser(
+        rules.bind(services.load_mapping(None, "orders"), table.header),
+        currency="CNY",
+        timezone="Asia/Shanghai",
+    )
+    monkeypatch.setattr(services, "LOOKUP_ROWS", 2)
+    known: dict = {}
+    steps = services._buyer_lookups(table, parser, known)
+    assert next(steps) is True
+    c1 = (claim("external", "C1", namespace="import", verified=True),)
+    assert known == {c1: wang}
+    assert list(steps) == [True, True]
+    c2 = (claim("external", "C2", namespace="import", verified=True),)
+    assert known == {c1: wang, c2: li}

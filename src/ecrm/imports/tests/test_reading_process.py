@@ -6,6 +6,7 @@ reach the caller, be recorded on the run and leave no process behind."""
 import csv
 import multiprocessing
 import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -261,3 +262,57 @@ def test_the_checkpointer_folds_committed_writes_into_the_database_file():
     finally:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_autocheckpoint=1000")
+
+
+def test_stored_buyers_are_looked_up_while_the_child_reads(tmp_path, monkeypatch, spool_root):
+    """The importing process looks up the file's buyers that stored profiles hold whole;
+    the batches take them as they are. A stored buyer the file gives a new identifier is
+    resolved in its batch, which attaches it."""
+    from ecrm.customers import api as customers
+    from ecrm.customers.models import Customer, Identity
+
+    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    claim = customers.make_claim
+    c0 = customers.create_customer(
+        profile={"name": "王芳"},
+        claims=[claim("external", "C0", namespace="import"), claim("email", "c0@example.com")],
+    ).pk
+    c1 = customers.create_customer(
+        profile={"name": "李娜"}, claims=[claim("external", "C1", namespace="import")]
+    ).pk
+    looked_up: list[dict] = []
+    known_profiles = customers.known_profiles
+
+    def spy(claim_sets):
+        looked_up.append(known_profiles(claim_sets))
+        return looked_up[-1]
+
+    monkeypatch.setattr(customers, "known_profiles", spy)
+    count = services._rows_per_order
+
+    def slow_count(*args):  # in the child: the first batch comes after the lookups
+        time.sleep(0.5)
+        return count(*args)
+
+    monkeypatch.setattr(services, "_rows_per_order", slow_count)
+    summary = imports.run_import("orders", _file(tmp_path, 200))
+
+    c0_claims = (
+        claim("external", "C0", namespace="import", verified=True),
+        claim("email", "c0@example.com", verified=True),
+    )
+    assert looked_up == [{c0_claims: c0}]  # one step: the file has under 5,000 rows
+    assert (summary.created["orders"], summary.created["customers"]) == (200, 5)
+    assert summary.changed.get("customers", 0) == 1  # C1's email attached
+    emails = Identity.objects.filter(kind="email", customer__in=(c0, c1))
+    assert sorted(emails.values_list("customer_id", "value")) == [
+        (c0, "c0@example.com"),
+        (c1, "c1@example.com"),
+    ]
+    by_buyer = dict(
+        Order.objects.filter(external_id__in=("T-0000", "T-0001")).values_list(
+            "external_id", "customer_id"
+        )
+    )
+    assert by_buyer == {"T-0000": c0, "T-0001": c1}
+    assert Customer.objects.count() == 7
