@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.contrib import messages
 from django.http import FileResponse, Http404
@@ -48,8 +49,12 @@ class RunRow:
     badge: str
     created: list[tuple[str, int]]
     changed: list[tuple[str, int]]
-    has_rejects: bool
+    reject_path: Path | None  # the run's reject file, when it lies under the data directory
     active: bool
+
+    @property
+    def has_rejects(self) -> bool:
+        return self.reject_path is not None
 
 
 def _counts(counts: dict) -> list[tuple[str, int]]:
@@ -72,7 +77,7 @@ def _row(run: ImportRun) -> RunRow:
         badge=BADGES.get(run.status, "gray"),
         created=_counts(run.created or {}),
         changed=_counts(run.changed or {}),
-        has_rejects=files.reject_path(run.reject_file) is not None,
+        reject_path=files.reject_path(run.reject_file),
         active=run.status in queries.ACTIVE,
     )
 
@@ -141,10 +146,9 @@ def import_run(request, run_id: int):
     """A run's counts and, once it has finished, its first rejected rows with the reason."""
     run = _run_or_404(run_id)
     row = _row(run)
-    path = files.reject_path(run.reject_file)
     rejects = None
-    if path is not None and not row.active:
-        rejects = files.read_rejects(path, REJECTS_SHOWN)
+    if row.has_rejects and not row.active:
+        rejects = files.read_rejects(row.reject_path, REJECTS_SHOWN)
     template = "imports/_run.html" if is_htmx(request) else "imports/run.html"
     return render(request, template, {"row": row, "rejects": rejects})
 
