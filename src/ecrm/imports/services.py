@@ -439,6 +439,10 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
 
 
 LOOKUP_ROWS = 5_000
+# The lookups stop from this step on when under a quarter of the buyers looked up so far
+# were stored profiles: a file of new customers (a first import) gains nothing from them,
+# and on a 2-core machine even idle-time work slows the reading process a little.
+LOOKUP_TRIAL = 2
 
 
 def _buyer_lookups(table: Table, parser: RowParser, known: dict) -> Iterator[bool]:
@@ -449,12 +453,13 @@ def _buyer_lookups(table: Table, parser: RowParser, known: dict) -> Iterator[boo
     takes some 30 ms), so the lookups fill time it would spend waiting; its batches then
     only check that these buyers are still live: at 1M customers, the batches' buyer
     resolution for the bench file went from 2.3 to 0.8 s (docs/IMPORT.md). Stops once
-    ``known`` holds ``REMEMBERED_LIMIT`` buyers."""
+    ``known`` holds ``REMEMBERED_LIMIT`` buyers, or when few are stored (``LOOKUP_TRIAL``)."""
     columns = parser.buyer_columns
     if not columns:
         return
     get = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
     seen: set[tuple] = set()
+    steps = asked = found = 0
     rows = table.raw_rows()
     try:
         while len(known) < customers.REMEMBERED_LIMIT:
@@ -471,8 +476,12 @@ def _buyer_lookups(table: Table, parser: RowParser, known: dict) -> Iterator[boo
                 return
             cells -= seen
             seen |= cells
-            claim_sets = {parser.buyer_claims(c) for c in cells}
-            known.update(customers.known_profiles(c for c in claim_sets if c not in known))
+            claim_sets = {parser.buyer_claims(c) for c in cells} - known.keys()
+            stored = customers.known_profiles(claim_sets)
+            known.update(stored)
+            steps, asked, found = steps + 1, asked + len(claim_sets), found + len(stored)
+            if steps >= LOOKUP_TRIAL and found * 4 < asked:
+                return
             yield True
     finally:
         rows.close()

@@ -593,3 +593,29 @@ def test_buyer_lookups_go_through_the_file_in_steps(tmp_path, monkeypatch):
     assert list(steps) == [True, True]
     c2 = (claim("external", "C2", namespace="import", verified=True),)
     assert known == {c1: wang, c2: li}
+
+
+def test_buyer_lookups_stop_when_few_buyers_are_stored(tmp_path, monkeypatch):
+    """A file of new customers gains nothing from the lookups: they stop from the
+    ``LOOKUP_TRIAL``-th step on when under a quarter of the buyers were stored profiles."""
+    from ecrm.imports import rules, services
+    from ecrm.imports.readers import open_table
+
+    claim = customers.make_claim
+    customers.create_customer(
+        profile={"name": "王芳"}, claims=[claim("external", "C1", namespace="import")]
+    )
+    path = tmp_path / "orders.csv"
+    rows = [f"T{n},{buyer},2026-11-11 10:00:00,A,1" for n, buyer in enumerate(("C7", "C8", "C1"))]
+    path.write_text("order_id,customer_id,placed_at,sku,unit_price\n" + "\n".join(rows) + "\n")
+    table = open_table(path)
+    parser = rules.RowParser(
+        rules.bind(services.load_mapping(None, "orders"), table.header),
+        currency="CNY",
+        timezone="Asia/Shanghai",
+    )
+    monkeypatch.setattr(services, "LOOKUP_ROWS", 1)
+    monkeypatch.setattr(services, "LOOKUP_TRIAL", 2)
+    known: dict = {}
+    assert list(services._buyer_lookups(table, parser, known)) == [True]  # C7, then C8: stop
+    assert known == {}
