@@ -523,9 +523,9 @@ def known_profiles(claim_sets: Iterable[tuple[Claim, ...]]) -> dict[tuple, int]:
     """Claims -> profile, for each set of claims that ``resolve_customers_bulk`` would give
     to a stored profile holding every one of them: a record with these claims, no
     consents and ``update_existing=False`` would write nothing. Read-only; the other sets
-    are left out (they need the full resolution). An importer fills ``remembered`` with
-    it while it waits for its first rows, so its batches only check that these profiles
-    are still live."""
+    are left out (they need the full resolution). An order import adds these to its
+    ``remembered`` buyers while it waits for the file's next batch, so its batches only
+    check that the profiles are still live."""
     claim_sets = [claims for claims in set(claim_sets) if claims]
     holder, have = _holders({c.key: c for claims in claim_sets for c in claims})
     known: dict[tuple, int] = {}

@@ -496,10 +496,11 @@ class RowParser:
 
     # records ------------------------------------------------------------------
 
-    def claims(self, raws: dict[str, str], fields: tuple[str, str, str]) -> tuple[Claim, ...]:
-        """The identifiers of a customer in priority order: customer id, email, phone."""
+    def claims(self, raws: dict[str, str]) -> tuple[Claim, ...]:
+        """The identifiers of a customer in priority order: customer id, email, phone
+        (``raws``: their raw texts by field, ``CLAIM_FIELDS``)."""
         out = []
-        for kind, field_name in zip(self._claim_kinds, fields, strict=True):
+        for kind, field_name in zip(self._claim_kinds, CLAIM_FIELDS, strict=True):
             raw = raws.get(field_name, "")
             if not raw:
                 continue
@@ -523,7 +524,7 @@ class RowParser:
         return claim
 
     def customer(self, values: list) -> ProfileRecord:
-        claims = self.claims({f: self.raw(values, f) for f in CLAIM_FIELDS}, CLAIM_FIELDS)
+        claims = self.claims({f: self.raw(values, f) for f in CLAIM_FIELDS})
         if not claims:
             raise RowError("customer_id", "a customer needs a customer_id, email or phone")
         profile: dict = {}
@@ -620,7 +621,7 @@ class RowParser:
         ``cells``; () where one is bad (that order is rejected)."""
         row = dict(zip(self._buyer_columns, cells, strict=True))  # what ``raw`` reads
         try:
-            return self.claims({f: self.raw(row, f) for f in CLAIM_FIELDS}, CLAIM_FIELDS)
+            return self.claims({f: self.raw(row, f) for f in CLAIM_FIELDS})
         except RowError:
             return ()
 
@@ -825,7 +826,7 @@ class RowParser:
         record = self._buyers.get(key)
         if record is not None:
             return record
-        claims = self.claims(head, CLAIM_FIELDS)
+        claims = self.claims(head)
         profile: dict = {}
         for claim in claims:
             if claim.kind in (IdentityKind.EMAIL, IdentityKind.PHONE):
