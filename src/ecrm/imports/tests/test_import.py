@@ -554,12 +554,24 @@ def test_the_summary_counts_one_queued_customer_in_the_singular():
     )
 
 
+def _table_and_parser(path: Path):
+    """An orders file's table and its row parser, with the identity mapping."""
+    from ecrm.imports import rules, services
+    from ecrm.imports.readers import open_table
+
+    table = open_table(path)
+    mapping = services.load_mapping(None, "orders")
+    parser = rules.RowParser(
+        rules.bind(mapping, table.header), currency="CNY", timezone="Asia/Shanghai"
+    )
+    return table, parser
+
+
 def test_buyer_lookups_go_through_the_file_in_steps(tmp_path, monkeypatch):
     """What the importing process does while it waits for the reading process: a step
     per ``LOOKUP_ROWS`` rows, adding the buyers stored profiles hold whole; a row too
     short to have the buyer's columns is passed over (the reading process rejects it)."""
-    from ecrm.imports import rules, services
-    from ecrm.imports.readers import open_table
+    from ecrm.imports import services
 
     claim = customers.make_claim
     wang = customers.create_customer(
@@ -578,12 +590,7 @@ def test_buyer_lookups_go_through_the_file_in_steps(tmp_path, monkeypatch):
         "T5,C2,2026-11-11 10:00:00,A,1\n",
         encoding="utf-8",
     )
-    table = open_table(path)
-    parser = rules.RowParser(
-        rules.bind(services.load_mapping(None, "orders"), table.header),
-        currency="CNY",
-        timezone="Asia/Shanghai",
-    )
+    table, parser = _table_and_parser(path)
     monkeypatch.setattr(services, "LOOKUP_ROWS", 2)
     known: dict = {}
     steps = services._buyer_lookups(table, parser, known)
@@ -598,8 +605,7 @@ def test_buyer_lookups_go_through_the_file_in_steps(tmp_path, monkeypatch):
 def test_buyer_lookups_stop_when_few_buyers_are_stored(tmp_path, monkeypatch):
     """A file of new customers gains nothing from the lookups: they stop from the
     ``LOOKUP_TRIAL``-th step on when under a quarter of the buyers were stored profiles."""
-    from ecrm.imports import rules, services
-    from ecrm.imports.readers import open_table
+    from ecrm.imports import services
 
     claim = customers.make_claim
     customers.create_customer(
@@ -608,12 +614,7 @@ def test_buyer_lookups_stop_when_few_buyers_are_stored(tmp_path, monkeypatch):
     path = tmp_path / "orders.csv"
     rows = [f"T{n},{buyer},2026-11-11 10:00:00,A,1" for n, buyer in enumerate(("C7", "C8", "C1"))]
     path.write_text("order_id,customer_id,placed_at,sku,unit_price\n" + "\n".join(rows) + "\n")
-    table = open_table(path)
-    parser = rules.RowParser(
-        rules.bind(services.load_mapping(None, "orders"), table.header),
-        currency="CNY",
-        timezone="Asia/Shanghai",
-    )
+    table, parser = _table_and_parser(path)
     monkeypatch.setattr(services, "LOOKUP_ROWS", 1)
     monkeypatch.setattr(services, "LOOKUP_TRIAL", 2)
     known: dict = {}
