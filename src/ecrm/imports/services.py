@@ -463,15 +463,7 @@ def _buyer_lookups(table: Table, parser: RowParser, known: dict) -> Iterator[boo
     rows = table.raw_rows()
     try:
         while len(known) < customers.REMEMBERED_LIMIT:
-            cells: set[tuple] = set()
-            try:
-                for row in islice(rows, LOOKUP_ROWS):
-                    try:
-                        cells.add(get(row))
-                    except (IndexError, TypeError):  # a short row, a JSON list: rejected later
-                        continue
-            except ImportFileError:  # the reading process reports it, with its line
-                return
+            cells = _buyer_cells(rows, get)
             if not cells:
                 return
             cells -= seen
@@ -485,6 +477,21 @@ def _buyer_lookups(table: Table, parser: RowParser, known: dict) -> Iterator[boo
             yield True
     finally:
         rows.close()
+
+
+def _buyer_cells(rows: Iterator[list], get: Callable) -> set[tuple]:
+    """The distinct buyer cells of the next ``LOOKUP_ROWS`` rows; none at the end of the
+    file or where it cannot be read (the reading process reports that, with its line)."""
+    cells: set[tuple] = set()
+    try:
+        for row in islice(rows, LOOKUP_ROWS):
+            try:
+                cells.add(get(row))
+            except (IndexError, TypeError):  # a short row, a JSON list: rejected later
+                continue
+    except ImportFileError:
+        return set()
+    return cells
 
 
 class _Checkpointer:
