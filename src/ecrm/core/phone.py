@@ -2,10 +2,13 @@
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext_noop as N_
+
+from ecrm.core.messages import Problem
 
 
-class InvalidPhone(ValueError):
-    pass
+class InvalidPhone(Problem):
+    """Not a phone number; raised with no field: the caller knows which one it was."""
 
 
 def normalize_phone(raw: str, region: str | None = None) -> str:
@@ -16,16 +19,16 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
     """
     text = str(raw).strip()
     if not text:
-        raise InvalidPhone("empty phone number")
+        raise InvalidPhone("", N_("empty phone number"))
     if text.startswith("00"):
         text = "+" + text[2:]
     region = region or settings.ECRM["DEFAULT_REGION"]
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone(f"{raw!r} is not a phone number") from exc
+        raise InvalidPhone("", N_("%(value)s is not a phone number"), value=repr(raw)) from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(f"{raw!r} is not a valid phone number")
+        raise InvalidPhone("", N_("%(value)s is not a valid phone number"), value=repr(raw))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -6,13 +6,16 @@ from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext_noop as N_
+
+from ecrm.core.messages import Problem
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NOT_LETTER = re.compile(r"[^a-z0-9]")
 
 
-class InvalidEmail(ValueError):
-    pass
+class InvalidEmail(Problem):
+    """Not an e-mail address; raised with no field: the caller knows which one it was."""
 
 
 def has_cjk(text: str) -> bool:
@@ -54,5 +57,5 @@ def normalize_email(raw: str) -> str:
     try:
         validate_email(text)
     except ValidationError as exc:
-        raise InvalidEmail(f"{raw!r} is not an e-mail address") from exc
+        raise InvalidEmail("", N_("%(value)s is not an e-mail address"), value=repr(raw)) from exc
     return text

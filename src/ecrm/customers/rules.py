@@ -5,18 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_noop as N_
+
+from ecrm.core.messages import Problem
 from ecrm.core.phone import InvalidPhone, normalize_phone
 from ecrm.core.text import InvalidEmail, normalize_email
 from ecrm.customers.models import EXCLUSIVE_KINDS, Gender, IdentityKind
 
 
-class ProfileError(ValueError):
+class ProfileError(Problem):
     """A profile value is unusable; ``field`` names it for the caller's error message."""
 
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
+    @classmethod
+    def of(cls, field_name: str, problem: Problem) -> ProfileError:
+        """``problem`` (a bad e-mail address, phone number) as the error of ``field_name``."""
+        return cls(field_name, problem.text.template, **problem.text.params)
 
 
 @dataclass(frozen=True)
@@ -48,28 +51,28 @@ _EMAIL, _PHONE = IdentityKind.EMAIL.value, IdentityKind.PHONE.value
 def make_claim(kind: str, raw, namespace: str = "", verified: bool = False) -> Claim:
     """Normalise a raw identifier; raise ``ProfileError`` naming the kind when it is bad."""
     if kind not in _KINDS:
-        raise ProfileError("kind", f"unknown identity kind {kind!r}")
+        raise ProfileError("kind", N_("unknown identity kind %(kind)s"), kind=repr(kind))
     if raw.__class__ is not str:
         if raw is None:
-            raise ProfileError(kind, "is empty")
+            raise ProfileError(kind, N_("is empty"))
         if isinstance(raw, bool) or not isinstance(raw, str | int):
-            raise ProfileError(kind, "must be a string")
+            raise ProfileError(kind, N_("must be a string"))
         raw = str(raw)
     text = raw.strip()
     if not text:
-        raise ProfileError(kind, "is empty")
+        raise ProfileError(kind, N_("is empty"))
     if kind == _EMAIL:
         try:
             text = normalize_email(text)
         except InvalidEmail as exc:
-            raise ProfileError("email", str(exc)) from exc
+            raise ProfileError.of("email", exc) from exc
     elif kind == _PHONE:
         try:
             text = normalize_phone(text)
         except InvalidPhone as exc:
-            raise ProfileError("phone", str(exc)) from exc
+            raise ProfileError.of("phone", exc) from exc
     if len(text) > 254:
-        raise ProfileError(kind, "is longer than 254 characters")
+        raise ProfileError(kind, N_("is longer than %(limit)s characters"), limit=254)
     return Claim(kind=kind, value=text, namespace=namespace[:40], verified=verified)
 
 
@@ -185,7 +188,7 @@ def clean_profile(values: dict) -> dict:
     cleaned: dict = {}
     for key, raw in values.items():
         if key not in PROFILE_FIELDS:
-            raise ProfileError(key, "is not a profile field")
+            raise ProfileError(key, N_("is not a profile field"))
         cleaned[key] = _clean_field(key, raw)
     return cleaned
 
@@ -200,18 +203,22 @@ def _clean_field(key: str, raw):
     if key == "gender":
         value = str(raw).strip().lower()
         if value not in _GENDERS:
-            raise ProfileError("gender", f"{raw!r} is not one of female, male, other, unknown")
+            raise ProfileError(
+                "gender",
+                N_("%(value)s is not one of female, male, other, unknown"),
+                value=repr(raw),
+            )
         return _GENDERS[value].value
     if key == "birthday":
         return _date("birthday", raw)
     if key == "registered_at":
         return _datetime("registered_at", raw)
     if not isinstance(raw, str | int | float):
-        raise ProfileError(key, "must be text")
+        raise ProfileError(key, N_("must be text"))
     text = str(raw).strip()
     limits = {"name": 200, "country": 60, "province": 60, "city": 60, "registration_channel": 40}
     if len(text) > limits[key]:
-        raise ProfileError(key, f"is longer than {limits[key]} characters")
+        raise ProfileError(key, N_("is longer than %(limit)s characters"), limit=limits[key])
     if key == "country" and len(text) == 2:
         text = text.upper()
     return text
@@ -221,7 +228,7 @@ def normalize_or_error(name, raw, fn, exc_type):
     try:
         return fn(str(raw))
     except exc_type as exc:
-        raise ProfileError(name, str(exc)) from exc
+        raise ProfileError.of(name, exc) from exc
 
 
 def _date(name: str, raw) -> dt.date:
@@ -233,7 +240,9 @@ def _date(name: str, raw) -> dt.date:
         text = str(raw).strip()
         return dt.date.fromisoformat(text[:10])
     except ValueError as exc:
-        raise ProfileError(name, f"{raw!r} is not a date (YYYY-MM-DD)") from exc
+        raise ProfileError(
+            name, N_("%(value)s is not a date (YYYY-MM-DD)"), value=repr(raw)
+        ) from exc
 
 
 def _datetime(name: str, raw) -> dt.datetime:
@@ -243,7 +252,9 @@ def _datetime(name: str, raw) -> dt.datetime:
         try:
             value = dt.datetime.fromisoformat(str(raw).strip().replace("Z", "+00:00"))
         except ValueError as exc:
-            raise ProfileError(name, f"{raw!r} is not a date and time (ISO 8601)") from exc
+            raise ProfileError(
+                name, N_("%(value)s is not a date and time (ISO 8601)"), value=repr(raw)
+            ) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
+from django.utils.translation import gettext_noop as N_
 
 from ecrm import flows
 from ecrm.core import audit, clock
@@ -266,9 +267,15 @@ def set_consent(
     customer_id: int, channel: str, status: str, *, source: str, actor: audit.Actor
 ) -> Consent:
     if channel not in ConsentChannel.values:
-        raise ProfileError("channel", f"unknown consent channel {channel!r}")
+        raise ProfileError(
+            "channel", N_("unknown consent channel %(channel)s"), channel=repr(channel)
+        )
     if status not in ConsentStatus.values:
-        raise ProfileError("status", f"consent status must be granted or denied, not {status!r}")
+        raise ProfileError(
+            "status",
+            N_("consent status must be granted or denied, not %(status)s"),
+            status=repr(status),
+        )
     now = clock.now()
     with transaction.atomic():
         cid = live_id(customer_id)

@@ -21,6 +21,8 @@ class ImportRun(models.Model):
     changed = models.JSONField(_("changed"), default=dict)
     reject_file = models.CharField(_("reject file"), max_length=500, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # The uploader's console language: the reasons of rejected rows are written in it.
+    language = models.CharField(_("language"), max_length=16, blank=True, default="")
     started_at = models.DateTimeField(_("started"))
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     created_by = models.ForeignKey(

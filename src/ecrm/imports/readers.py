@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 
+from django.utils.translation import gettext_noop as N_
+
+from ecrm.core.messages import Message
+
 GZIP_MAGIC = b"\x1f\x8b"
 SAMPLE_BYTES = 1 << 20
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -168,11 +172,7 @@ class Table:
                     elif len(values) < width:
                         values = values + [""] * (width - len(values))
                     else:
-                        yield (
-                            line,
-                            values,
-                            f"has {len(values)} values but the header has {width} columns",
-                        )
+                        yield line, values, _too_many(len(values), width)
                         continue
                 yield line, values
 
@@ -184,7 +184,7 @@ class Table:
                 if not raw.strip():
                     continue
                 obj = _json_object(raw)
-                if isinstance(obj, str):
+                if isinstance(obj, Message):
                     yield line, None, obj
                     continue
                 values: list = [""] * width
@@ -193,14 +193,23 @@ class Table:
                 yield line, values
 
 
-def _json_object(raw: str) -> dict | str:
+def _too_many(count: int, width: int) -> Message:
+    return Message(
+        N_("has %(count)s values but the header has %(width)s columns"), count=count, width=width
+    )
+
+
+def _json_object(raw: str) -> dict | Message:
     """The JSON object on this line, or the reason it is not one."""
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as exc:
-        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+        # json's own words for what is wrong (exc.msg) have no translation.
+        return Message(
+            N_("not valid JSON (%(error)s at column %(column)s)"), error=exc.msg, column=exc.colno
+        )
     if not isinstance(obj, dict):
-        return "not a JSON object"
+        return Message(N_("not a JSON object"))
     return obj
 
 

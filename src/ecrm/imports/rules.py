@@ -13,7 +13,10 @@ import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext_noop as N_
+
 from ecrm.catalog.api import ProductInput
+from ecrm.core.messages import Problem
 from ecrm.customers.api import (
     Claim,
     IdentityKind,
@@ -152,12 +155,18 @@ class MappingError(ValueError):
     """The mapping cannot be used; the message names the key, field or column."""
 
 
-class RowError(ValueError):
-    """One row is unusable; ``field`` names the eCRM field."""
+# Reasons given in more than one place.
+NOT_A_NUMBER = N_("%(value)s is not a number")
+TOO_LONG = N_("is longer than %(limit)s characters")
+EMPTY = N_("is empty")
 
-    def __init__(self, field_name: str, message: str, key: str = ""):
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
+
+class RowError(Problem):
+    """One row is unusable; ``field`` names the eCRM field (and its column), ``key`` the
+    eCRM field alone."""
+
+    def __init__(self, field_name: str, template: str, key: str = "", **params):
+        super().__init__(field_name, template, **params)
         self.key = key or field_name
         self.row: int | None = None  # for a multi-row order: which of its rows is bad
 
@@ -399,7 +408,7 @@ class RowParser:
             return ""
         text = values[i]
         if not isinstance(text, str):
-            raise self._error(field_name, "must be text or a number, not a JSON object or list")
+            raise self._error(field_name, N_("must be text or a number, not a JSON object or list"))
         text = text.strip()
         table = self.mapping.values.get(field_name)
         if table is not None and text in table:
@@ -410,13 +419,13 @@ class RowParser:
         column = self.layout.column(field_name)
         return f"{field_name} ({column})" if column and column != field_name else field_name
 
-    def _error(self, field_name: str, message: str) -> RowError:
-        return RowError(self._label(field_name), message, key=field_name)
+    def _error(self, field_name: str, template: str, **params) -> RowError:
+        return RowError(self._label(field_name), template, key=field_name, **params)
 
     def text(self, field_name: str, raw: str) -> str:
         limit = TEXT_LIMITS.get(field_name)
         if limit and len(raw) > limit:
-            raise self._error(field_name, f"is longer than {limit} characters")
+            raise self._error(field_name, TOO_LONG, limit=limit)
         return raw
 
     def decimal(self, field_name: str, raw: str, places: int = 4) -> Decimal:
@@ -430,14 +439,19 @@ class RowParser:
         try:
             value = Decimal(text)
         except InvalidOperation:
-            raise self._error(field_name, f"{raw!r} is not a number") from None
+            raise self._error(field_name, NOT_A_NUMBER, value=repr(raw)) from None
         if not value.is_finite():
-            raise self._error(field_name, f"{raw!r} is not a number")
+            raise self._error(field_name, NOT_A_NUMBER, value=repr(raw))
         exponent = value.as_tuple().exponent
         if -exponent > places:
-            raise self._error(field_name, f"{raw!r} has more than {places} decimal places")
+            raise self._error(
+                field_name,
+                N_("%(value)s has more than %(places)s decimal places"),
+                value=repr(raw),
+                places=places,
+            )
         if abs(value) >= 10**11:
-            raise self._error(field_name, f"{raw!r} is too large")
+            raise self._error(field_name, N_("%(value)s is too large"), value=repr(raw))
         if len(cache) > 200_000:
             cache.clear()
         cache[raw] = value
@@ -456,8 +470,18 @@ class RowParser:
             else:
                 value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace("/", "-"))
         except ValueError:
-            expected = fmt or "ISO 8601, e.g. 2024-06-18 20:15:00"
-            raise self._error(field_name, f"{raw!r} is not a date and time ({expected})") from None
+            if fmt:
+                raise self._error(
+                    field_name,
+                    N_("%(value)s is not a date and time (%(format)s)"),
+                    value=repr(raw),
+                    format=fmt,
+                ) from None
+            raise self._error(
+                field_name,
+                N_("%(value)s is not a date and time (ISO 8601, e.g. 2024-06-18 20:15:00)"),
+                value=repr(raw),
+            ) from None
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.tz)
         if len(self._datetimes) > 200_000:
@@ -476,7 +500,9 @@ class RowParser:
         try:
             return dt.date.fromisoformat(raw.replace("/", "-")[:10])
         except ValueError:
-            raise self._error(field_name, f"{raw!r} is not a date (YYYY-MM-DD)") from None
+            raise self._error(
+                field_name, N_("%(value)s is not a date (YYYY-MM-DD)"), value=repr(raw)
+            ) from None
 
     def flag(self, field_name: str, raw: str) -> str:
         value = raw.lower()
@@ -484,14 +510,17 @@ class RowParser:
             return "granted"
         if value in NO:
             return "denied"
-        raise self._error(field_name, f"{raw!r} is not yes/no (1/0, true/false, 是/否)")
+        raise self._error(
+            field_name, N_("%(value)s is not yes/no (1/0, true/false, 是/否)"), value=repr(raw)
+        )
 
     def country_code(self, field_name: str, raw: str) -> str:
         if len(raw) == 2 and raw.isalpha() and raw.isascii():
             return raw.upper()
         raise self._error(
             field_name,
-            f'{raw!r} is not a two-letter ISO 3166 country code; map it under "values"',
+            N_('%(value)s is not a two-letter ISO 3166 country code; map it under "values"'),
+            value=repr(raw),
         )
 
     # records ------------------------------------------------------------------
@@ -517,7 +546,7 @@ class RowParser:
         try:
             claim = make_claim(kind, text, namespace, verified=True)
         except ProfileError as exc:
-            raise self._error(field_name, exc.message) from None
+            raise self._error(field_name, exc.text.template, **exc.text.params) from None
         if len(self._claim_cache) > 200_000:
             self._claim_cache.clear()
         self._claim_cache[(kind, raw)] = claim
@@ -526,7 +555,7 @@ class RowParser:
     def customer(self, values: list) -> ProfileRecord:
         claims = self.claims({f: self.raw(values, f) for f in CLAIM_FIELDS})
         if not claims:
-            raise RowError("customer_id", "a customer needs a customer_id, email or phone")
+            raise RowError("customer_id", N_("a customer needs a customer_id, email or phone"))
         profile: dict = {}
         for key in (
             "name",
@@ -553,7 +582,7 @@ class RowParser:
         try:
             profile = clean_profile(profile)
         except ProfileError as exc:
-            raise self._error(exc.field, exc.message) from None
+            raise self._error(exc.field, exc.text.template, **exc.text.params) from None
         consents = {}
         for channel, key in (("email", "email_opt_in"), ("sms", "sms_opt_in")):
             raw = self.raw(values, key)
@@ -571,7 +600,7 @@ class RowParser:
     def product(self, values: list) -> ProductInput:
         sku = self.text("sku", self.raw(values, "sku"))
         if not sku:
-            raise self._error("sku", "is empty")
+            raise self._error("sku", EMPTY)
         money = {}
         for key in ("price", "cost"):
             raw = self.raw(values, key)
@@ -594,7 +623,9 @@ class RowParser:
     def _currency(self, raw: str) -> str:
         code = raw.upper()
         if len(code) != 3 or not code.isalpha() or not code.isascii():
-            raise self._error("currency", f"{raw!r} is not a three-letter currency code")
+            raise self._error(
+                "currency", N_("%(value)s is not a three-letter currency code"), value=repr(raw)
+            )
         return code
 
     @property
@@ -671,9 +702,9 @@ class RowParser:
         head = self._head(rows, source)
         external_id = self.text("order_id", head.get("order_id", ""))
         if not external_id:
-            raise self._error("order_id", "is empty")
+            raise self._error("order_id", EMPTY)
         if "placed_at" not in head:
-            raise self._error("placed_at", "is empty")
+            raise self._error("placed_at", EMPTY)
         placed_at = self._datetimes.get(head["placed_at"]) or self.datetime(
             "placed_at", head["placed_at"]
         )
@@ -707,11 +738,14 @@ class RowParser:
         status = head.get("status", OrderStatus.PAID.value).lower()
         if status not in STATUSES:
             raise self._error(
-                "status", f"{head['status']!r} is not one of {', '.join(OrderStatus.values)}"
+                "status",
+                N_("%(value)s is not one of %(choices)s"),
+                value=repr(head["status"]),
+                choices=", ".join(OrderStatus.values),
             )
         for field_name, limit in self._order_limits:
             if len(head.get(field_name, "")) > limit:
-                raise self._error(field_name, f"is longer than {limit} characters")
+                raise self._error(field_name, TOO_LONG, limit=limit)
         get = head.get
         return OrderShape(
             currency=currency,
@@ -784,19 +818,21 @@ class RowParser:
         sku, name, qty_raw, price_raw = (self.raw(values, f) for f in LINE_FIELDS[:4])
         qty_raw = qty_raw or "1"
         if not sku and not name:
-            raise self._error("sku", "a line needs a sku or a product name")
+            raise self._error("sku", N_("a line needs a sku or a product name"))
         quantity = self._quantities.get(qty_raw)
         if quantity is None:
             quantity = self.decimal("quantity", qty_raw, 3)
         unit_price = self._prices.get(price_raw)
         if unit_price is None:
             if not price_raw:
-                raise self._error("unit_price", "is empty")
+                raise self._error("unit_price", EMPTY)
             unit_price = self.decimal("unit_price", price_raw)
         kind = self.raw(values, "line_kind").lower() if self._has_kind else ""
         if kind:
             if kind not in LINE_KINDS:
-                raise self._error("line_kind", f"{kind!r} is not product or fee")
+                raise self._error(
+                    "line_kind", N_("%(value)s is not product or fee"), value=repr(kind)
+                )
         else:
             kind = self._kinds.get(sku) or self._kind_of(sku)
         if negate:
@@ -806,7 +842,7 @@ class RowParser:
     def _kind_of(self, sku: str) -> str:
         """Fee or product, from the mapping's fee SKUs and prefixes (remembered per SKU)."""
         if len(sku) > 80:
-            raise self._error("sku", "is longer than 80 characters")
+            raise self._error("sku", TOO_LONG, limit=80)
         m = self.mapping
         fee = sku and (
             sku.upper() in m.fee_skus or (m.fee_prefixes and sku.lower().startswith(m.fee_prefixes))

@@ -31,11 +31,14 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone as dj_timezone
+from django.utils import translation
+from django.utils.translation import gettext_noop as N_
 from tqdm import tqdm
 
 from ecrm import flows
 from ecrm.catalog import api as catalog
 from ecrm.core import audit, clock
+from ecrm.core.messages import Message
 from ecrm.customers import api as customers
 from ecrm.imports import rules
 from ecrm.imports.models import ImportRun
@@ -110,13 +113,15 @@ def load_mapping(spec: str | None, kind: str) -> Mapping:
 
 
 class Rejects:
-    """Bad rows with their physical line and reason, written sorted by line at the end."""
+    """Bad rows with their physical line and reason, written sorted by line at the end;
+    the reasons in ``language`` (that of whoever started the import; English if none)."""
 
-    def __init__(self, header: list[str]):
+    def __init__(self, header: list[str], language: str = ""):
         self.header = header
-        self.rows: list[tuple[int, str, list]] = []
+        self.language = language or "en"
+        self.rows: list[tuple[int, Message, list]] = []
 
-    def add(self, line: int, reason: str, values: list | None) -> None:
+    def add(self, line: int, reason: Message, values: list | None) -> None:
         self.rows.append((line, reason, values))
 
     def __len__(self) -> int:
@@ -125,12 +130,15 @@ class Rejects:
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         width = len(self.header)
-        with open(path, "w", encoding="utf-8-sig", newline="") as out:
+        with (
+            open(path, "w", encoding="utf-8-sig", newline="") as out,
+            translation.override(self.language),
+        ):
             writer = csv.writer(out)
             writer.writerow(["line", "reason", *self.header])
             for line, reason, values in sorted(self.rows, key=lambda r: r[0]):
                 cells = [_cell(v) for v in (values or [""] * width)]
-                writer.writerow([line, reason, *cells])
+                writer.writerow([line, reason.localized(), *cells])
 
 
 def _cell(value) -> str:
@@ -148,12 +156,14 @@ def run_import(
     progress: bool = False,
     actor: audit.Actor = audit.SYSTEM,
     run_id: int | None = None,
+    language: str = "",
 ) -> ImportSummary:
     """Import ``path`` as ``kind`` (customers, products, orders); record an ``ImportRun``.
 
     Raises ``MappingError`` or ``ImportFileError`` (after recording the run as failed)
     when the mapping or the file cannot be used at all; bad rows only go to the reject
-    file. Importing the same file again changes nothing.
+    file, its reasons in ``language`` (English if none). Importing the same file again
+    changes nothing.
     """
     path = Path(path)
     run = _start_run(run_id, kind, path, mapping, actor)
@@ -170,7 +180,7 @@ def run_import(
             currency=settings.ECRM["CURRENCY"],
             timezone=str(dj_timezone.get_default_timezone()),
         )
-        bad = Rejects(table.header)
+        bad = Rejects(table.header, language)
         importer = {"customers": _customers, "products": _products, "orders": _orders}[kind]
         with _bulk_writes(), _no_cycle_collection():
             importer(table, parser, bad, summary, progress)
@@ -202,8 +212,11 @@ def run_import(
     return summary
 
 
-def queue_import(kind: str, path, mapping: str | None = None, *, actor: audit.Actor) -> int:
-    """Record a queued run and hand it to the worker; returns the run id."""
+def queue_import(
+    kind: str, path, mapping: str | None = None, *, actor: audit.Actor, language: str = ""
+) -> int:
+    """Record a queued run and hand it to the worker; returns the run id. Its rejected rows
+    will give their reasons in ``language`` (the uploader's; English if none)."""
     from ecrm.imports.tasks import import_file
 
     if kind not in rules.KINDS:
@@ -215,6 +228,7 @@ def queue_import(kind: str, path, mapping: str | None = None, *, actor: audit.Ac
         status=ImportRun.Status.QUEUED,
         started_at=clock.now(),
         created_by_id=actor.user_id,
+        language=language[:16],
     )
     transaction.on_commit(lambda: import_file(run.pk))
     return run.pk
@@ -232,6 +246,7 @@ def run_queued(run_id: int) -> ImportSummary | None:
             mapping=run.mapping or None,
             actor=audit.Actor.of(run.created_by),
             run_id=run.pk,
+            language=run.language,
         )
     except (MappingError, ImportFileError):
         return None
@@ -354,7 +369,7 @@ def _rows(
         try:
             batch.append(parse(values))
         except RowError as exc:
-            bad.add(line, str(exc), values)
+            bad.add(line, exc.text, values)
         if len(batch) >= ROW_BATCH:
             flush(batch)
             bar.update(ROW_BATCH)
@@ -601,7 +616,7 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
     expected = _rows_per_order(table, parser)
     total(sum(expected.values()))
     open_orders: dict[str, list[tuple[int, list]]] = {}
-    poisoned: dict[str, tuple[int, str]] = {}  # order id -> (line, reason) of an unreadable row
+    poisoned: dict[str, tuple[int, Message]] = {}  # order id -> (line, reason) of an unreadable row
     batch = _Batch([], [], [], 0)
     read = 0
     size = max(1, ORDER_BATCH_LINES // 8)
@@ -790,21 +805,21 @@ class _ReadingProcess:
         shutil.rmtree(self.spool, ignore_errors=True)
 
 
-def _reason(parser: RowParser, values: list) -> str:
+def _reason(parser: RowParser, values: list) -> Message:
     try:
         parser.order_id(values)
     except RowError as exc:
-        return str(exc)
-    return str(parser._error("order_id", "is empty"))
+        return exc.text
+    return parser._error("order_id", rules.EMPTY).text
 
 
-def _reject_order(bad: Rejects, key: str, group: list, culprit: int, reason: str) -> None:
+def _reject_order(bad: Rejects, key: str, group: list, culprit: int, reason: Message) -> None:
     """Every row of a bad order goes to the rejects: nothing of it is half-written."""
+    whole = Message(
+        N_("order %(order)s is rejected whole: line %(line)s is bad"), order=key, line=culprit
+    )
     for line, values in group:
-        if line == culprit:
-            bad.add(line, reason, values)
-        else:
-            bad.add(line, f"order {key} is rejected whole: line {culprit} is bad", values)
+        bad.add(line, reason if line == culprit else whole, values)
 
 
 def _parse_order(parser: RowParser, key: str, group: list, bad: Rejects):
@@ -812,7 +827,7 @@ def _parse_order(parser: RowParser, key: str, group: list, bad: Rejects):
         return parser.order([values for _, values in group])
     except RowError as exc:
         culprit = group[exc.row if exc.row is not None else 0][0]
-        _reject_order(bad, key, group, culprit, str(exc))
+        _reject_order(bad, key, group, culprit, exc.text)
         return None
 
 

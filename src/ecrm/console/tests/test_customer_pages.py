@@ -231,7 +231,8 @@ def test_edit_profile_saves_and_audits(agent_client):
 
 
 def test_edit_profile_shows_the_error_next_to_the_field(agent_client):
-    """An invalid mobile re-renders the form with the error on ``phone``; nothing changes."""
+    """An invalid mobile re-renders the form with the error on ``phone`` (in the console's
+    default language, Chinese); nothing changes."""
     zhang = f.customer("张伟", city="深圳")
 
     response = agent_client.post(
@@ -240,8 +241,21 @@ def test_edit_profile_shows_the_error_next_to_the_field(agent_client):
 
     zhang.refresh_from_db()
     assert response.status_code == 200
-    assert list(response.context["form"].errors) == ["phone"]
+    assert response.context["form"].errors == {"phone": ["'12' 不是有效的电话号码"]}
     assert zhang.city == "深圳"
+
+
+def test_edit_profile_errors_speak_the_consoles_language(agent_client):
+    """The console's default is Chinese (above); in English the same error is in English,
+    as the API gives it."""
+    zhang = f.customer("张伟", city="深圳")
+    agent_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    response = agent_client.post(
+        f"/customers/{zhang.pk}/edit/", {"name": "张伟", "phone": "12", "city": "北京"}
+    )
+
+    assert response.context["form"].errors == {"phone": ["'12' is not a valid phone number"]}
 
 
 def test_edit_profile_refuses_attributes_that_are_not_json(agent_client):

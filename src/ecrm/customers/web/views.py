@@ -142,7 +142,10 @@ def customer_edit(request, customer_id: int):
                     attributes=form.cleaned_data["attributes"] or None,
                 )
             except customers.ProfileError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                if exc.field in form.fields:
+                    form.add_error(exc.field, exc.text.localized(with_subject=False))
+                else:
+                    form.add_error(None, exc.text.localized())
             else:
                 messages.success(request, _("Profile saved."))
                 return redirect("console:customer", customer.pk)
@@ -165,7 +168,7 @@ def customer_consent(request, customer_id: int):
             actor=actor(request),
         )
     except customers.ProfileError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.text.localized())
     if is_htmx(request):
         return render(
             request,

@@ -297,3 +297,47 @@ def test_a_finished_run_shows_its_first_rejected_rows_with_line_and_reason(
     ) in page
     assert "The first 2 of 3 rejected rows; the download has them all." in page
     assert "order_id: is empty" not in page
+
+
+def test_rejected_rows_give_their_reasons_in_the_uploaders_language(marketer, data_dir):
+    """An upload from the Chinese console is rejected row by row in Chinese, in the reject
+    file and on the run's page; field names and the file's own values stay as they are."""
+    marketer.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    marketer.post(reverse("console:imports"), {"kind": "orders", "data_file": orders_csv()})
+    run = ImportRun.objects.get()
+    assert run.language == "zh-hans"
+
+    run_queued(run.pk)
+
+    rows = Path(data_dir / "imports" / f"import-{run.pk}-rejects.csv").read_text("utf-8-sig")
+    reasons = [line.split(",")[:2] for line in rows.splitlines()[1:]]
+    assert reasons == [
+        ["7", "quantity: 'abc' 不是数字"],
+        ["8", "订单 SO-4 整单被拒：第 7 行有误"],
+        ["9", "order_id: 为空"],
+        ["10", "email: 'not-an-email' 不是电子邮件地址"],
+        [
+            "11",
+            "placed_at: '2024-13-45 12:00:00' 不是日期时间（ISO 8601，例如 2024-06-18 20:15:00）",
+        ],
+    ]
+    page = marketer.get(f"/imports/{run.pk}/").content.decode()
+    assert "<td>quantity: &#x27;abc&#x27; 不是数字</td>" in page
+
+
+def test_rejected_rows_from_the_english_console_or_the_command_line_are_in_english(
+    marketer, data_dir
+):
+    """The same file from the English console: the reasons the API and CLI give too."""
+    marketer.post(reverse("console:imports"), {"kind": "orders", "data_file": orders_csv()})
+    run = ImportRun.objects.get()
+
+    run_queued(run.pk)
+
+    rows = Path(data_dir / "imports" / f"import-{run.pk}-rejects.csv").read_text("utf-8-sig")
+    assert rows.splitlines()[1:3] == [
+        "7,quantity: 'abc' is not a number,SO-4,C3,,,2024-06-21 11:00:00,paid,web,,CN,上海,CNY,"
+        ",,,,SKU-1,电饭煲,abc,299,",
+        "8,order SO-4 is rejected whole: line 7 is bad,SO-4,C3,,,2024-06-21 11:00:00,paid,web,,"
+        "CN,上海,CNY,,,,,SKU-2,保温杯,1,49.5,",
+    ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -100,7 +101,13 @@ def _queue(request, form: ImportForm) -> int:
     mapping = form.cleaned_data["mapping"] or None
     if mapping == UPLOADED:
         mapping = str(files.store_upload(form.cleaned_data["mapping_file"], f"{token}-mapping"))
-    return imports.queue_import(form.cleaned_data["kind"], data, mapping, actor=actor(request))
+    return imports.queue_import(
+        form.cleaned_data["kind"],
+        data,
+        mapping,
+        actor=actor(request),
+        language=translation.get_language() or "",
+    )
 
 
 @require(perms.IMPORT_DATA)

@@ -1,0 +1,83 @@
+"""Messages for people that are written now and read later, in the reader's language.
+
+A bad row's reason is decided while an import runs (in the CLI, in the worker) and read
+afterwards, in the console of whoever uploaded the file. So it is kept as its English
+template and values: ``str()`` gives English (the API, the CLI, logs, tests), and
+``localized()`` the language active where it is shown. Templates are marked with
+``gettext_noop`` where they are written and translated in ``ecrm/locale``.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext
+
+
+class Message:
+    """``template % params``, after ``subject: `` when there is one. The subject (a field
+    name, a file's column) is the user's own word and is never translated; the values are
+    inserted as they are (``repr`` them where a quoted value reads better)."""
+
+    __slots__ = ("subject", "template", "params")
+
+    def __init__(self, template: str, subject: str = "", **params):
+        self.subject = subject
+        self.template = template
+        self.params = params
+
+    def _join(self, text: str) -> str:
+        return f"{self.subject}: {text}" if self.subject else text
+
+    def __str__(self) -> str:
+        return self._join(self.template % self.params)
+
+    def localized(self, with_subject: bool = True) -> str:
+        """In the active language; without the subject where the page shows it beside (a
+        form field's error)."""
+        text = gettext(self.template) % self.params
+        return self._join(text) if with_subject else text
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Message):
+            return NotImplemented
+        return (self.subject, self.template, self.params) == (
+            other.subject,
+            other.template,
+            other.params,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.subject, self.template))
+
+    def __repr__(self) -> str:
+        return f"Message({str(self)!r})"
+
+    # __slots__ without __dict__: spell out pickling (an import's reading process sends
+    # its rejected rows, reasons included, to the importing process).
+    def __getstate__(self):
+        return (self.subject, self.template, self.params)
+
+    def __setstate__(self, state) -> None:
+        self.subject, self.template, self.params = state
+
+
+class Problem(ValueError):
+    """A value is unusable; ``text`` says why, about ``field`` (the subject), in English
+    through ``str()`` and in the active language through ``text.localized()``."""
+
+    def __init__(self, field_name: str, template: str, **params):
+        self.text = Message(template, field_name, **params)
+        super().__init__(str(self.text))
+
+    @property
+    def field(self) -> str:
+        return self.text.subject
+
+    @property
+    def message(self) -> str:
+        """The reason without the field, in English."""
+        return self.text.template % self.text.params
+
+
+def text_of(reason: str | Message) -> str:
+    """A reason as the reader sees it: messages in the active language, text as it is."""
+    return reason if isinstance(reason, str) else reason.localized()

@@ -1,0 +1,48 @@
+"""Messages kept as English template and values, read later in the reader's language."""
+
+import pickle
+
+from django.utils import translation
+
+from ecrm.core.messages import Message
+from ecrm.core.phone import InvalidPhone, normalize_phone
+from ecrm.customers.rules import ProfileError
+
+
+def test_a_message_is_english_as_text_and_localized_in_the_active_language():
+    """The subject (a field and its column) and the values are never translated."""
+    message = Message("%(value)s is not a number", "quantity (数量)", value="'abc'")
+
+    with translation.override("zh-hans"):
+        assert (str(message), message.localized()) == (
+            "quantity (数量): 'abc' is not a number",
+            "quantity (数量): 'abc' 不是数字",
+        )
+        assert message.localized(with_subject=False) == "'abc' 不是数字"
+    with translation.override("en"):
+        assert message.localized() == "quantity (数量): 'abc' is not a number"
+
+
+def test_a_message_survives_pickling():
+    """An import's reading process sends its rejected rows' reasons to the writer."""
+    message = Message("order %(order)s is rejected whole: line %(line)s is bad", order="A", line=7)
+
+    copy = pickle.loads(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    assert (copy, str(copy)) == (message, "order A is rejected whole: line 7 is bad")
+
+
+def test_a_problem_keeps_its_message_when_another_field_takes_it_on():
+    """A bad phone number becomes the error of the field it was typed in, still translatable."""
+    try:
+        normalize_phone("12")
+    except InvalidPhone as exc:
+        error = ProfileError.of("phone", exc)
+
+    assert (str(error), error.field, error.message) == (
+        "phone: '12' is not a valid phone number",
+        "phone",
+        "'12' is not a valid phone number",
+    )
+    with translation.override("zh-hans"):
+        assert error.text.localized() == "phone: '12' 不是有效的电话号码"
