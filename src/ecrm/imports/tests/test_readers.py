@@ -5,6 +5,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ecrm.imports.readers import ImportFileError, detect_encoding, open_table
 
@@ -87,12 +89,17 @@ def test_a_bad_byte_deep_in_the_file_is_named_by_its_line(tmp_path, monkeypatch,
     path.write_bytes(gzip.compress(data) if compress else data)
     table = open_table(path)
     assert table.encoding == "utf-8"
-    with pytest.raises(ImportFileError) as caught:
-        list(table.records())
-    assert str(caught.value) == (
+    expected = (
         f"{path.name}: not valid utf-8 text at line 5,000 (invalid start byte); "
         'set "encoding" in the mapping'
     )
+    with pytest.raises(ImportFileError) as caught:
+        list(table.records())
+    assert str(caught.value) == expected
+    # An import counts each order's rows first: that pass fails the same way, before a write.
+    with pytest.raises(ImportFileError) as caught:
+        table.column_counts(0)
+    assert str(caught.value) == expected
 
 
 def _rows_per_order(path):
@@ -117,7 +124,8 @@ def test_rows_per_order_counts_a_column_at_once_and_trims_ids_as_the_parser_does
     )
     counts, row_by_row, column = _rows_per_order(path)
     assert counts == row_by_row == {"A": 2, "B": 2, "": 2}  # the blank line and the id-less row
-    assert column is None  # the blank line has no first column: counted row by row
+    # The blank line has no first column: split from the bytes, it counts under "".
+    assert column == {"A": 1, " B ": 1, "": 2, " A": 1, "B": 1}
 
 
 def test_rows_per_order_counts_the_column_when_every_row_has_it(tmp_path):
@@ -126,3 +134,133 @@ def test_rows_per_order_counts_the_column_when_every_row_has_it(tmp_path):
     counts, row_by_row, column = _rows_per_order(path)
     assert column == {"A": 1, " A": 1, "B ": 1}
     assert counts == row_by_row == {"A": 2, "B": 1}
+
+
+def _csv_counts(path, index: int, encoding: str = "utf-8", delimiter: str = ","):
+    """What the csv module reads in column ``index``; rows too short for it under ""."""
+    import csv
+    from collections import Counter
+
+    with open(path, encoding=encoding, newline="") as text:
+        rows = csv.reader(text, delimiter=delimiter)
+        next(rows)
+        return Counter(row[index] if len(row) > index else "" for row in rows)
+
+
+SPLITTABLE = {
+    "lf": ("order_id,sku\nA,S1\n B ,S2\nA,S3\n\nC,S4", "utf-8", ",", 0),
+    "crlf": ("order_id,sku\r\nA,S1\r\nB,S2\r\nA,S3\r\n", "utf-8", ",", 0),
+    "bom": ("\ufefforder_id,sku\nA,S1\nB,S2\nA,S3\n", "utf-8-sig", ",", 0),
+    "quotes later in the row": ('order_id,name\nA,"x, ""y"""\nB,"a;b"\nA,z\n', "utf-8", ",", 0),
+    "gb18030 semicolons": (
+        "sku;order_id\nS1;订单一\nS2;订单二\nS3;订单一\nS4\n",
+        "gb18030",
+        ";",
+        1,
+    ),
+    "tabs, last column": (
+        "sku\tname\torder_id\nS1\tx\tA\r\nS2\ty\tB\r\nS3\tz\tA",
+        "cp1252",
+        "\t",
+        2,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SPLITTABLE))
+def test_order_ids_are_counted_from_the_bytes_as_the_csv_module_reads_them(tmp_path, name):
+    """The count an import starts with splits the bytes at line ends and delimiters where
+    that reads the csv module's cells; checked against the csv module."""
+    text, encoding, delimiter, index = SPLITTABLE[name]
+    path = tmp_path / "orders.csv"
+    path.write_bytes(text.encode(encoding))
+    table = open_table(path, encoding=encoding, delimiter=delimiter)
+
+    counts = table._split_counts(index)
+
+    expected = {
+        "lf": {"A": 2, " B ": 1, "": 1, "C": 1},
+        "crlf": {"A": 2, "B": 1},
+        "bom": {"A": 2, "B": 1},
+        "quotes later in the row": {"A": 2, "B": 1},
+        "gb18030 semicolons": {"订单一": 2, "订单二": 1, "": 1},
+        "tabs, last column": {"A": 2, "B": 1},
+    }[name]
+    assert counts == expected
+    assert counts == _csv_counts(path, index, encoding, delimiter)
+
+
+def test_a_row_longer_than_a_read_is_counted_whole(tmp_path, monkeypatch):
+    from ecrm.imports import readers
+
+    monkeypatch.setattr(readers, "SPLIT_CHUNK", 16)
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,name\nA," + "x" * 100 + "\nB,y\nA,z")
+    assert open_table(path)._split_counts(0) == {"A": 2, "B": 1}
+
+
+UNSPLITTABLE = {
+    "quoted id": ('order_id,sku\n"A",S1\nB,S2\n', "utf-8", ",", 0),
+    "quoted id on a later line": ('order_id,sku\nB,S2\n"A,1",S1\n', "utf-8", ",", 0),
+    "a quote before the ids": ('sku,order_id\n"S,1",A\nS2,B\n', "utf-8", ",", 1),
+    "quoted header": ('"order_id",sku\nA,S1\n', "utf-8", ",", 0),
+    "a quoted line end after the id": ('order_id,name\nA,"x\nA,y"\nB,z\n', "utf-8", ",", 0),
+    "lone carriage returns": ("order_id,sku\rA,S1\rB,S2\r", "utf-8", ",", 0),
+    "nul": ("order_id,sku\nA,S\x001\n", "utf-8", ",", 0),
+    "gbk and a pipe": ("order_id|sku\n订单|S1\n", "gb18030", "|", 0),
+    "utf-16": ("order_id,sku\nA,S1\n", "utf-16", ",", 0),
+}
+
+
+@pytest.mark.parametrize("name", list(UNSPLITTABLE))
+def test_files_that_splitting_could_misread_are_left_to_the_csv_module(tmp_path, name):
+    """A quote that could hold a delimiter or line end before the ids, a lone CR, a NUL, an
+    encoding whose other characters may contain the delimiter's byte: not split."""
+    text, encoding, delimiter, index = UNSPLITTABLE[name]
+    path = tmp_path / "orders.csv"
+    path.write_bytes(text.encode(encoding))
+    table = open_table(path, encoding=encoding, delimiter=delimiter)
+    assert table._split_counts(index) is None
+
+
+def test_the_csv_module_counts_what_is_not_split(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text('order_id,sku\n"A,1",S1\nB,S2\n"A,1",S3\n')
+    assert open_table(path).column_counts(0) == {"A,1": 2, "B": 1}
+
+
+# Mostly plain cells, so that many files are split; the others quote what needs it.
+CELL = st.one_of(
+    st.text(alphabet=["A", "b", "1", " ", "订"], max_size=4),
+    st.text(alphabet=["A", "b", ",", ";", '"', "\n", "\r", "订"], max_size=3),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.lists(CELL, max_size=4), max_size=12),
+    end=st.sampled_from(["\n", "\r\n"]),
+    index=st.integers(0, 2),
+    delimiter=st.sampled_from([",", ";"]),
+    encoding=st.sampled_from(["utf-8", "gb18030"]),
+)
+def test_splitting_reads_what_the_csv_module_reads_or_declines(
+    tmp_path, rows, end, index, delimiter, encoding
+):
+    """Any file the csv module writes: the split counts are the csv module's, or None."""
+    import csv
+    import io
+
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, delimiter=delimiter, lineterminator=end)
+    writer.writerow(["order_id", "sku", "name"])
+    writer.writerows(rows)
+    path = tmp_path / "orders.csv"
+    path.write_bytes(text.getvalue().encode(encoding))
+    table = open_table(path, encoding=encoding, delimiter=delimiter)
+
+    counts = table._split_counts(index)
+
+    assert counts is None or counts == _csv_counts(path, index, encoding, delimiter)
