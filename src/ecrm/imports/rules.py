@@ -28,10 +28,10 @@ from ecrm.customers.api import (
 from ecrm.orders.api import (
     LineInput,
     LineKind,
-    OrderInput,
     OrderShape,
     OrderStatus,
     ReturnInput,
+    ShapedOrder,
 )
 
 KINDS = ("customers", "products", "orders")
@@ -731,7 +731,7 @@ class RowParser:
             if len(self._shapes) > 10_000:
                 self._shapes.clear()
             self._shapes[key] = shape
-        return OrderRecord(shape.order(external_id, placed_at, lines), customer, False)
+        return OrderRecord(ShapedOrder(shape, external_id, placed_at, lines), customer, False)
 
     def _shape(self, head: dict, currency: str) -> OrderShape:
         """The order-level fields but number and time, checked (status, lengths, money)."""
@@ -891,6 +891,6 @@ def _integral(raw: str) -> str:
 
 @dataclass(frozen=True)
 class OrderRecord:
-    document: OrderInput | ReturnInput
+    document: ShapedOrder | ReturnInput
     customer: ProfileRecord | None
     is_return: bool

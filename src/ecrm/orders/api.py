@@ -11,6 +11,7 @@ from ecrm.orders.rules import (
     OrderInput,
     OrderShape,
     ReturnInput,
+    ShapedOrder,
 )
 from ecrm.orders.services import (
     BatchResult,
@@ -37,6 +38,7 @@ __all__ = [
     "OrderError",
     "OrderInput",
     "OrderShape",
+    "ShapedOrder",
     "OrderStatus",
     "ReturnInput",
     "order_brief",

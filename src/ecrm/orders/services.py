@@ -20,11 +20,13 @@ from ecrm.orders.rules import (
     OrderInput,
     OrderShape,
     ReturnInput,
+    ShapedOrder,
     check_transition,
     content_digest,
     order_content_repr,
     order_hash,
     return_hash,
+    shaped_content_repr,
 )
 
 
@@ -407,7 +409,7 @@ def _prepared(model) -> _Prepared:
     return prep
 
 
-def pack_orders(documents: Iterable[OrderInput]) -> list[PackedOrder]:
+def pack_orders(documents: Iterable[OrderInput | ShapedOrder]) -> list[PackedOrder]:
     """``documents`` as ``record_packed_orders`` takes them; no database access."""
     prep = _prepared(Order)
     share = prep.share()
@@ -415,6 +417,16 @@ def pack_orders(documents: Iterable[OrderInput]) -> list[PackedOrder]:
     packed = []
     append = packed.append
     for order in documents:
+        if order.__class__ is ShapedOrder:  # a bulk import's order: no OrderInput made
+            shape, lines = order.shape, order.lines
+            head, money, tail, end = prep.shape(shape)
+            subtotal, total = shape.totals(lines)
+            content = shaped_content_repr(shape, order.placed_at, total, lines).encode()
+            if sqlite:
+                subtotal, total = str(subtotal), str(total)
+            values = (*head, subtotal, *money, total, *tail, to_db(order.placed_at), *end)
+            append((order.external_id, content, values, lines_of(lines, share)))
+            continue
         shape = order.__dict__.get("_shape")
         if shape is not None:  # the same values, the shape's part converted once
             head, money, tail, end = prep.shape(shape)

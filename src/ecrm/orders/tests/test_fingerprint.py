@@ -111,8 +111,11 @@ _LINES = st.lists(
 def test_an_order_built_from_its_shape_has_the_same_fingerprint_and_row(fields, lines, placed):
     """A bulk import builds orders from shapes, whose part of the fingerprint and of the
     row is worked out once: the same text and the same row as the order built whole."""
-    shaped = orders.OrderShape(**fields).order("A-1", placed, tuple(lines))
+    shape = orders.OrderShape(**fields)
+    shaped = shape.order("A-1", placed, tuple(lines))
     whole = orders.OrderInput(external_id="A-1", placed_at=placed, lines=tuple(lines), **fields)
-    assert shaped == whole
+    light = orders.ShapedOrder(shape, "A-1", placed, tuple(lines))  # what an import makes
+    assert shaped == whole == light.whole()
     assert order_content_repr(shaped) == order_content_repr(whole)
     assert orders.pack_orders([shaped]) == orders.pack_orders([whole])
+    assert orders.pack_orders([light]) == orders.pack_orders([whole])
