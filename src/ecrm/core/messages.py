@@ -77,6 +77,17 @@ class Problem(ValueError):
         """The reason without the field, in English."""
         return self.text.template % self.text.params
 
+    def __reduce__(self):
+        # The reading process of an import sends its errors to the importing process.
+        return (_restore, (self.__class__, self.args, self.__dict__))
+
+
+def _restore(cls, args, state):
+    problem = cls.__new__(cls, *args)
+    problem.args = args
+    problem.__dict__.update(state)
+    return problem
+
 
 def text_of(reason: str | Message) -> str:
     """A reason as the reader sees it: messages in the active language, text as it is."""

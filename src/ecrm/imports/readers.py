@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_noop as N_
 
-from ecrm.core.messages import Message
+from ecrm.core.messages import Message, Problem
 
 GZIP_MAGIC = b"\x1f\x8b"
 # Encodings in which the bytes of a comma, semicolon, tab, quote, CR and LF are those
@@ -32,25 +32,27 @@ GZIP_MAGIC = b"\x1f\x8b"
 SPLIT_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "ascii", "iso8859-1", "cp1252"})
 SPLIT_ENCODINGS_LOW = frozenset({"gb18030", "gbk", "gb2312"})
 SPLIT_CHUNK = 1 << 22
+CANNOT_BE_READ = N_("cannot be read (%(error)s)")
 SAMPLE_BYTES = 1 << 20
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 
 csv.field_size_limit(16 * 1024 * 1024)
 
 
-class ImportFileError(ValueError):
-    """The file cannot be read as a table: missing, empty, undecodable."""
+class ImportFileError(Problem):
+    """The file cannot be read as a table: missing, empty, undecodable; the subject is the
+    file (or the mapping key) at fault."""
 
 
 def _open_binary(path: Path):
     try:
         raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed there
     except FileNotFoundError as exc:
-        raise ImportFileError(f"{path}: no such file") from exc
+        raise ImportFileError(str(path), N_("no such file")) from exc
     except IsADirectoryError as exc:
-        raise ImportFileError(f"{path}: is a directory, not a file") from exc
+        raise ImportFileError(str(path), N_("is a directory, not a file")) from exc
     except PermissionError as exc:
-        raise ImportFileError(f"{path}: permission denied") from exc
+        raise ImportFileError(str(path), N_("permission denied")) from exc
     if raw.read(2) == GZIP_MAGIC:
         raw.close()
         return gzip.open(path, "rb")
@@ -194,19 +196,31 @@ class Table:
         except UnicodeDecodeError as exc:
             raise self.undecodable(exc) from exc
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise ImportFileError(f"{self.path.name}: cannot be read ({exc})") from exc
+            raise ImportFileError(self.path.name, CANNOT_BE_READ, error=exc) from exc
         except csv.Error as exc:
-            raise ImportFileError(f"{self.path.name}: broken CSV ({exc})") from exc
+            raise ImportFileError(self.path.name, N_("broken CSV (%(error)s)"), error=exc) from exc
 
     def undecodable(self, exc: UnicodeDecodeError) -> ImportFileError:
         """The error for a file that is not text in its encoding, naming the physical line
         of the first bad byte (the text stream decodes ahead in chunks, so the reader's
         position does not tell; the file is read again to find it)."""
         line = self._first_undecodable_line()
-        where = f" at line {line:,}" if line else ""
+        if line:
+            return ImportFileError(
+                self.path.name,
+                N_(
+                    'not valid %(encoding)s text at line %(line)s (%(reason)s); set "encoding" '
+                    "in the mapping"
+                ),
+                encoding=self.encoding,
+                line=f"{line:,}",
+                reason=exc.reason,
+            )
         return ImportFileError(
-            f"{self.path.name}: not valid {self.encoding} text{where} ({exc.reason}); "
-            'set "encoding" in the mapping'
+            self.path.name,
+            N_('not valid %(encoding)s text (%(reason)s); set "encoding" in the mapping'),
+            encoding=self.encoding,
+            reason=exc.reason,
         )
 
     def _first_undecodable_line(self) -> int | None:
@@ -308,14 +322,16 @@ def open_table(path, *, encoding: str | None = None, delimiter: str | None = Non
         try:
             sample = raw.read(SAMPLE_BYTES)
         except (OSError, EOFError) as exc:
-            raise ImportFileError(f"{path.name}: cannot be read ({exc})") from exc
+            raise ImportFileError(path.name, CANNOT_BE_READ, error=exc) from exc
     if not sample.strip():
-        raise ImportFileError(f"{path.name}: the file is empty")
+        raise ImportFileError(path.name, N_("the file is empty"))
     if encoding:
         try:
             codecs.lookup(encoding)
         except LookupError as exc:
-            raise ImportFileError(f"encoding: unknown encoding {encoding!r}") from exc
+            raise ImportFileError(
+                "encoding", N_("unknown encoding %(encoding)s"), encoding=repr(encoding)
+            ) from exc
     encoding = encoding or detect_encoding(sample)
     head = sample.decode(encoding, errors="replace").lstrip("\ufeff")
     name = path.name.lower().removesuffix(".gz")
@@ -328,7 +344,7 @@ def open_table(path, *, encoding: str | None = None, delimiter: str | None = Non
         table.delimiter = delimiter or _sniff_delimiter(first)
         table.header = _csv_header(table)
     if not table.header:
-        raise ImportFileError(f"{path.name}: no columns found")
+        raise ImportFileError(path.name, N_("no columns found"))
     return table
 
 
@@ -342,7 +358,11 @@ def _csv_header(table: Table) -> list[str]:
     seen: set[str] = set()
     for name in header:
         if name and name in seen:
-            raise ImportFileError(f"{table.path.name}: column {name!r} appears twice in the header")
+            raise ImportFileError(
+                table.path.name,
+                N_("column %(column)s appears twice in the header"),
+                column=repr(name),
+            )
         seen.add(name)
     return header
 

@@ -151,14 +151,19 @@ PRODUCT = LineKind.PRODUCT.value
 FEE = LineKind.FEE.value
 
 
-class MappingError(ValueError):
+class MappingError(Problem):
     """The mapping cannot be used; the message names the key, field or column."""
+
+
+def unknown_kind(kind: str) -> MappingError:
+    return MappingError("kind", ONE_OF, value=repr(kind), choices=", ".join(KINDS))
 
 
 # Reasons given in more than one place.
 NOT_A_NUMBER = N_("%(value)s is not a number")
 TOO_LONG = N_("is longer than %(limit)s characters")
 EMPTY = N_("is empty")
+ONE_OF = N_("%(value)s is not one of %(choices)s")
 
 
 class RowError(Problem):
@@ -198,24 +203,34 @@ class Mapping:
 def _text_map(data, key: str) -> dict[str, str]:
     value = data.get(key, {})
     if not isinstance(value, dict):
-        raise MappingError(f'"{key}" must be an object of field names to values')
+        raise MappingError(
+            "", N_("%(key)s must be an object of field names to values"), key=f'"{key}"'
+        )
     return value
 
 
 def parse_mapping(data, *, kind: str, name: str = "") -> Mapping:
     """Validate a mapping a user wrote (already JSON-decoded) for importing ``kind``."""
     if not isinstance(data, dict):
-        raise MappingError("a mapping must be a JSON object")
+        raise MappingError("", N_("a mapping must be a JSON object"))
     for key in data:
         if key not in MAPPING_KEYS:
             raise MappingError(
-                f'unknown mapping key "{key}"; known: {", ".join(sorted(MAPPING_KEYS))}'
+                "",
+                N_("unknown mapping key %(key)s; known: %(known)s"),
+                key=f'"{key}"',
+                known=", ".join(sorted(MAPPING_KEYS)),
             )
     declared = data.get("kind", kind)
     if declared not in KINDS:
-        raise MappingError(f'"kind": {declared!r} is not one of {", ".join(KINDS)}')
+        raise MappingError('"kind"', ONE_OF, value=repr(declared), choices=", ".join(KINDS))
     if declared != kind:
-        raise MappingError(f'"kind": this mapping is for {declared}, not {kind}')
+        raise MappingError(
+            '"kind"',
+            N_("this mapping is for %(declared)s, not %(kind)s"),
+            declared=declared,
+            kind=kind,
+        )
     known = FIELDS[kind]
     columns = _text_map(data, "columns")
     defaults = _text_map(data, "defaults")
@@ -224,43 +239,62 @@ def parse_mapping(data, *, kind: str, name: str = "") -> Mapping:
         for field_name, value in entries.items():
             if field_name not in known:
                 raise MappingError(
-                    f'"{section}": {field_name!r} is not an eCRM field for {kind}; '
-                    f"known fields: {', '.join(known)}"
+                    f'"{section}"',
+                    N_("%(field)s is not an eCRM field for %(kind)s; known fields: %(known)s"),
+                    field=repr(field_name),
+                    kind=kind,
+                    known=", ".join(known),
                 )
             if section == "columns" and not (isinstance(value, str) and value.strip()):
-                raise MappingError(f'"columns": {field_name!r} must name a column of the file')
+                raise MappingError(
+                    '"columns"',
+                    N_("%(field)s must name a column of the file"),
+                    field=repr(field_name),
+                )
             if section == "defaults" and not isinstance(value, str | int | float):
-                raise MappingError(f'"defaults": {field_name!r} must be text or a number')
+                raise MappingError(
+                    '"defaults"', N_("%(field)s must be text or a number"), field=repr(field_name)
+                )
             if section == "values" and not (
                 isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
             ):
-                raise MappingError(f'"values": {field_name!r} must map file values to text')
+                raise MappingError(
+                    '"values"', N_("%(field)s must map file values to text"), field=repr(field_name)
+                )
     timezone = data.get("timezone") or ""
     if timezone:
         try:
             zoneinfo.ZoneInfo(timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise MappingError(f'"timezone": unknown time zone {timezone!r}') from exc
+            raise MappingError(
+                '"timezone"', N_("unknown time zone %(zone)s"), zone=repr(timezone)
+            ) from exc
     date_format = data.get("date_format") or ""
     if date_format and "%" not in date_format:
-        raise MappingError(f'"date_format": {date_format!r} has no strftime directives like %Y')
+        raise MappingError(
+            '"date_format"',
+            N_("%(format)s has no strftime directives like %%Y"),
+            format=repr(date_format),
+        )
     attributes = data.get("attributes")
     if attributes is not None and not (
         isinstance(attributes, list) and all(isinstance(a, str) for a in attributes)
     ):
-        raise MappingError('"attributes" must be a list of column names')
+        raise MappingError("", N_('"attributes" must be a list of column names'))
     fees = data.get("fees", {})
     if not isinstance(fees, dict) or set(fees) - {"skus", "sku_prefixes"}:
-        raise MappingError('"fees" must be an object with "skus" and "sku_prefixes" lists')
+        raise MappingError("", N_('"fees" must be an object with "skus" and "sku_prefixes" lists'))
     returns = data.get("returns", {})
     if not isinstance(returns, dict) or set(returns) - {"order_id_prefix"}:
-        raise MappingError('"returns" must be an object with "order_id_prefix"')
+        raise MappingError("", N_('"returns" must be an object with "order_id_prefix"'))
     namespace = str(data.get("namespace") or "import")
     if len(namespace) > 40:
-        raise MappingError('"namespace" is longer than 40 characters')
+        raise MappingError("", N_('"namespace" is longer than 40 characters'))
     id_kind = data.get("customer_id_kind") or IdentityKind.EXTERNAL.value
     if id_kind not in ID_KINDS:
-        raise MappingError(f'"customer_id_kind": {id_kind!r} is not one of {", ".join(ID_KINDS)}')
+        raise MappingError(
+            '"customer_id_kind"', ONE_OF, value=repr(id_kind), choices=", ".join(ID_KINDS)
+        )
     return Mapping(
         kind=kind,
         name=str(data.get("name") or name),
@@ -306,17 +340,30 @@ def bind(mapping: Mapping, header: list[str]) -> Layout:
     for field_name, column in columns.items():
         if column not in positions:
             raise MappingError(
-                f"column {column!r} (mapped to {field_name}) is not in the file; "
-                f"the file's columns are: {shown}"
+                "",
+                N_(
+                    "column %(column)s (mapped to %(field)s) is not in the file; "
+                    "the file's columns are: %(columns)s"
+                ),
+                column=repr(column),
+                field=field_name,
+                columns=shown,
             )
     for field_name in REQUIRED[mapping.kind]:
         if field_name not in columns and field_name not in mapping.defaults:
             raise MappingError(
-                f"{field_name}: no column is mapped to it; the file's columns are: {shown}"
+                field_name,
+                N_("no column is mapped to it; the file's columns are: %(columns)s"),
+                columns=shown,
             )
     if mapping.kind == "customers" and not set(CLAIM_FIELDS) & set(columns):
         raise MappingError(
-            f"customers need a customer_id, email or phone column; the file's columns are: {shown}"
+            "",
+            N_(
+                "customers need a customer_id, email or phone column; "
+                "the file's columns are: %(columns)s"
+            ),
+            columns=shown,
         )
     index = {f: positions[c] for f, c in columns.items()}
     used = set(columns.values())
@@ -329,8 +376,13 @@ def bind(mapping: Mapping, header: list[str]) -> Layout:
             for name in names:
                 if name not in positions:
                     raise MappingError(
-                        f"attribute column {name!r} is not in the file; "
-                        f"the file's columns are: {shown}"
+                        "",
+                        N_(
+                            "attribute column %(column)s is not in the file; "
+                            "the file's columns are: %(columns)s"
+                        ),
+                        column=repr(name),
+                        columns=shown,
                     )
         attributes = tuple((n, positions[n]) for n in names)
     return Layout(mapping, tuple(header), index, attributes)
@@ -739,7 +791,7 @@ class RowParser:
         if status not in STATUSES:
             raise self._error(
                 "status",
-                N_("%(value)s is not one of %(choices)s"),
+                ONE_OF,
                 value=repr(head["status"]),
                 choices=", ".join(OrderStatus.values),
             )

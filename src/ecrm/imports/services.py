@@ -38,11 +38,11 @@ from tqdm import tqdm
 from ecrm import flows
 from ecrm.catalog import api as catalog
 from ecrm.core import audit, clock
-from ecrm.core.messages import Message
+from ecrm.core.messages import Message, Problem
 from ecrm.customers import api as customers
 from ecrm.imports import rules
 from ecrm.imports.models import ImportRun
-from ecrm.imports.readers import ImportFileError, Table, open_table
+from ecrm.imports.readers import CANNOT_BE_READ, ImportFileError, Table, open_table
 from ecrm.imports.rules import Mapping, MappingError, RowError, RowParser
 from ecrm.orders import api as orders
 
@@ -85,7 +85,7 @@ def builtin_mappings() -> list[str]:
 def load_mapping(spec: str | None, kind: str) -> Mapping:
     """A built-in mapping by name, a mapping file by path, or (None) the identity mapping."""
     if kind not in rules.KINDS:
-        raise MappingError(f"kind: {kind!r} is not one of {', '.join(rules.KINDS)}")
+        raise rules.unknown_kind(kind)
     if not spec:
         return rules.parse_mapping({}, kind=kind)
     builtin = MAPPINGS_DIR / f"{spec}.json"
@@ -95,17 +95,23 @@ def load_mapping(spec: str | None, kind: str) -> Mapping:
         path = Path(spec)
         if not path.is_file():
             raise MappingError(
-                f"mapping {spec!r} is neither a built-in mapping "
-                f"({', '.join(builtin_mappings())}) nor a file"
+                "",
+                N_("mapping %(mapping)s is neither a built-in mapping (%(builtin)s) nor a file"),
+                mapping=repr(spec),
+                builtin=", ".join(builtin_mappings()),
             )
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise MappingError(
-            f"mapping {spec}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            f"mapping {spec}",
+            N_("not valid JSON (%(error)s at line %(line)s column %(column)s)"),
+            error=exc.msg,
+            line=exc.lineno,
+            column=exc.colno,
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise MappingError(f"mapping {spec}: cannot be read ({exc})") from exc
+        raise MappingError(f"mapping {spec}", CANNOT_BE_READ, error=exc) from exc
     return rules.parse_mapping(data, kind=kind, name=path.stem)
 
 
@@ -191,7 +197,7 @@ def run_import(
             bad.write(target)
             summary.reject_file = str(target)
     except Exception as exc:
-        _finish_run(run, summary, error=str(exc) or exc.__class__.__name__)
+        _finish_run(run, summary, error=_error_text(exc, language))
         raise
     summary.seconds = time.monotonic() - started
     _finish_run(run, summary)
@@ -220,7 +226,7 @@ def queue_import(
     from ecrm.imports.tasks import import_file
 
     if kind not in rules.KINDS:
-        raise MappingError(f"kind: {kind!r} is not one of {', '.join(rules.KINDS)}")
+        raise rules.unknown_kind(kind)
     run = ImportRun.objects.create(
         kind=kind,
         file_name=str(path)[:500],
@@ -267,6 +273,15 @@ def _start_run(run_id, kind, path, mapping, actor) -> ImportRun:
         started_at=clock.now(),
         created_by_id=actor.user_id,
     )
+
+
+def _error_text(exc: Exception, language: str) -> str:
+    """What a failed run's page shows: a mapping's or file's problem in the language of
+    whoever started the import (English if none), anything else as it is."""
+    if isinstance(exc, Problem):
+        with translation.override(language or "en"):
+            return exc.text.localized()
+    return str(exc) or exc.__class__.__name__
 
 
 def _finish_run(run: ImportRun, summary: ImportSummary, error: str = "") -> None:

@@ -46,3 +46,27 @@ def test_a_problem_keeps_its_message_when_another_field_takes_it_on():
     )
     with translation.override("zh-hans"):
         assert error.text.localized() == "phone: '12' 不是有效的电话号码"
+
+
+def test_a_problem_survives_pickling_with_what_its_kind_adds():
+    """An import's reading process sends its errors to the importing process, whole."""
+    from ecrm.imports.readers import ImportFileError
+    from ecrm.imports.rules import RowError
+
+    row = RowError("quantity (数量)", "%(value)s is not a number", key="quantity", value="'x'")
+    row.row = 2
+    failed = ImportFileError("orders.csv", "broken CSV (%(error)s)", error=ValueError("NUL"))
+
+    row_copy, failed_copy = pickle.loads(pickle.dumps((row, failed)))
+
+    assert (type(row_copy), str(row_copy), row_copy.key, row_copy.row, row_copy.text) == (
+        RowError,
+        "quantity (数量): 'x' is not a number",
+        "quantity",
+        2,
+        row.text,
+    )
+    assert (type(failed_copy), str(failed_copy)) == (
+        ImportFileError,
+        "orders.csv: broken CSV (NUL)",
+    )

@@ -149,6 +149,38 @@ def test_a_mapping_for_another_kind_is_refused(marketer, data_dir):
     assert ImportRun.objects.count() == 0
 
 
+def test_mapping_errors_speak_the_consoles_language(marketer, data_dir):
+    """The same refusal in the Chinese console: the mapping key and kinds stay as written."""
+    marketer.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    response = marketer.post(
+        reverse("console:imports"),
+        {"kind": "customers", "mapping": "online-retail", "data_file": orders_csv()},
+    )
+
+    assert response.context["form"].errors == {
+        "mapping": ['"kind": 此映射用于 orders，而不是 customers']
+    }
+
+
+def test_a_file_the_worker_cannot_read_fails_the_run_in_the_uploaders_language(marketer, data_dir):
+    """A file whose columns the mapping cannot use: the run fails, its page says why in
+    the uploader's language, with the file's own column names."""
+    marketer.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    upload = SimpleUploadedFile("orders.csv", "订单号,金额\nA-1,9\n".encode(), "text/csv")
+    marketer.post(reverse("console:imports"), {"kind": "orders", "data_file": upload})
+    run = ImportRun.objects.get()
+
+    run_queued(run.pk)
+
+    run.refresh_from_db()
+    assert (run.status, run.error) == (
+        "failed",
+        "order_id: 没有列对应到此字段；文件的列为：'订单号', '金额'",
+    )
+    page = marketer.get(f"/imports/{run.pk}/").content.decode()
+    assert "order_id: 没有列对应到此字段；文件的列为：&#x27;订单号&#x27;, &#x27;金额&#x27;" in page
+
+
 def test_missing_file_and_unknown_kind_are_field_errors(marketer, data_dir):
     """Without a file and with an unknown kind, both fields say what is wrong."""
     response = marketer.post(reverse("console:imports"), {"kind": "refunds"})

@@ -79,7 +79,7 @@ class ImportForm(forms.Form):
             try:
                 imports.load_mapping(choice, kind)
             except imports.MappingError as exc:
-                self.add_error("mapping", str(exc))
+                self.add_error("mapping", exc.text.localized())
         return cleaned
 
     def _check_mapping_file(self, upload, kind: str) -> None:
@@ -104,4 +104,4 @@ class ImportForm(forms.Form):
         try:
             rules.parse_mapping(data, kind=kind, name=Path(upload.name).stem)
         except imports.MappingError as exc:
-            self.add_error("mapping_file", str(exc))
+            self.add_error("mapping_file", exc.text.localized())
