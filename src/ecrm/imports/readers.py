@@ -131,13 +131,12 @@ class Table:
                     return None
 
     def _split_counts(self, index: int) -> Counter[str] | None:
-        """``column_counts`` by splitting the bytes at newlines and delimiters, four times
-        the csv module's speed (an import's first batch waits for these counts). That reads
-        the csv module's cells only when no quote can change them (column 0: no row starts
-        with one; another column: none in the file), rows end with LF or CRLF, there is no
-        NUL (the csv module refuses it), and the encoding writes the delimiter, quote and
-        line ends as single ASCII bytes that no other character contains. None where one
-        of these fails, found as it reads; every chunk is decoded, to fail as csv would."""
+        """``column_counts`` by splitting the bytes at line ends and delimiters, in about
+        half the csv module's time (an import's first batch waits for these counts). None
+        where that could read other cells than the csv module (``_splittable``, and an
+        encoding in which the delimiter, quote and line ends are single ASCII bytes that
+        no other character contains). Every chunk is decoded, to fail as the csv module
+        would on a bad byte."""
         delimiter = self.delimiter.encode("ascii", "replace")
         codec = codecs.lookup(self.encoding).name
         if len(delimiter) != 1 or not (
@@ -146,39 +145,23 @@ class Table:
             return None
         decode = codecs.getincrementaldecoder(self.encoding)().decode
         counts: Counter[bytes] = Counter()
-        rest = b""
         with _open_binary(self.path) as raw:
             header = raw.readline()
-            if any(c in header.removesuffix(b"\n").removesuffix(b"\r") for c in b'"\r\x00'):
-                return None
             decode(header)
-            while True:
-                chunk = raw.read(SPLIT_CHUNK)
-                decode(chunk, final=not chunk)
-                data = rest + chunk
-                cut = data.rfind(b"\n") + 1 if chunk else len(data)
-                lines, rest = data[:cut], data[cut:]
-                if b"\r" in lines:
-                    lines = lines.replace(b"\r\n", b"\n")
-                    if b"\r" in lines:
-                        return None
-                if b"\x00" in lines:
-                    return None
-                if not lines:
-                    if chunk:
-                        continue  # a row longer than a chunk
-                    break
+            header = header.removesuffix(b"\n").removesuffix(b"\r")
+            if not _splittable(header, [header], index):
+                return None
+            for lines in _line_blocks(raw, decode):
                 rows = lines.split(b"\n")
-                if b'"' in lines and (index > 0 or _quotes_misread(lines, rows)):
+                if lines.endswith(b"\n"):
+                    rows.pop()  # after the last line end
+                if not _splittable(lines, rows, index):
                     return None
                 if index == 0:
-                    cells = [row.partition(delimiter)[0] for row in rows]
+                    counts.update([row.partition(delimiter)[0] for row in rows])
                 else:
                     split = [row.split(delimiter, index + 1) for row in rows]
-                    cells = [row[index] if len(row) > index else b"" for row in split]
-                if lines.endswith(b"\n"):
-                    cells.pop()  # after the last line end
-                counts.update(cells)
+                    counts.update([row[index] if len(row) > index else b"" for row in split])
         if not counts:
             return Counter()
         # Decoded in one piece: no character's bytes contain a line end.
@@ -274,13 +257,37 @@ class Table:
                 yield line, values
 
 
-def _quotes_misread(lines: bytes, rows: list[bytes]) -> bool:
-    """Whether splitting could count column 0 other than the csv module: a row starts with
-    a quote, or one holds an odd number of quotes (a quoted cell goes on after a line end:
-    its next line would count as a row)."""
-    if lines.startswith(b'"') or b'\n"' in lines:
+def _line_blocks(raw, decode) -> Iterator[bytes]:
+    """The rest of ``raw`` in blocks of whole lines, CRLF turned into LF (the last block
+    may end without one); decoded on the way, which raises on a bad byte."""
+    rest = b""
+    while True:
+        chunk = raw.read(SPLIT_CHUNK)
+        decode(chunk, final=not chunk)
+        data = rest + chunk
+        cut = data.rfind(b"\n") + 1 if chunk else len(data)
+        lines, rest = data[:cut], data[cut:]
+        if b"\r\n" in lines:
+            lines = lines.replace(b"\r\n", b"\n")
+        if lines:
+            yield lines
+        elif not chunk:
+            return
+
+
+def _splittable(lines: bytes, rows: list[bytes], index: int) -> bool:
+    """Whether splitting ``lines`` (its ``rows``) at delimiters reads the csv module's
+    cells of column ``index``: no CR left (a line end to the csv module), no NUL (refused by
+    it), and no quote that could move a cell or a line end before the column. For column 0
+    quotes may come later in a row, as long as no row starts with one and each row holds an
+    even number (an odd one leaves a quoted cell open across the line end)."""
+    if b"\r" in lines or b"\x00" in lines:
+        return False
+    if b'"' not in lines:
         return True
-    return any(row.count(b'"') % 2 for row in rows if b'"' in row)
+    if index > 0 or lines.startswith(b'"') or b'\n"' in lines:
+        return False
+    return not any(row.count(b'"') % 2 for row in rows if b'"' in row)
 
 
 def _too_many(count: int, width: int) -> Message:
