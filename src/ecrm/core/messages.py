@@ -87,8 +87,3 @@ def _restore(cls, args, state):
     problem.args = args
     problem.__dict__.update(state)
     return problem
-
-
-def text_of(reason: str | Message) -> str:
-    """A reason as the reader sees it: messages in the active language, text as it is."""
-    return reason if isinstance(reason, str) else reason.localized()
