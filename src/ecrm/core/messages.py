@@ -10,6 +10,12 @@ template and values: ``str()`` gives English (the API, the CLI, logs, tests), an
 from __future__ import annotations
 
 from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as N_
+
+# Reasons several domains give about a value.
+EMPTY = N_("is empty")
+TOO_LONG = N_("is longer than %(limit)s characters")
+ONE_OF = N_("%(value)s is not one of %(choices)s")
 
 
 class Message:
@@ -67,6 +73,12 @@ class Problem(ValueError):
     def __init__(self, field_name: str, template: str, **params):
         self.text = Message(template, field_name, **params)
         super().__init__(str(self.text))
+
+    @classmethod
+    def of(cls, field_name: str, problem: Problem, **extra):
+        """``problem`` (a bad e-mail address, a bad profile value) told again as this
+        kind's error about ``field_name``, still translatable."""
+        return cls(field_name, problem.text.template, **extra, **problem.text.params)
 
     @property
     def field(self) -> str:

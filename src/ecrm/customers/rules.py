@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_noop as N_
 
-from ecrm.core.messages import Problem
+from ecrm.core.messages import EMPTY, ONE_OF, TOO_LONG, Problem
 from ecrm.core.phone import InvalidPhone, normalize_phone
 from ecrm.core.text import InvalidEmail, normalize_email
 from ecrm.customers.models import EXCLUSIVE_KINDS, Gender, IdentityKind
@@ -15,11 +15,6 @@ from ecrm.customers.models import EXCLUSIVE_KINDS, Gender, IdentityKind
 
 class ProfileError(Problem):
     """A profile value is unusable; ``field`` names it for the caller's error message."""
-
-    @classmethod
-    def of(cls, field_name: str, problem: Problem) -> ProfileError:
-        """``problem`` (a bad e-mail address, phone number) as the error of ``field_name``."""
-        return cls(field_name, problem.text.template, **problem.text.params)
 
 
 @dataclass(frozen=True)
@@ -54,13 +49,13 @@ def make_claim(kind: str, raw, namespace: str = "", verified: bool = False) -> C
         raise ProfileError("kind", N_("unknown identity kind %(kind)s"), kind=repr(kind))
     if raw.__class__ is not str:
         if raw is None:
-            raise ProfileError(kind, N_("is empty"))
+            raise ProfileError(kind, EMPTY)
         if isinstance(raw, bool) or not isinstance(raw, str | int):
             raise ProfileError(kind, N_("must be a string"))
         raw = str(raw)
     text = raw.strip()
     if not text:
-        raise ProfileError(kind, N_("is empty"))
+        raise ProfileError(kind, EMPTY)
     if kind == _EMAIL:
         try:
             text = normalize_email(text)
@@ -72,7 +67,7 @@ def make_claim(kind: str, raw, namespace: str = "", verified: bool = False) -> C
         except InvalidPhone as exc:
             raise ProfileError.of("phone", exc) from exc
     if len(text) > 254:
-        raise ProfileError(kind, N_("is longer than %(limit)s characters"), limit=254)
+        raise ProfileError(kind, TOO_LONG, limit=254)
     return Claim(kind=kind, value=text, namespace=namespace[:40], verified=verified)
 
 
@@ -205,8 +200,9 @@ def _clean_field(key: str, raw):
         if value not in _GENDERS:
             raise ProfileError(
                 "gender",
-                N_("%(value)s is not one of female, male, other, unknown"),
+                ONE_OF,
                 value=repr(raw),
+                choices="female, male, other, unknown",
             )
         return _GENDERS[value].value
     if key == "birthday":
@@ -218,7 +214,7 @@ def _clean_field(key: str, raw):
     text = str(raw).strip()
     limits = {"name": 200, "country": 60, "province": 60, "city": 60, "registration_channel": 40}
     if len(text) > limits[key]:
-        raise ProfileError(key, N_("is longer than %(limit)s characters"), limit=limits[key])
+        raise ProfileError(key, TOO_LONG, limit=limits[key])
     if key == "country" and len(text) == 2:
         text = text.upper()
     return text

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.catalog.api import ProductInput
-from ecrm.core.messages import Problem
+from ecrm.core.messages import EMPTY, ONE_OF, TOO_LONG, Problem
 from ecrm.customers.api import (
     Claim,
     IdentityKind,
@@ -161,9 +161,6 @@ def unknown_kind(kind: str) -> MappingError:
 
 # Reasons given in more than one place.
 NOT_A_NUMBER = N_("%(value)s is not a number")
-TOO_LONG = N_("is longer than %(limit)s characters")
-EMPTY = N_("is empty")
-ONE_OF = N_("%(value)s is not one of %(choices)s")
 
 
 class RowError(Problem):
@@ -474,6 +471,9 @@ class RowParser:
     def _error(self, field_name: str, template: str, **params) -> RowError:
         return RowError(self._label(field_name), template, key=field_name, **params)
 
+    def _error_of(self, field_name: str, problem: Problem) -> RowError:
+        return RowError.of(self._label(field_name), problem, key=field_name)
+
     def text(self, field_name: str, raw: str) -> str:
         limit = TEXT_LIMITS.get(field_name)
         if limit and len(raw) > limit:
@@ -598,7 +598,7 @@ class RowParser:
         try:
             claim = make_claim(kind, text, namespace, verified=True)
         except ProfileError as exc:
-            raise self._error(field_name, exc.text.template, **exc.text.params) from None
+            raise self._error_of(field_name, exc) from None
         if len(self._claim_cache) > 200_000:
             self._claim_cache.clear()
         self._claim_cache[(kind, raw)] = claim
@@ -634,7 +634,7 @@ class RowParser:
         try:
             profile = clean_profile(profile)
         except ProfileError as exc:
-            raise self._error(exc.field, exc.text.template, **exc.text.params) from None
+            raise self._error_of(exc.field, exc) from None
         consents = {}
         for channel, key in (("email", "email_opt_in"), ("sms", "sms_opt_in")):
             raw = self.raw(values, key)

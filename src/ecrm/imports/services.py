@@ -38,7 +38,7 @@ from tqdm import tqdm
 from ecrm import flows
 from ecrm.catalog import api as catalog
 from ecrm.core import audit, clock
-from ecrm.core.messages import Message, Problem
+from ecrm.core.messages import EMPTY, Message, Problem
 from ecrm.customers import api as customers
 from ecrm.imports import rules
 from ecrm.imports.models import ImportRun
@@ -825,7 +825,7 @@ def _reason(parser: RowParser, values: list) -> Message:
         parser.order_id(values)
     except RowError as exc:
         return exc.text
-    return parser._error("order_id", rules.EMPTY).text
+    return parser._error("order_id", EMPTY).text
 
 
 def _reject_order(bad: Rejects, key: str, group: list, culprit: int, reason: Message) -> None:
