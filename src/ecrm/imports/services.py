@@ -122,9 +122,9 @@ class Rejects:
     """Bad rows with their physical line and reason, written sorted by line at the end;
     the reasons in ``language`` (that of whoever started the import; English if none)."""
 
-    def __init__(self, header: list[str], language: str = ""):
+    def __init__(self, header: list[str], language: str = "en"):
         self.header = header
-        self.language = language or "en"
+        self.language = language
         self.rows: list[tuple[int, Message, list]] = []
 
     def add(self, line: int, reason: Message, values: list | None) -> None:
@@ -172,6 +172,7 @@ def run_import(
     changes nothing.
     """
     path = Path(path)
+    language = language or "en"
     run = _start_run(run_id, kind, path, mapping, actor)
     summary = ImportSummary(run_id=run.pk, kind=kind, file=str(path))
     started = time.monotonic()
@@ -277,9 +278,9 @@ def _start_run(run_id, kind, path, mapping, actor) -> ImportRun:
 
 def _error_text(exc: Exception, language: str) -> str:
     """What a failed run's page shows: a mapping's or file's problem in the language of
-    whoever started the import (English if none), anything else as it is."""
+    whoever started the import, anything else as it is."""
     if isinstance(exc, Problem):
-        with translation.override(language or "en"):
+        with translation.override(language):
             return exc.text.localized()
     return str(exc) or exc.__class__.__name__
 
