@@ -16,6 +16,9 @@ from django.utils.translation import gettext_noop as N_
 EMPTY = N_("is empty")
 TOO_LONG = N_("is longer than %(limit)s characters")
 ONE_OF = N_("%(value)s is not one of %(choices)s")
+MUST_BE_ONE_OF = N_("must be one of %(choices)s")
+REQUIRED = N_("is required")
+REQUIRED_UP_TO = N_("is required, at most %(limit)s characters")
 
 
 class Message:

@@ -15,6 +15,7 @@ from django.db.models import BooleanField, Exists, IntegerField, OuterRef, Subqu
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from ecrm.core.messages import MUST_BE_ONE_OF
 from ecrm.loyalty import queries, rules, services
 from ecrm.loyalty.models import Membership, Source
 from ecrm.loyalty.rules import InsufficientPoints, LoyaltyError
@@ -111,7 +112,7 @@ def record_activity(
 ) -> int:
     """One activity (e.g. ``referral`` from the referral programme): points by the rules."""
     if kind not in rules.ACTIVITY_TYPES:
-        raise LoyaltyError("kind", f"must be one of {', '.join(rules.ACTIVITY_TYPES)}")
+        raise LoyaltyError("kind", MUST_BE_ONE_OF, choices=", ".join(rules.ACTIVITY_TYPES))
     return record_activities([Activity(customer_id, kind, ref, at, label)])
 
 

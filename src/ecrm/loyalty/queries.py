@@ -13,9 +13,11 @@ from django.db import connection
 from django.db.models import Count, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from ecrm.catalog.models import Category, Product
 from ecrm.core import clock
+from ecrm.core.messages import MUST_BE_ONE_OF
 from ecrm.customers.models import Customer
 from ecrm.loyalty import rules
 from ecrm.loyalty.models import (
@@ -514,10 +516,10 @@ def simulate(
     reasons; ``draft`` replaces the saved rule of its id (or is added) for a preview."""
     s = setup()
     if event not in rules.EVENT_TYPES:
-        raise rules.LoyaltyError("event", f"must be one of {', '.join(rules.EVENT_TYPES)}")
+        raise rules.LoyaltyError("event", MUST_BE_ONE_OF, choices=", ".join(rules.EVENT_TYPES))
     customer = Customer.objects.filter(pk=customer_id).values("birthday").first()
     if customer is None:
-        raise rules.LoyaltyError("customer_id", f"no customer #{customer_id}")
+        raise rules.LoyaltyError("customer_id", N_("no customer #%(id)s"), id=customer_id)
     m = membership(customer_id)
     is_member = m is not None
     if m is None:
@@ -529,7 +531,9 @@ def simulate(
     if order_number:
         order = Order.objects.filter(external_id=order_number).first()
         if order is None:
-            raise rules.LoyaltyError("order_number", f"no order {order_number!r}")
+            raise rules.LoyaltyError(
+                "order_number", N_("no order %(number)s"), number=repr(order_number)
+            )
         day = local_day(order.placed_at)
         amount, currency = order.total, order.currency
         facts_lines = order_lines([order.pk]).get(order.pk, ())

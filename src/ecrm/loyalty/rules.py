@@ -29,6 +29,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
+from django.utils.translation import gettext_noop as N_
+
+from ecrm.core.messages import Problem
 
 SCHEMA_VERSION = 1
 SCALE = 10_000  # money in ten-thousandths
@@ -67,13 +70,17 @@ EARNING_STATUSES = {
 REVERSED_STATUSES = frozenset({"cancelled", "returned", "refunded"})
 
 
-class LoyaltyError(ValueError):
+class LoyaltyError(Problem):
     """Refused input; ``field`` names the JSON path or form field, e.g. ``when.amount.min``."""
 
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
+
+# Reasons given at several places.
+AT_LEAST = N_("must be at least %(min)s")
+AT_MOST = N_("must be at most %(max)s")
+MUST_BE_A_LIST = N_("must be a list")
+NOT_A_DATE = N_("must be a date YYYY-MM-DD, not %(value)s")
+NOT_A_NUMBER = N_("must be a number, not %(value)s")
+NOT_NEGATIVE = N_("must not be negative")
 
 
 class InsufficientPoints(Exception):
@@ -94,78 +101,87 @@ def _only(raw: dict, path: str, allowed: Iterable[str]) -> None:
     for key in raw:
         if key not in allowed:
             where = f"{path}.{key}" if path else str(key)
-            raise LoyaltyError(where, f"unknown field (allowed: {', '.join(sorted(allowed))})")
+            raise LoyaltyError(
+                where,
+                N_("unknown field (allowed: %(allowed)s)"),
+                allowed=", ".join(sorted(allowed)),
+            )
 
 
 def _obj(value, path: str) -> dict:
     if not isinstance(value, dict):
-        raise LoyaltyError(path, "must be an object")
+        raise LoyaltyError(path, N_("must be an object"))
     return value
 
 
 def _int(value, path: str, lo: int | None = None, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise LoyaltyError(path, f"must be a whole number, not {value!r}")
+        raise LoyaltyError(path, N_("must be a whole number, not %(value)s"), value=repr(value))
     if lo is not None and value < lo:
-        raise LoyaltyError(path, f"must be at least {lo}")
+        raise LoyaltyError(path, AT_LEAST, min=lo)
     if hi is not None and value > hi:
-        raise LoyaltyError(path, f"must be at most {hi}")
+        raise LoyaltyError(path, AT_MOST, max=hi)
     return value
 
 
 def _dec(value, path: str, lo: Decimal | None = None, places: int = 4) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise LoyaltyError(path, f"must be a number, not {value!r}")
+        raise LoyaltyError(path, NOT_A_NUMBER, value=repr(value))
     try:
         number = Decimal(str(value))
     except InvalidOperation:
-        raise LoyaltyError(path, f"must be a number, not {value!r}") from None
+        raise LoyaltyError(path, NOT_A_NUMBER, value=repr(value)) from None
     if not number.is_finite():
-        raise LoyaltyError(path, "must be a finite number")
+        raise LoyaltyError(path, N_("must be a finite number"))
     if lo is not None and number < lo:
-        raise LoyaltyError(path, f"must be at least {lo}")
+        raise LoyaltyError(path, AT_LEAST, min=lo)
     if number != number.quantize(Decimal(1).scaleb(-places)):
-        raise LoyaltyError(path, f"at most {places} decimal places")
+        raise LoyaltyError(path, N_("at most %(places)s decimal places"), places=places)
     return number
 
 
 def _bool(value, path: str) -> bool:
     if not isinstance(value, bool):
-        raise LoyaltyError(path, f"must be true or false, not {value!r}")
+        raise LoyaltyError(path, N_("must be true or false, not %(value)s"), value=repr(value))
     return value
 
 
 def _text(value, path: str, max_len: int = 120, blank: bool = False) -> str:
     if not isinstance(value, str):
-        raise LoyaltyError(path, f"must be text, not {value!r}")
+        raise LoyaltyError(path, N_("must be text, not %(value)s"), value=repr(value))
     value = value.strip()
     if not value and not blank:
-        raise LoyaltyError(path, "must not be blank")
+        raise LoyaltyError(path, N_("must not be blank"))
     if len(value) > max_len:
-        raise LoyaltyError(path, f"at most {max_len} characters")
+        raise LoyaltyError(path, N_("at most %(limit)s characters"), limit=max_len)
     return value
 
 
 def _texts(value, path: str, max_items: int = 500) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
-        raise LoyaltyError(path, "must be a non-empty list")
+        raise LoyaltyError(path, N_("must be a non-empty list"))
     if len(value) > max_items:
-        raise LoyaltyError(path, f"at most {max_items} items")
+        raise LoyaltyError(path, N_("at most %(limit)s items"), limit=max_items)
     return tuple(_text(v, f"{path}[{i}]", 200) for i, v in enumerate(value))
 
 
 def _date(value, path: str) -> dt.date:
     if not isinstance(value, str):
-        raise LoyaltyError(path, f"must be a date YYYY-MM-DD, not {value!r}")
+        raise LoyaltyError(path, NOT_A_DATE, value=repr(value))
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise LoyaltyError(path, f"must be a date YYYY-MM-DD, not {value!r}") from None
+        raise LoyaltyError(path, NOT_A_DATE, value=repr(value)) from None
 
 
 def _choice(value, path: str, choices: Sequence[str]) -> str:
     if value not in choices:
-        raise LoyaltyError(path, f"must be one of {', '.join(choices)}, not {value!r}")
+        raise LoyaltyError(
+            path,
+            N_("must be one of %(choices)s, not %(value)s"),
+            choices=", ".join(choices),
+            value=repr(value),
+        )
     return value
 
 
@@ -285,7 +301,7 @@ def validate_settings(raw) -> Settings:
     if "festivals" in raw:
         festivals = raw["festivals"]
         if not isinstance(festivals, list):
-            raise LoyaltyError("festivals", "must be a list")
+            raise LoyaltyError("festivals", MUST_BE_A_LIST)
         seen: set[str] = set()
         parsed = []
         for i, item in enumerate(festivals):
@@ -294,9 +310,11 @@ def validate_settings(raw) -> Settings:
             _only(item, path, ("code", "name", "days"))
             code = _text(item.get("code"), f"{path}.code", 40)
             if not re.fullmatch(r"[a-z0-9_]+", code):
-                raise LoyaltyError(f"{path}.code", "lower-case letters, digits and _ only")
+                raise LoyaltyError(f"{path}.code", N_("lower-case letters, digits and _ only"))
             if code in seen:
-                raise LoyaltyError(f"{path}.code", f"festival {code!r} is listed twice")
+                raise LoyaltyError(
+                    f"{path}.code", N_("festival %(code)s is listed twice"), code=repr(code)
+                )
             seen.add(code)
             days = _texts(item.get("days"), f"{path}.days", 366)
             for j, spec in enumerate(days):
@@ -313,7 +331,10 @@ def validate_settings(raw) -> Settings:
             for name in cleaned[kind]:
                 if name in owner and owner[name] != kind:
                     raise LoyaltyError(
-                        f"event_names.{kind}", f"{name!r} already counts as {owner[name]}"
+                        f"event_names.{kind}",
+                        N_("%(name)s already counts as %(kind)s"),
+                        name=repr(name),
+                        kind=owner[name],
                     )
                 owner[name] = kind
         values["event_names"] = cleaned
@@ -324,14 +345,20 @@ def validate_settings(raw) -> Settings:
 def _festival_day(spec: str, path: str) -> None:
     parts = spec.split("..")
     if len(parts) > 2 or not all(DAY_RE.match(p) for p in parts):
-        raise LoyaltyError(path, f"must be MM-DD, YYYY-MM-DD or a range A..B, not {spec!r}")
+        raise LoyaltyError(
+            path,
+            N_("must be MM-DD, YYYY-MM-DD or a range A..B, not %(value)s"),
+            value=repr(spec),
+        )
     if len(parts) == 2 and len(parts[0]) != len(parts[1]):
-        raise LoyaltyError(path, "both ends of a range must have the same form")
+        raise LoyaltyError(path, N_("both ends of a range must have the same form"))
     for p in parts:
         try:
             dt.date.fromisoformat(p if len(p) == 10 else f"2000-{p}")
         except ValueError:
-            raise LoyaltyError(path, f"{p!r} is not a day of the calendar") from None
+            raise LoyaltyError(
+                path, N_("%(value)s is not a day of the calendar"), value=repr(p)
+            ) from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -352,7 +379,7 @@ class TierDef:
 def validate_tiers(raw_tiers: list[dict]) -> tuple[TierDef, ...]:
     """A ladder: codes unique, the first tier from 0, thresholds rising with rank."""
     if not isinstance(raw_tiers, list):
-        raise LoyaltyError("tiers", "must be a list")
+        raise LoyaltyError("tiers", MUST_BE_A_LIST)
     tiers = []
     for i, raw in enumerate(raw_tiers):
         path = f"tiers[{i}]"
@@ -360,11 +387,11 @@ def validate_tiers(raw_tiers: list[dict]) -> tuple[TierDef, ...]:
         _only(raw, path, TierDef.__dataclass_fields__)
         code = _text(raw.get("code"), f"{path}.code", 40)
         if not re.fullmatch(r"[a-z0-9_-]+", code):
-            raise LoyaltyError(f"{path}.code", "lower-case letters, digits, - and _ only")
+            raise LoyaltyError(f"{path}.code", N_("lower-case letters, digits, - and _ only"))
         multiplier = _dec(raw.get("multiplier", 1), f"{path}.multiplier", Decimal(1), 2)
         discount = _dec(raw.get("discount_percent", 0), f"{path}.discount_percent", Decimal(0), 2)
         if discount > 100:
-            raise LoyaltyError(f"{path}.discount_percent", "must be at most 100")
+            raise LoyaltyError(f"{path}.discount_percent", AT_MOST, max=100)
         tiers.append(
             TierDef(
                 code=code,
@@ -379,12 +406,16 @@ def validate_tiers(raw_tiers: list[dict]) -> tuple[TierDef, ...]:
     codes = [t.code for t in tiers]
     for i, code in enumerate(codes):
         if code in codes[:i]:
-            raise LoyaltyError(f"tiers[{i}].code", f"tier {code!r} is listed twice")
+            raise LoyaltyError(
+                f"tiers[{i}].code", N_("tier %(code)s is listed twice"), code=repr(code)
+            )
     if tiers and tiers[0].threshold != 0:
-        raise LoyaltyError("tiers[0].threshold", "the first tier is for every member: 0")
+        raise LoyaltyError("tiers[0].threshold", N_("the first tier is for every member: 0"))
     for i in range(1, len(tiers)):
         if tiers[i].threshold <= tiers[i - 1].threshold:
-            raise LoyaltyError(f"tiers[{i}].threshold", "must be higher than the tier before it")
+            raise LoyaltyError(
+                f"tiers[{i}].threshold", N_("must be higher than the tier before it")
+            )
     return tuple(tiers)
 
 
@@ -511,11 +542,11 @@ def _range(raw, path: str, places: int = 4) -> Range:
     raw = _obj(raw, path)
     _only(raw, path, ("min", "max"))
     if not raw:
-        raise LoyaltyError(path, "give min, max or both")
+        raise LoyaltyError(path, N_("give min, max or both"))
     lo = _dec(raw["min"], f"{path}.min", Decimal(0), places) if "min" in raw else None
     hi = _dec(raw["max"], f"{path}.max", Decimal(0), places) if "max" in raw else None
     if lo is not None and hi is not None and hi < lo:
-        raise LoyaltyError(f"{path}.max", "must not be below min")
+        raise LoyaltyError(f"{path}.max", N_("must not be below min"))
     return Range(lo, hi)
 
 
@@ -533,14 +564,19 @@ def validate_rule(
     _only(raw, "", RULE_KEYS)
     version = raw.get("version")
     if version != SCHEMA_VERSION or isinstance(version, bool):
-        raise LoyaltyError("version", f"must be {SCHEMA_VERSION}, not {version!r}")
+        raise LoyaltyError(
+            "version",
+            N_("must be %(version)s, not %(value)s"),
+            version=SCHEMA_VERSION,
+            value=repr(version),
+        )
     event = _choice(raw.get("event"), "event", EVENT_TYPES)
     when_raw = _obj(raw.get("when", {}), "when")
     _only(when_raw, "when", WHEN_KEYS)
     w: dict = {}
     for key in ORDER_ONLY:
         if key in when_raw and event != ORDER_COMPLETED:
-            raise LoyaltyError(f"when.{key}", "applies to completed orders only")
+            raise LoyaltyError(f"when.{key}", N_("applies to completed orders only"))
     if "amount" in when_raw:
         w["amount"] = _range(when_raw["amount"], "when.amount")
     if "currencies" in when_raw:
@@ -549,30 +585,32 @@ def validate_rule(
         )
         for i, c in enumerate(w["currencies"]):
             if not re.fullmatch(r"[A-Z]{3}", c):
-                raise LoyaltyError(f"when.currencies[{i}]", "a three-letter currency code")
+                raise LoyaltyError(f"when.currencies[{i}]", N_("a three-letter currency code"))
     for key in ("products", "categories", "brands"):
         if key in when_raw:
             w[key] = _texts(when_raw[key], f"when.{key}")
     if "dates" in when_raw:
         raw_dates = when_raw["dates"]
         if not isinstance(raw_dates, list) or not raw_dates:
-            raise LoyaltyError("when.dates", "must be a non-empty list of dates")
+            raise LoyaltyError("when.dates", N_("must be a non-empty list of dates"))
         w["dates"] = tuple(_date(v, f"when.dates[{i}]") for i, v in enumerate(raw_dates))
     if "date_range" in when_raw:
         rng = _obj(when_raw["date_range"], "when.date_range")
         _only(rng, "when.date_range", ("from", "to"))
         if not rng:
-            raise LoyaltyError("when.date_range", "give from, to or both")
+            raise LoyaltyError("when.date_range", N_("give from, to or both"))
         if "from" in rng:
             w["date_from"] = _date(rng["from"], "when.date_range.from")
         if "to" in rng:
             w["date_to"] = _date(rng["to"], "when.date_range.to")
         if w.get("date_from") and w.get("date_to") and w["date_to"] < w["date_from"]:
-            raise LoyaltyError("when.date_range.to", "must not be before from")
+            raise LoyaltyError("when.date_range.to", N_("must not be before from"))
     if "weekdays" in when_raw:
         days = when_raw["weekdays"]
         if not isinstance(days, list) or not days:
-            raise LoyaltyError("when.weekdays", "must be a non-empty list of 1 (Mon) .. 7 (Sun)")
+            raise LoyaltyError(
+                "when.weekdays", N_("must be a non-empty list of 1 (Mon) .. 7 (Sun)")
+            )
         w["weekdays"] = tuple(
             sorted({_int(d, f"when.weekdays[{i}]", 1, 7) for i, d in enumerate(days)})
         )
@@ -583,13 +621,17 @@ def validate_rule(
         known = set(festivals) if festivals is not None else None
         for i, code in enumerate(w["festivals"]):
             if known is not None and code not in known:
-                raise LoyaltyError(f"when.festivals[{i}]", f"no festival {code!r} in settings")
+                raise LoyaltyError(
+                    f"when.festivals[{i}]",
+                    N_("no festival %(code)s in settings"),
+                    code=repr(code),
+                )
     if "tiers" in when_raw:
         w["tiers"] = _texts(when_raw["tiers"], "when.tiers", 50)
         known = set(tiers) if tiers is not None else None
         for i, code in enumerate(w["tiers"]):
             if known is not None and code not in known:
-                raise LoyaltyError(f"when.tiers[{i}]", f"no tier {code!r}")
+                raise LoyaltyError(f"when.tiers[{i}]", N_("no tier %(code)s"), code=repr(code))
     if "tenure_years" in when_raw:
         w["tenure_years"] = _range(when_raw["tenure_years"], "when.tenure_years", 0)
     if "special" in when_raw:
@@ -597,7 +639,7 @@ def validate_rule(
     if "segments" in when_raw:
         ids = when_raw["segments"]
         if not isinstance(ids, list) or not ids:
-            raise LoyaltyError("when.segments", "must be a non-empty list of segment ids")
+            raise LoyaltyError("when.segments", N_("must be a non-empty list of segment ids"))
         w["segments"] = tuple(_int(v, f"when.segments[{i}]", 1) for i, v in enumerate(ids))
     if "nth_order" in when_raw:
         nth = _obj(when_raw["nth_order"], "when.nth_order")
@@ -610,12 +652,12 @@ def validate_rule(
     kind = _choice(award_raw.get("type"), "award.type", AWARD_TYPES)
     if kind == "per_amount":
         if event != ORDER_COMPLETED:
-            raise LoyaltyError("award.type", "points per amount apply to completed orders only")
+            raise LoyaltyError("award.type", N_("points per amount apply to completed orders only"))
         _only(award_raw, "award", ("type", "points", "per", "basis"))
         basis = _choice(award_raw.get("basis", "order"), "award.basis", BASES)
         if basis == "matching_lines" and not when.lines_filtered:
             raise LoyaltyError(
-                "award.basis", "matching lines need products, categories or brands in when"
+                "award.basis", N_("matching lines need products, categories or brands in when")
             )
         per = _dec(award_raw.get("per", 1), "award.per", Decimal("0.01"))
         award = Award(kind, _int(award_raw.get("points"), "award.points", 1, 1_000_000), per, basis)
@@ -624,11 +666,11 @@ def validate_rule(
         award = Award(kind, _int(award_raw.get("points"), "award.points", 1, 10_000_000))
     else:
         if event != ORDER_COMPLETED:
-            raise LoyaltyError("award.type", "multipliers apply to completed orders only")
+            raise LoyaltyError("award.type", N_("multipliers apply to completed orders only"))
         _only(award_raw, "award", ("type", "factor"))
         factor = _dec(award_raw.get("factor"), "award.factor", Decimal("1.01"), 2)
         if factor > 100:
-            raise LoyaltyError("award.factor", "must be at most 100")
+            raise LoyaltyError("award.factor", AT_MOST, max=100)
         award = Award(kind, factor=factor)
 
     cap_points, cap_period = None, "month"
@@ -708,11 +750,25 @@ def check_rule_set(rules: Sequence[Rule], names: dict[int, str] | None = None) -
             same_group = a.group and a.group == b.group
             if same_group or (a.exclusive and b.exclusive):
                 other = (names or {}).get(a.id, a.name) or f"#{a.id}"
-                why = f"exclusion group {a.group!r}" if same_group else "both exclusive"
+                if same_group:
+                    raise LoyaltyError(
+                        "priority",
+                        N_(
+                            "overlaps rule %(other)s (exclusion group %(group)s) with the same "
+                            "priority %(priority)s; give one of them a higher priority"
+                        ),
+                        other=repr(other),
+                        group=repr(a.group),
+                        priority=a.priority,
+                    )
                 raise LoyaltyError(
                     "priority",
-                    f"overlaps rule {other!r} ({why}) with the same priority {a.priority}; "
-                    "give one of them a higher priority",
+                    N_(
+                        "overlaps rule %(other)s (both exclusive) with the same priority "
+                        "%(priority)s; give one of them a higher priority"
+                    ),
+                    other=repr(other),
+                    priority=a.priority,
                 )
 
 
@@ -1215,9 +1271,9 @@ def quote(
     """How many points an order may use: at most ``max_redeem_percent`` of the total, at
     most the balance, nothing below ``min_redeem_points``."""
     if order_total < 0:
-        raise LoyaltyError("order_total", "must not be negative")
+        raise LoyaltyError("order_total", NOT_NEGATIVE)
     if wanted is not None and wanted < 0:
-        raise LoyaltyError("points", "must not be negative")
+        raise LoyaltyError("points", NOT_NEGATIVE)
     limit = order_total * settings.max_redeem_percent / 100
     by_total = int(limit / settings.point_value)
     most = max(0, min(balance, by_total))

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
+from django.utils.translation import gettext_noop as N_
 
 from ecrm import flows
 from ecrm.core import audit, clock
+from ecrm.core.messages import REQUIRED_UP_TO
 from ecrm.loyalty import queries, rules
 from ecrm.loyalty.models import (
     ONCE_KINDS,
@@ -117,7 +119,7 @@ def save_rule(
     active rules together must not be ambiguous (``rules.check_rule_set``)."""
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise LoyaltyError("name", "is required, at most 120 characters")
+        raise LoyaltyError("name", REQUIRED_UP_TO, limit=120)
     setup = queries.setup()
     rule = rules.validate_rule(
         definition,
@@ -130,11 +132,11 @@ def save_rule(
         known = queries.segment_names()
         for i, segment_id in enumerate(rule.when.segments):
             if segment_id not in known:
-                raise LoyaltyError(f"when.segments[{i}]", f"no segment #{segment_id}")
+                raise LoyaltyError(f"when.segments[{i}]", N_("no segment #%(id)s"), id=segment_id)
     now = clock.now()
     with transaction.atomic():
         if EarningRule.objects.filter(name=name).exclude(pk=rule_id).exists():
-            raise LoyaltyError("name", f"a rule named {name!r} exists")
+            raise LoyaltyError("name", N_("a rule named %(name)s exists"), name=repr(name))
         if active:
             others = [r for r in setup.rules if r.id != rule_id]
             rules.check_rule_set([*others, rule])
@@ -410,7 +412,7 @@ def award_points(
     """Give points once per (source, source_ref); False when that source already earned.
     A customer who is not a member yet joins."""
     if points <= 0:
-        raise LoyaltyError("points", "must be a positive whole number")
+        raise LoyaltyError("points", N_("must be a positive whole number"))
     at = at or clock.now()
     with transaction.atomic():
         m, joined = _ensure_member(customer_id, source, "", "", None)
@@ -451,7 +453,7 @@ def spend_points(
     The checkout's hot path: a handful of narrow statements inside one short write
     transaction (the member's row locked first), no model instances."""
     if points <= 0:
-        raise LoyaltyError("points", "must be a positive whole number")
+        raise LoyaltyError("points", N_("must be a positive whole number"))
     source_ref = source_ref[:120]
     at = clock.now()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -559,15 +561,15 @@ def adjust_points(
     negative takes from the oldest lots and may not take more than the balance."""
     reason = (reason or "").strip()
     if not reason:
-        raise LoyaltyError("reason", "say why the points change")
+        raise LoyaltyError("reason", N_("say why the points change"))
     if not isinstance(points, int) or points == 0:
-        raise LoyaltyError("points", "must be a non-zero whole number")
+        raise LoyaltyError("points", N_("must be a non-zero whole number"))
     ref = uuid.uuid4().hex
     at = clock.now()
     with transaction.atomic():
         m = _lock(customer_id)
         if m is None:
-            raise LoyaltyError("customer", "the customer is not a member")
+            raise LoyaltyError("customer", N_("the customer is not a member"))
         before = m.points
         if points > 0:
             expires = expires_at if expires_at is not None else _expiry(queries.setup(), at)

@@ -79,9 +79,64 @@ def test_the_rule_editor_saves_a_version_and_shows_errors_by_field(signed_in):
     bad = {**base, "name": "坏", "event": "daily_sign_in", "amount_min": "100"}
     response = client.post("/loyalty/rules/new/", bad)
     assert response.status_code == 200
-    assert response.context["form"].errors["amount_min"] == [
-        "when.amount: applies to completed orders only"
-    ]
+    assert response.context["form"].errors["amount_min"] == ["when.amount: 仅适用于已完成的订单"]
+
+
+@pytest.mark.parametrize(
+    ("language", "error"),
+    [
+        ("zh-hans", "when.amount: 仅适用于已完成的订单"),
+        ("en", "when.amount: applies to completed orders only"),
+    ],
+)
+def test_a_rule_editor_error_speaks_the_consoles_language(signed_in, language, error):
+    """The refusal keeps its JSON path (never translated) before the reason, which is in
+    the console's language; nothing is saved."""
+    programme()
+    client = signed_in(Role.MARKETER)
+    form = {
+        "name": "签到加赠",
+        "event": "daily_sign_in",
+        "amount_min": "100",
+        "award_type": "fixed",
+        "award_points": "5",
+        "priority": "0",
+        "cap_period": "month",
+        "nth_period": "ever",
+        "award_basis": "order",
+    }
+
+    response = client.post("/loyalty/rules/new/", form, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 200
+    assert f"<li>{error}</li>" in response.content.decode()
+    assert not EarningRule.objects.filter(name="签到加赠").exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "error"),
+    [
+        ("zh-hans", "tiers[0].threshold: 第一个等级面向所有会员，门槛必须是 0"),
+        ("en", "tiers[0].threshold: the first tier is for every member: 0"),
+    ],
+)
+def test_a_refused_tier_ladder_speaks_the_consoles_language(signed_in, language, error):
+    """A ladder whose first tier does not start at 0 is refused above the table."""
+    programme()
+    client = signed_in(Role.ADMIN)
+    form = {
+        "what": "tiers",
+        "tiers-TOTAL_FORMS": "1",
+        "tiers-INITIAL_FORMS": "0",
+        "tiers-0-code": "silver",
+        "tiers-0-name": "银卡",
+        "tiers-0-threshold": "1000",
+    }
+
+    response = client.post("/loyalty/", form, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 200
+    assert f'<ul class="errorlist"><li>{error}</li></ul>' in response.content.decode()
 
 
 def test_the_simulator_page_explains(signed_in):

@@ -38,7 +38,7 @@ def _error_on(form, exc: rules.LoyaltyError, fallback: str | None = None) -> Non
     name = field_for(exc.field) if hasattr(form, "definition") else None
     if name is None and exc.field.split("[", 1)[0].split(".", 1)[0] in form.fields:
         name = exc.field.split("[", 1)[0].split(".", 1)[0]
-    form.add_error(name or fallback, f"{exc.field}: {exc.message}")
+    form.add_error(name or fallback, exc.text.localized())
 
 
 @require(perms.VIEW_CUSTOMERS)
@@ -109,7 +109,7 @@ def programme(request):
                     messages.success(request, _("Tiers saved."))
                     return redirect("console:loyalty")
                 except rules.LoyaltyError as exc:
-                    tiers._non_form_errors = tiers.error_class([f"{exc.field}: {exc.message}"])
+                    tiers._non_form_errors = tiers.error_class([exc.text.localized()])
     counts = queries.member_counts()
     totals = queries.ledger_totals()
     return render(
@@ -141,7 +141,7 @@ def rule_list(request):
         try:
             text = rules.describe_rule(queries.rule_of(row), setup.settings, names, segments)
         except rules.LoyaltyError as exc:  # a festival or tier since removed
-            text = f"{exc.field}: {exc.message}"
+            text = exc.text.localized()
         rows.append({"row": row, "text": text})
     return render(request, "loyalty/rules.html", {"rows": rows, "setup": setup})
 
@@ -228,7 +228,7 @@ def simulator(request):
             )
         except rules.LoyaltyError as exc:
             name = exc.field if exc.field in form.fields else None
-            form.add_error(name, f"{exc.field}: {exc.message}")
+            form.add_error(name, exc.text.localized())
         except Exception as exc:  # a ValidationError from the lines
             from django.core.exceptions import ValidationError
 
@@ -309,7 +309,10 @@ def member_adjust(request, customer_id: int):
         except rules.InsufficientPoints as exc:
             form.add_error("points", _("The member holds only %(b)s points.") % {"b": exc.balance})
         except rules.LoyaltyError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.add_error(
+                exc.field if exc.field in form.fields else None,
+                exc.text.localized(with_subject=False),
+            )
     context = _member_context(request, customer_id)
     context.update(customer=customer, form=form)
     return render(request, "loyalty/member.html", context, status=400)
