@@ -278,7 +278,9 @@ def upload(request, segment_id: int, file: File[UploadedFile]):
     require(request, perms.MANAGE_SEGMENTS)
     get_object_or_404(Segment, pk=segment_id)
     if file.size and file.size > services.MAX_UPLOAD_BYTES:
-        raise services.SegmentError("file", "is larger than 20 MB")
+        raise services.SegmentError(
+            "file", services.TOO_LARGE, size=services.MAX_UPLOAD_BYTES // (1024 * 1024)
+        )
     result = services.upload_members(segment_id, file.read(), actor=Actor.of(request.user))
     return {
         "kind": result.kind,

@@ -20,16 +20,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext_noop as N_
+
+from ecrm.core.messages import ONE_OF, REQUIRED, Problem
+
 SCHEMA_VERSION = 1
 
 
-class DefinitionError(ValueError):
+class DefinitionError(Problem):
     """A definition was refused; ``path`` names the bad part, e.g. ``match.all[1].op``."""
 
-    def __init__(self, path: str, message: str):
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.message = message
+    @property
+    def path(self) -> str:
+        return self.field
 
 
 # ---------------------------------------------------------------------------------------
@@ -209,6 +212,11 @@ class CustomerFacts:
 
 # Condition kinds whose fields other domains publish: key in the JSON -> what it is.
 REGISTRIES = {"score": "RFM scores and predicted values", "loyalty": "loyalty tier and points"}
+# "no <REGISTRIES[source]> are available in this installation", whole for its translation.
+UNAVAILABLE = {
+    "score": N_("no RFM scores and predicted values are available in this installation"),
+    "loyalty": N_("no loyalty tier and points are available in this installation"),
+}
 REGISTRY_TYPES = {"text": TEXT, "number": NUMBER, "bool": BOOL, "date": DATE}
 
 
@@ -220,13 +228,18 @@ def validate(definition, registries: dict | None = None) -> Definition:
     """
     registries = registries or {}
     if not isinstance(definition, dict):
-        raise DefinitionError("$", "a definition is an object with version and match")
+        raise DefinitionError("$", N_("a definition is an object with version and match"))
     _only(definition, "$", {"version", "match"})
     version = definition.get("version")
     if version != SCHEMA_VERSION or isinstance(version, bool):
-        raise DefinitionError("version", f"must be {SCHEMA_VERSION}, not {version!r}")
+        raise DefinitionError(
+            "version",
+            N_("must be %(version)s, not %(value)s"),
+            version=SCHEMA_VERSION,
+            value=repr(version),
+        )
     if "match" not in definition:
-        raise DefinitionError("match", "is required")
+        raise DefinitionError("match", REQUIRED)
     return Definition(version=SCHEMA_VERSION, match=_node(definition["match"], "match", registries))
 
 
@@ -234,20 +247,24 @@ def _only(raw: dict, path: str, allowed: set) -> None:
     for key in raw:
         if key not in allowed:
             where = f"{path}.{key}" if path != "$" else str(key)
-            raise DefinitionError(where, f"unknown field; expected one of {sorted(allowed)}")
+            raise DefinitionError(
+                where,
+                N_("unknown field; expected one of %(expected)s"),
+                expected=str(sorted(allowed)),
+            )
 
 
 def _node(raw, path: str, registries: dict):
     if not isinstance(raw, dict):
-        raise DefinitionError(path, "must be an object (a group or a condition)")
+        raise DefinitionError(path, N_("must be an object (a group or a condition)"))
     if "all" in raw or "any" in raw:
         key = "all" if "all" in raw else "any"
         _only(raw, path, {key})
         children = raw[key]
         if not isinstance(children, list):
-            raise DefinitionError(f"{path}.{key}", "must be a list of conditions")
+            raise DefinitionError(f"{path}.{key}", N_("must be a list of conditions"))
         if not children:
-            raise DefinitionError(f"{path}.{key}", "an empty group matches nothing useful")
+            raise DefinitionError(f"{path}.{key}", N_("an empty group matches nothing useful"))
         nodes = tuple(_node(c, f"{path}.{key}[{i}]", registries) for i, c in enumerate(children))
         return All(nodes) if key == "all" else AnyOf(nodes)
     if "not" in raw:
@@ -268,17 +285,19 @@ def _node(raw, path: str, registries: dict):
             return _registered(raw, path, source, registries.get(source))
     raise DefinitionError(
         path,
-        "expected one of all, any, not, profile, attribute, figure, consent, event, page, "
-        "score, loyalty",
+        N_(
+            "expected one of all, any, not, profile, attribute, figure, consent, event, page, "
+            "score, loyalty"
+        ),
     )
 
 
 def _op(raw: dict, path: str, allowed: tuple) -> str:
     op = raw.get("op")
     if op is None:
-        raise DefinitionError(f"{path}.op", "is required")
+        raise DefinitionError(f"{path}.op", REQUIRED)
     if op not in allowed:
-        raise DefinitionError(f"{path}.op", f"{op!r} is not one of {', '.join(allowed)}")
+        raise DefinitionError(f"{path}.op", ONE_OF, value=repr(op), choices=", ".join(allowed))
     return op
 
 
@@ -287,70 +306,76 @@ def _value(raw: dict, path: str, op: str, kind: str):
     where = f"{path}.value"
     if op in SET_OPS:
         if "value" in raw:
-            raise DefinitionError(where, f"{op} takes no value")
+            raise DefinitionError(where, N_("%(op)s takes no value"), op=op)
         return None
     if "value" not in raw:
-        raise DefinitionError(where, f"is required for {op}")
+        raise DefinitionError(where, N_("is required for %(op)s"), op=op)
     value = raw["value"]
     if op in ("in", "not_in"):
         if not isinstance(value, list) or not value:
-            raise DefinitionError(where, f"{op} needs a non-empty list")
+            raise DefinitionError(where, N_("%(op)s needs a non-empty list"), op=op)
         return tuple(_scalar(v, f"{where}[{i}]", kind) for i, v in enumerate(value))
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
-            raise DefinitionError(where, "between needs a list of two values [low, high]")
+            raise DefinitionError(where, N_("between needs a list of two values [low, high]"))
         low, high = (_scalar(v, f"{where}[{i}]", kind) for i, v in enumerate(value))
         if low > high:
-            raise DefinitionError(where, "the low end is above the high end")
+            raise DefinitionError(where, N_("the low end is above the high end"))
         return (low, high)
     if op in ("contains", "starts_with") and not isinstance(value, str):
-        raise DefinitionError(where, f"{op} needs text")
+        raise DefinitionError(where, N_("%(op)s needs text"), op=op)
     return _scalar(value, where, kind)
 
 
 def _scalar(value, where: str, kind: str):
     if kind == TEXT:
         if not isinstance(value, str):
-            raise DefinitionError(where, "must be text")
+            raise DefinitionError(where, N_("must be text"))
         return value
     if kind == "attribute":
         if not isinstance(value, str | int | float | bool) or value is None:
-            raise DefinitionError(where, "must be text, a number or true/false")
+            raise DefinitionError(where, N_("must be text, a number or true/false"))
         return value
     if kind == BOOL:
         if not isinstance(value, bool):
-            raise DefinitionError(where, "must be true or false")
+            raise DefinitionError(where, N_("must be true or false"))
         return value
     if kind in (MONTH, COUNT, DAYS):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise DefinitionError(where, "must be a whole number")
+            raise DefinitionError(where, N_("must be a whole number"))
         if kind == MONTH and not 1 <= value <= 12:
-            raise DefinitionError(where, "a month is 1 to 12")
+            raise DefinitionError(where, N_("a month is 1 to 12"))
         if value < 0:
-            raise DefinitionError(where, "must not be negative")
+            raise DefinitionError(where, N_("must not be negative"))
         return value
     if kind == NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise DefinitionError(where, "must be a number")
+            raise DefinitionError(where, N_("must be a number"))
         try:
             number = Decimal(str(value))
         except InvalidOperation as exc:
-            raise DefinitionError(where, f"{value!r} is not a number") from exc
+            raise DefinitionError(
+                where, N_("%(value)s is not a number"), value=repr(value)
+            ) from exc
         if not number.is_finite():
-            raise DefinitionError(where, "must be a finite number")
+            raise DefinitionError(where, N_("must be a finite number"))
         return number
     if kind == DATE:
         try:
             return dt.date.fromisoformat(value) if isinstance(value, str) else _bad()
         except (ValueError, TypeError) as exc:
-            raise DefinitionError(where, f"{value!r} is not a date (YYYY-MM-DD)") from exc
+            raise DefinitionError(
+                where, N_("%(value)s is not a date (YYYY-MM-DD)"), value=repr(value)
+            ) from exc
     if kind == DATETIME:
         try:
             moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else _bad()
         except (ValueError, TypeError) as exc:
-            raise DefinitionError(where, f"{value!r} is not a date and time (ISO 8601)") from exc
+            raise DefinitionError(
+                where, N_("%(value)s is not a date and time (ISO 8601)"), value=repr(value)
+            ) from exc
         return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    raise DefinitionError(where, f"no values of kind {kind}")
+    raise DefinitionError(where, N_("no values of kind %(kind)s"), kind=kind)
 
 
 def _bad():
@@ -362,7 +387,10 @@ def _profile(raw: dict, path: str) -> Profile:
     name = raw["profile"]
     if name not in PROFILE_TYPES:
         raise DefinitionError(
-            f"{path}.profile", f"unknown profile field {name!r}; known: {', '.join(PROFILE_TYPES)}"
+            f"{path}.profile",
+            N_("unknown profile field %(name)s; known: %(known)s"),
+            name=repr(name),
+            known=", ".join(PROFILE_TYPES),
         )
     kind = PROFILE_TYPES[name]
     op = _op(raw, path, OPS[kind])
@@ -370,7 +398,9 @@ def _profile(raw: dict, path: str) -> Profile:
     if name == "gender" and op in ("eq", "ne", "in", "not_in"):
         for v in value if isinstance(value, tuple) else (value,):
             if v not in GENDERS:
-                raise DefinitionError(f"{path}.value", f"gender is one of f, m, o; not {v!r}")
+                raise DefinitionError(
+                    f"{path}.value", N_("gender is one of f, m, o; not %(value)s"), value=repr(v)
+                )
     return Profile(name, op, value)
 
 
@@ -379,7 +409,7 @@ def _attribute(raw: dict, path: str) -> Attribute:
     key = raw["attribute"]
     if not isinstance(key, str) or not key or not key.replace("_", "").isalnum():
         raise DefinitionError(
-            f"{path}.attribute", "an attribute name is letters, digits and underscores"
+            f"{path}.attribute", N_("an attribute name is letters, digits and underscores")
         )
     op = _op(raw, path, ATTRIBUTE_OPS)
     return Attribute(key, op, _value(raw, path, op, "attribute"))
@@ -390,7 +420,10 @@ def _figure(raw: dict, path: str) -> Figure:
     name = raw["figure"]
     if name not in FIGURE_TYPES:
         raise DefinitionError(
-            f"{path}.figure", f"unknown figure {name!r}; known: {', '.join(FIGURE_TYPES)}"
+            f"{path}.figure",
+            N_("unknown figure %(name)s; known: %(known)s"),
+            name=repr(name),
+            known=", ".join(FIGURE_TYPES),
         )
     kind = FIGURE_TYPES[name]
     op = _op(raw, path, OPS[kind])
@@ -401,12 +434,15 @@ def _consent(raw: dict, path: str) -> ConsentIs:
     _only(raw, path, {"consent", "status"})
     if raw["consent"] not in CONSENT_CHANNELS:
         raise DefinitionError(
-            f"{path}.consent", f"{raw['consent']!r} is not one of {', '.join(CONSENT_CHANNELS)}"
+            f"{path}.consent",
+            ONE_OF,
+            value=repr(raw["consent"]),
+            choices=", ".join(CONSENT_CHANNELS),
         )
     status = raw.get("status")
     if status not in CONSENT_STATUSES:
         raise DefinitionError(
-            f"{path}.status", f"{status!r} is not one of {', '.join(CONSENT_STATUSES)}"
+            f"{path}.status", ONE_OF, value=repr(status), choices=", ".join(CONSENT_STATUSES)
         )
     return ConsentIs(raw["consent"], status)
 
@@ -416,20 +452,22 @@ def _behaviour(raw: dict, path: str) -> Behaviour:
     _only(raw, path, {key, "where", "count", "within_days"})
     name = raw[key]
     if not isinstance(name, str) or (key == "event" and not name.strip()):
-        raise DefinitionError(f"{path}.{key}", "must be the event name")
+        raise DefinitionError(f"{path}.{key}", N_("must be the event name"))
     if "within_days" not in raw:
-        raise DefinitionError(f"{path}.within_days", "a behaviour condition needs a window")
+        raise DefinitionError(f"{path}.within_days", N_("a behaviour condition needs a window"))
     days = raw["within_days"]
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_WINDOW_DAYS:
         raise DefinitionError(
-            f"{path}.within_days", f"must be a whole number of days, 1 to {MAX_WINDOW_DAYS}"
+            f"{path}.within_days",
+            N_("must be a whole number of days, 1 to %(max)s"),
+            max=MAX_WINDOW_DAYS,
         )
     count_op, count_value = "gte", 1
     if "count" in raw:
         count = raw["count"]
         where = f"{path}.count"
         if not isinstance(count, dict):
-            raise DefinitionError(where, 'must be an object like {"op": "gte", "value": 3}')
+            raise DefinitionError(where, N_('must be an object like {"op": "gte", "value": 3}'))
         _only(count, where, {"op", "value"})
         count_op = _op(count, where, COUNT_OPS)
         count_value = _value(count, where, count_op, COUNT)
@@ -437,11 +475,11 @@ def _behaviour(raw: dict, path: str) -> Behaviour:
     if "where" in raw:
         where_raw = raw["where"]
         if not isinstance(where_raw, dict):
-            raise DefinitionError(f"{path}.where", "must be an object")
+            raise DefinitionError(f"{path}.where", N_("must be an object"))
         _only(where_raw, f"{path}.where", {"category_prefix"})
         prefix = where_raw.get("category_prefix")
         if not isinstance(prefix, str) or not prefix:
-            raise DefinitionError(f"{path}.where.category_prefix", "must be non-empty text")
+            raise DefinitionError(f"{path}.where.category_prefix", N_("must be non-empty text"))
     kind = "track" if key == "event" else "page"
     return Behaviour(kind, name, days, count_op, count_value, prefix)
 
@@ -449,13 +487,15 @@ def _behaviour(raw: dict, path: str) -> Behaviour:
 def _registered(raw: dict, path: str, source: str, fields: dict | None) -> Registered:
     _only(raw, path, {source, "op", "value"})
     if not fields:
-        raise DefinitionError(
-            f"{path}.{source}", f"no {REGISTRIES[source]} are available in this installation"
-        )
+        raise DefinitionError(f"{path}.{source}", UNAVAILABLE[source])
     name = raw[source]
     if name not in fields:
         raise DefinitionError(
-            f"{path}.{source}", f"unknown {source} field {name!r}; known: {', '.join(fields)}"
+            f"{path}.{source}",
+            N_("unknown %(source)s field %(name)s; known: %(known)s"),
+            source=source,
+            name=repr(name),
+            known=", ".join(fields),
         )
     spec = fields[name]
     kind = REGISTRY_TYPES[spec.kind]
@@ -465,7 +505,10 @@ def _registered(raw: dict, path: str, source: str, fields: dict | None) -> Regis
         for v in value if isinstance(value, tuple) else (value,):
             if v not in spec.choices:
                 raise DefinitionError(
-                    f"{path}.value", f"{v!r} is not one of {', '.join(map(str, spec.choices))}"
+                    f"{path}.value",
+                    ONE_OF,
+                    value=repr(v),
+                    choices=", ".join(map(str, spec.choices)),
                 )
     return Registered(source, name, kind, op, value)
 

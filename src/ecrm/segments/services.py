@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
+from django.utils.translation import gettext_noop as N_
 
 from ecrm.core import audit, clock
+from ecrm.core.messages import MUST_BE_ONE_OF, REQUIRED_UP_TO, Problem
 from ecrm.segments import fields, queries, rules
 from ecrm.segments.models import (
     ChangeKind,
@@ -48,11 +50,15 @@ CHUNK = 500
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
-class SegmentError(ValueError):
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
-        self.field_name = field_name
-        self.message = message
+class SegmentError(Problem):
+    """Refused input to a segment write; ``field_name`` names the field."""
+
+    @property
+    def field_name(self) -> str:
+        return self.field
+
+
+TOO_LARGE = N_("is larger than %(size)s MB")
 
 
 # ---------------------------------------------------------------------------------------
@@ -77,21 +83,21 @@ def save_segment(
     ``rules.DefinitionError`` (with the JSON path) or ``SegmentError``.
     """
     if kind not in SegmentKind.values:
-        raise SegmentError("kind", f"must be one of {', '.join(SegmentKind.values)}")
+        raise SegmentError("kind", MUST_BE_ONE_OF, choices=", ".join(SegmentKind.values))
     if kind == SegmentKind.RULES:
         fields.validate(definition)
     elif definition:
-        raise SegmentError("definition", "a static list has no definition")
+        raise SegmentError("definition", N_("a static list has no definition"))
     else:
         definition = {}
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise SegmentError("name", "is required, at most 120 characters")
+        raise SegmentError("name", REQUIRED_UP_TO, limit=120)
     now = clock.now()
     with transaction.atomic():
         clash = Segment.objects.filter(name=name).exclude(pk=segment_id).exists()
         if clash:
-            raise SegmentError("name", f"a segment named {name!r} exists")
+            raise SegmentError("name", N_("a segment named %(name)s exists"), name=repr(name))
         changed = True
         if segment_id is None:
             segment = Segment.objects.create(
@@ -109,7 +115,7 @@ def save_segment(
         else:
             segment = Segment.objects.select_for_update().get(pk=segment_id)
             if segment.kind != kind:
-                raise SegmentError("kind", "a segment's kind cannot change")
+                raise SegmentError("kind", N_("a segment's kind cannot change"))
             before = {"name": segment.name, "version": segment.version}
             changed = segment.definition != definition
             if changed:
@@ -175,7 +181,7 @@ def build_segment(segment_id: int, *, reason: str = ChangeReason.REBUILD, now=No
     with transaction.atomic():
         segment = Segment.objects.select_for_update().get(pk=segment_id)
         if segment.kind != SegmentKind.RULES:
-            raise SegmentError("kind", "a static list is changed by hand, not built")
+            raise SegmentError("kind", N_("a static list is changed by hand, not built"))
         definition = fields.validate(segment.definition)
         matching = queries.live_customers().filter(queries.to_q(definition, now)).values("pk")
         select_sql, select_params = matching.query.sql_with_params()
@@ -430,7 +436,7 @@ class ListChange:
 def _static(segment_id: int) -> Segment:
     segment = Segment.objects.select_for_update().get(pk=segment_id)
     if segment.kind != SegmentKind.STATIC:
-        raise SegmentError("segment", "only a static list takes members by hand")
+        raise SegmentError("segment", N_("only a static list takes members by hand"))
     return segment
 
 
@@ -443,7 +449,7 @@ def add_members(segment_id: int, customer_ids: Iterable[int], *, actor: audit.Ac
         live = _live_ids(wanted)
         missing = [c for c in wanted if c not in live]
         if missing:
-            raise SegmentError("customer_ids", f"no customer #{missing[0]}")
+            raise SegmentError("customer_ids", N_("no customer #%(id)s"), id=missing[0])
         targets = sorted(set(live.values()))
         held = _held(segment_id, targets)
         enter = [(segment_id, c) for c in targets if c not in held]
@@ -528,17 +534,18 @@ def upload_members(segment_id: int, data: bytes, *, actor: audit.Actor) -> Uploa
     transaction. UTF-8 (with or without BOM) or GB18030.
     """
     if len(data) > MAX_UPLOAD_BYTES:
-        raise SegmentError("file", f"is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        raise SegmentError("file", TOO_LARGE, size=MAX_UPLOAD_BYTES // (1024 * 1024))
     text = _decode(data)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header or not header[0].strip():
-        raise SegmentError("file", "line 1: the header names the column, e.g. email")
+        raise SegmentError("file", N_("line 1: the header names the column, e.g. email"))
     kind = UPLOAD_COLUMNS.get(header[0].strip().lower())
     if kind is None:
         raise SegmentError(
             "file",
-            f"line 1: {header[0].strip()!r} is not one of customer_id, email, mobile, user_id",
+            N_("line 1: %(value)s is not one of customer_id, email, mobile, user_id"),
+            value=repr(header[0].strip()),
         )
     rows: list[tuple[int, str]] = []
     rejects: list[Reject] = []
@@ -591,7 +598,7 @@ def _decode(data: bytes) -> str:
         try:
             return data.decode("gb18030")
         except UnicodeDecodeError as exc:
-            raise SegmentError("file", "is neither UTF-8 nor GB18030 text") from exc
+            raise SegmentError("file", N_("is neither UTF-8 nor GB18030 text")) from exc
 
 
 def _not_found(kind: str, value: str) -> str:

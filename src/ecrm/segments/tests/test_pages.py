@@ -4,6 +4,7 @@ a version), the list and detail pages, static lists by hand and by upload."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import QueryDict
+from django.utils import translation
 
 from ecrm.core.audit import SYSTEM
 from ecrm.customers.tests import factories
@@ -93,6 +94,8 @@ def test_buttons_add_wrap_and_remove_nodes():
 
 
 def test_an_error_is_placed_on_the_bad_node():
+    """The rest of the path below the node (never translated) comes before the reason, which
+    is in the active language: the console's default, Chinese, or English."""
     root = builder.from_definition(
         {
             "version": 1,
@@ -106,8 +109,11 @@ def test_an_error_is_placed_on_the_bad_node():
     assert (node.kind, node.field, node.error) == (
         "profile",
         "birthday_month",
-        "value: a month is 1 to 12",
+        "value: 月份必须是 1 到 12",
     )
+    with translation.override("en"):
+        builder.place_error(root, paths, caught.value)
+    assert node.error == "value: a month is 1 to 12"
 
 
 @pytest.fixture
@@ -135,7 +141,7 @@ def test_builder_previews_live_and_saves_a_version(marketer):
     bad[f"value_{leaf}"] = "13"
     html = marketer.post("/segments/builder/", bad, HTTP_HX_REQUEST="true").content.decode()
     assert f'class="seg-leaf invalid" data-node="{leaf}"' in html
-    assert "a month is 1 to 12" in html
+    assert '<div class="seg-error">value: 月份必须是 1 到 12</div>' in html
     saved = marketer.post("/segments/builder/", _form(tree, name="广东", action="save"))
     segment = Segment.objects.get(name="广东")
     assert saved.status_code == 302 and saved["Location"] == f"/segments/{segment.pk}/"
@@ -147,6 +153,45 @@ def test_builder_previews_live_and_saves_a_version(marketer):
     assert 'data-size="2"' in page and "甲" in page
     listing = marketer.get("/segments/").content.decode()
     assert "广东" in listing
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "error"),
+    [("zh-hans", "value: 月份必须是 1 到 12"), ("en", "value: a month is 1 to 12")],
+)
+def test_a_builder_error_speaks_the_consoles_language(marketer, language, error):
+    """The bad node shows the rest of its path and the reason in the console's language."""
+    tree = builder.from_definition(
+        {"version": 1, "match": {"all": [{"profile": "birthday_month", "op": "eq", "value": 13}]}}
+    )
+
+    response = marketer.post(
+        "/segments/builder/",
+        _form(tree, name="十三月"),
+        HTTP_HX_REQUEST="true",
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    assert f'<div class="seg-error">{error}</div>' in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "error"),
+    [("zh-hans", "必须填写，最多 120 个字符"), ("en", "is required, at most 120 characters")],
+)
+def test_a_static_list_without_a_name_is_refused_in_the_consoles_language(
+    marketer, language, error
+):
+    """The error sits under the name field, without the field's name; nothing is saved."""
+    response = marketer.post(
+        "/segments/new/static/", {"name": " ", "description": ""}, HTTP_ACCEPT_LANGUAGE=language
+    )
+
+    assert response.status_code == 200
+    assert f'<ul class="errorlist"><li>{error}</li></ul>' in response.content.decode()
+    assert Segment.objects.count() == 0
 
 
 @pytest.mark.django_db

@@ -340,9 +340,10 @@ def place_error(root: Node, paths: dict[str, str], error: rules.DefinitionError)
         if path in paths:
             node = nodes.get(paths[path], root)
             rest = error.path[len(path) :].lstrip(".")
-            node.error = f"{rest}: {error.message}" if rest else error.message
+            text = error.text.localized(with_subject=False)
+            node.error = f"{rest}: {text}" if rest else text
             return node
         cut = max(path.rfind("."), path.rfind("["))
         path = path[:cut] if cut > 0 else ""
-    root.error = str(error)
+    root.error = error.text.localized()
     return root

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop as N_
 from django.views.decorators.http import require_POST
 
 from ecrm.console.web.access import actor, allowed, int_param, is_htmx, require
@@ -250,8 +251,14 @@ def _static_form(request, segment=None):
                 segment_id=segment.pk if segment else None,
             )
         except services.SegmentError as exc:
-            context = {"segment": segment, "name": name, "description": description}
-            return render(request, "segments/static_form.html", {**context, "error": exc})
+            context = {
+                "segment": segment,
+                "name": name,
+                "description": description,
+                "error": exc,
+                "error_text": exc.text.localized(with_subject=False),
+            }
+            return render(request, "segments/static_form.html", context)
         messages.success(request, _("Saved."))
         return redirect("console:segment", segment_id=saved.pk)
     return render(
@@ -316,7 +323,7 @@ def segment_builder(request):
                 segment_id=segment.pk if segment else None,
             )
         except services.SegmentError as exc:
-            errors[exc.field_name] = exc.message
+            errors[exc.field_name] = exc.text.localized(with_subject=False)
         else:
             messages.success(request, _("Saved version %(version)s.") % {"version": saved.version})
             url = reverse("console:segment", args=[saved.pk])
@@ -405,7 +412,7 @@ def _summary(segment: Segment) -> str:
     try:
         compiled = fields.validate(segment.definition)
     except rules.DefinitionError as exc:
-        return _("This definition is no longer valid: %(error)s") % {"error": exc}
+        return _("This definition is no longer valid: %(error)s") % {"error": exc.text.localized()}
     return _describe(compiled.match)
 
 
@@ -497,7 +504,7 @@ def segment_members_change(request, segment_id: int):
         if what == "upload":
             upload = request.FILES.get("file")
             if upload is None:
-                raise services.SegmentError("file", _("choose a CSV file"))
+                raise services.SegmentError("file", N_("choose a CSV file"))
             result = services.upload_members(segment.pk, upload.read(), actor=actor(request))
             messages.success(
                 request,
@@ -526,7 +533,7 @@ def segment_members_change(request, segment_id: int):
             bad = [p for p in parts if not p.lstrip("#").isdigit()]
             if bad or not parts:
                 raise services.SegmentError(
-                    "customer_ids", _("give customer numbers, e.g. 12 345 6789")
+                    "customer_ids", N_("give customer numbers, e.g. 12 345 6789")
                 )
             ids = [int(p.lstrip("#")) for p in parts]
             result = services.add_members(segment.pk, ids, actor=actor(request))
@@ -536,7 +543,7 @@ def segment_members_change(request, segment_id: int):
                 % {"added": result.added, "unchanged": result.unchanged},
             )
     except services.SegmentError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.text.localized(with_subject=False))
     return redirect("console:segment", segment_id=segment.pk)
 
 
