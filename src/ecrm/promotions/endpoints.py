@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_noop as N_
 from ninja import Field, Query, Router, Schema, Status
 
 from ecrm.config.api import require
@@ -288,7 +289,7 @@ def issue(request, campaign_id: int, payload: IssueIn):
     get_object_or_404(CouponCampaign, pk=campaign_id)
     actor = Actor.of(request.user)
     if (payload.customer_id is None) == (payload.segment_id is None):
-        raise services.PromotionError("customer_id", "give either customer_id or segment_id")
+        raise services.PromotionError("customer_id", N_("give either customer_id or segment_id"))
     if payload.customer_id is not None:
         coupon, created = services.issue_coupon(
             campaign_id,
@@ -472,7 +473,9 @@ def attribute(request, payload: ReferralIn):
         channel=payload.channel,
     )
     if referral is None:
-        raise services.PromotionError("code", f"no customer has the referral code {payload.code}")
+        raise services.PromotionError(
+            "code", N_("no customer has the referral code %(code)s"), code=payload.code
+        )
     return Status(200 if before is not None else 201, referral)
 
 

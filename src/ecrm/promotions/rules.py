@@ -27,6 +27,10 @@ import secrets
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils.translation import gettext_noop as N_
+
+from ecrm.core.messages import MUST_BE_ONE_OF, REQUIRED, Problem
+
 SCHEMA_VERSION = 1
 DISCOUNT_KINDS = ("percent", "fixed", "free_shipping")
 CODE_KINDS = ("shared", "unique")
@@ -37,11 +41,13 @@ CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,39}$")
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
-class DefinitionError(ValueError):
-    def __init__(self, path: str, message: str):
-        super().__init__(f"{path}: {message}")
-        self.field = path
-        self.message = message
+class DefinitionError(Problem):
+    """A definition was refused; ``field`` is the JSON path of the bad part."""
+
+
+# Reasons given at several places.
+FROM_TO = N_("must be from %(min)s to %(max)s")
+ISO_CURRENCY = N_("must be a three-letter ISO code such as CNY")
 
 
 # --- campaign definitions ---------------------------------------------------------
@@ -131,11 +137,11 @@ CAMPAIGN_KEYS = {
 
 def _object(raw, path: str, allowed: set[str]) -> dict:
     if not isinstance(raw, dict):
-        raise DefinitionError(path or "definition", "must be an object")
+        raise DefinitionError(path or "definition", N_("must be an object"))
     unknown = sorted(set(raw) - allowed)
     if unknown:
         where = f"{path}.{unknown[0]}" if path else unknown[0]
-        raise DefinitionError(where, "is not a known key")
+        raise DefinitionError(where, N_("is not a known key"))
     return raw
 
 
@@ -143,20 +149,20 @@ def money_value(raw, path: str, *, required: bool = False, positive: bool = Fals
     """A money amount from a string or number: two decimals at most, not negative."""
     if raw is None or raw == "":
         if required:
-            raise DefinitionError(path, "is required")
+            raise DefinitionError(path, REQUIRED)
         return None
     if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
-        raise DefinitionError(path, "must be an amount such as 99.00")
+        raise DefinitionError(path, N_("must be an amount such as 99.00"))
     try:
         value = Decimal(str(raw).strip())
     except InvalidOperation:
-        raise DefinitionError(path, f"{raw!r} is not an amount") from None
+        raise DefinitionError(path, N_("%(value)s is not an amount"), value=repr(raw)) from None
     if not value.is_finite() or value < 0 or value >= MAX_MONEY:
-        raise DefinitionError(path, "must be an amount from 0 to 99,999,999.99")
+        raise DefinitionError(path, N_("must be an amount from 0 to 99,999,999.99"))
     if value != value.quantize(CENT):
-        raise DefinitionError(path, "has more than two decimals")
+        raise DefinitionError(path, N_("has more than two decimals"))
     if positive and value == 0:
-        raise DefinitionError(path, "must be more than 0")
+        raise DefinitionError(path, N_("must be more than 0"))
     return value.quantize(CENT)
 
 
@@ -164,9 +170,9 @@ def _count(raw, path: str, *, minimum: int = 1, maximum: int = 100_000_000):
     if raw is None or raw == "":
         return None
     if isinstance(raw, bool) or not isinstance(raw, int):
-        raise DefinitionError(path, "must be a whole number")
+        raise DefinitionError(path, N_("must be a whole number"))
     if raw < minimum or raw > maximum:
-        raise DefinitionError(path, f"must be from {minimum} to {maximum:,}")
+        raise DefinitionError(path, FROM_TO, min=minimum, max=f"{maximum:,}")
     return raw
 
 
@@ -179,11 +185,13 @@ def _time(raw, path: str):
         try:
             value = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise DefinitionError(path, f"{raw!r} is not an ISO 8601 time") from None
+            raise DefinitionError(
+                path, N_("%(value)s is not an ISO 8601 time"), value=repr(raw)
+            ) from None
     else:
-        raise DefinitionError(path, "must be an ISO 8601 time")
+        raise DefinitionError(path, N_("must be an ISO 8601 time"))
     if value.tzinfo is None:
-        raise DefinitionError(path, "needs a time zone offset, such as +08:00")
+        raise DefinitionError(path, N_("needs a time zone offset, such as +08:00"))
     return value
 
 
@@ -192,39 +200,41 @@ def validate_campaign(raw) -> Campaign:
     raw = _object(raw, "", CAMPAIGN_KEYS)
     version = raw.get("version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION:
-        raise DefinitionError("version", f"must be {SCHEMA_VERSION}")
+        raise DefinitionError("version", N_("must be %(version)s"), version=SCHEMA_VERSION)
     d = _object(raw.get("discount"), "discount", {"kind", "value", "max_discount"})
     kind = d.get("kind")
     if kind not in DISCOUNT_KINDS:
-        raise DefinitionError("discount.kind", f"must be one of {', '.join(DISCOUNT_KINDS)}")
+        raise DefinitionError("discount.kind", MUST_BE_ONE_OF, choices=", ".join(DISCOUNT_KINDS))
     if kind == "free_shipping":
         value = money_value(d.get("value"), "discount.value") or Decimal("0.00")
     else:
         value = money_value(d.get("value"), "discount.value", required=True, positive=True)
     if kind == "percent" and value > 100:
-        raise DefinitionError("discount.value", "a percentage must be at most 100")
+        raise DefinitionError("discount.value", N_("a percentage must be at most 100"))
     max_discount = money_value(d.get("max_discount"), "discount.max_discount", positive=True)
     if kind == "fixed" and max_discount is not None:
-        raise DefinitionError("discount.max_discount", "only applies to percent and free shipping")
+        raise DefinitionError(
+            "discount.max_discount", N_("only applies to percent and free shipping")
+        )
     currency = raw.get("currency")
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
-        raise DefinitionError("currency", "must be a three-letter ISO code such as CNY")
+        raise DefinitionError("currency", ISO_CURRENCY)
     codes = raw.get("codes", "shared")
     if codes not in CODE_KINDS:
-        raise DefinitionError("codes", f"must be one of {', '.join(CODE_KINDS)}")
+        raise DefinitionError("codes", MUST_BE_ONE_OF, choices=", ".join(CODE_KINDS))
     uses_per_code = _count(raw.get("uses_per_code"), "uses_per_code")
     if codes == "unique" and uses_per_code is None:
         uses_per_code = 1
     if codes == "shared" and uses_per_code is not None:
-        raise DefinitionError("uses_per_code", "only applies to unique codes")
+        raise DefinitionError("uses_per_code", N_("only applies to unique codes"))
     starts_at = _time(raw.get("starts_at"), "starts_at")
     ends_at = _time(raw.get("ends_at"), "ends_at")
     if starts_at and ends_at and ends_at <= starts_at:
-        raise DefinitionError("ends_at", "must be after starts_at")
+        raise DefinitionError("ends_at", N_("must be after starts_at"))
     min_spend = money_value(raw.get("min_spend"), "min_spend") or Decimal("0.00")
     if kind == "fixed" and min_spend and value > min_spend:
         raise DefinitionError(
-            "discount.value", "a fixed discount cannot be more than the minimum spend"
+            "discount.value", N_("a fixed discount cannot be more than the minimum spend")
         )
     return Campaign(
         discount=Discount(kind, value, max_discount),
@@ -250,13 +260,13 @@ def _target(raw) -> Target:
     if not isinstance(segments, list) or not all(
         isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in segments
     ):
-        raise DefinitionError("target.segments", "must be a list of segment ids")
+        raise DefinitionError("target.segments", N_("must be a list of segment ids"))
     tiers = raw.get("tiers") or []
     if not isinstance(tiers, list) or not all(isinstance(t, str) and t.strip() for t in tiers):
-        raise DefinitionError("target.tiers", "must be a list of tier codes")
+        raise DefinitionError("target.tiers", N_("must be a list of tier codes"))
     new_only = raw.get("new_customers_only", False)
     if not isinstance(new_only, bool):
-        raise DefinitionError("target.new_customers_only", "must be true or false")
+        raise DefinitionError("target.new_customers_only", N_("must be true or false"))
     return Target(
         tuple(dict.fromkeys(segments)), tuple(dict.fromkeys(t.strip() for t in tiers)), new_only
     )
@@ -266,7 +276,7 @@ def clean_code(raw) -> str:
     """A coupon code as stored: upper case, 3–40 of A–Z, 0–9, ``-`` and ``_``."""
     code = str(raw or "").strip().upper()
     if not CODE_RE.match(code):
-        raise DefinitionError("code", "must be 3–40 letters, digits, - or _")
+        raise DefinitionError("code", N_("must be 3–40 letters, digits, - or _"))
     return code
 
 
@@ -474,12 +484,12 @@ class Programme:
 def validate_programme(raw) -> Programme:
     raw = _object(raw, "", PROGRAMME_KEYS)
     if raw.get("version", SCHEMA_VERSION) != SCHEMA_VERSION:
-        raise DefinitionError("version", f"must be {SCHEMA_VERSION}")
+        raise DefinitionError("version", N_("must be %(version)s"), version=SCHEMA_VERSION)
     points = {}
     for key in ("referrer_points", "referee_points"):
         value = raw.get(key, 0)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1_000_000:
-            raise DefinitionError(key, "must be a whole number of points from 0 to 1,000,000")
+            raise DefinitionError(key, N_("must be a whole number of points from 0 to 1,000,000"))
         points[key] = value
     statuses = raw.get("qualifying_statuses", ["paid", "shipped", "delivered"])
     if (
@@ -488,11 +498,13 @@ def validate_programme(raw) -> Programme:
         or not all(s in ORDER_STATUSES for s in statuses)
     ):
         raise DefinitionError(
-            "qualifying_statuses", f"must be a non-empty list of {', '.join(ORDER_STATUSES)}"
+            "qualifying_statuses",
+            N_("must be a non-empty list of %(choices)s"),
+            choices=", ".join(ORDER_STATUSES),
         )
     url = raw.get("landing_url", "/")
     if not isinstance(url, str) or not re.match(r"^(https?://[^\s]+|/[^\s]*)$", url):
-        raise DefinitionError("landing_url", "must be an http(s) address or a path such as /")
+        raise DefinitionError("landing_url", N_("must be an http(s) address or a path such as /"))
     days = _count(raw.get("cookie_days", 30), "cookie_days", maximum=365) or 30
     return Programme(
         referrer_points=points["referrer_points"],

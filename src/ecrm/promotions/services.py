@@ -20,8 +20,10 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext_noop as N_
 
 from ecrm.core import audit, clock
+from ecrm.core.messages import MUST_BE_ONE_OF, REQUIRED_UP_TO, Problem
 from ecrm.customers import api as customers
 from ecrm.promotions import rules
 from ecrm.promotions.models import (
@@ -41,13 +43,13 @@ from ecrm.promotions.models import (
 )
 
 
-class PromotionError(ValueError):
+class PromotionError(Problem):
     """Bad input to a promotions write; ``field`` names it."""
 
-    def __init__(self, field_name: str | None, message: str):
-        super().__init__(f"{field_name}: {message}" if field_name else message)
-        self.field = field_name
-        self.message = message
+
+NOT_ISSUED = N_("a shared-code campaign is not issued: give customers its code")
+NO_SEGMENT = N_("no segment #%(id)s")
+PAUSED_OR_ENDED = N_("the campaign is paused or ended")
 
 
 class CouponRefused(Exception):
@@ -79,7 +81,7 @@ def _check_targets(terms: rules.Campaign) -> None:
         known = {choice.id for choice in segments.segment_choices()}
         for i, segment_id in enumerate(terms.target.segments):
             if segment_id not in known:
-                raise rules.DefinitionError(f"target.segments[{i}]", f"no segment #{segment_id}")
+                raise rules.DefinitionError(f"target.segments[{i}]", NO_SEGMENT, id=segment_id)
 
 
 def save_campaign(
@@ -100,11 +102,11 @@ def save_campaign(
     stored = terms.as_json()
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise PromotionError("name", "is required, at most 120 characters")
+        raise PromotionError("name", REQUIRED_UP_TO, limit=120)
     now = clock.now()
     with transaction.atomic():
         if CouponCampaign.objects.filter(name=name).exclude(pk=campaign_id).exists():
-            raise PromotionError("name", f"a campaign named {name!r} exists")
+            raise PromotionError("name", N_("a campaign named %(name)s exists"), name=repr(name))
         columns = dict(
             limit_total=terms.limit_total,
             budget=terms.budget,
@@ -115,7 +117,7 @@ def save_campaign(
             if terms.codes == "shared":
                 code = rules.clean_code(code)
                 if Coupon.objects.filter(code=code).exists():
-                    raise PromotionError("code", f"the code {code} is taken")
+                    raise PromotionError("code", N_("the code %(code)s is taken"), code=code)
             campaign = CouponCampaign.objects.create(
                 name=name,
                 description=description,
@@ -132,7 +134,7 @@ def save_campaign(
             campaign = CouponCampaign.objects.select_for_update().get(pk=campaign_id)
             old = terms_of(campaign)
             if old.codes != terms.codes:
-                raise PromotionError("codes", "cannot change between shared and unique codes")
+                raise PromotionError("codes", N_("cannot change between shared and unique codes"))
             before = {"name": campaign.name, "version": campaign.version}
             if campaign.definition != stored:
                 campaign.version += 1
@@ -162,7 +164,7 @@ def save_campaign(
 
 def set_campaign_status(campaign_id: int, status: str, *, actor: audit.Actor) -> CouponCampaign:
     if status not in CampaignStatus.values:
-        raise PromotionError("status", f"must be one of {', '.join(CampaignStatus.values)}")
+        raise PromotionError("status", MUST_BE_ONE_OF, choices=", ".join(CampaignStatus.values))
     with transaction.atomic():
         campaign = CouponCampaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.status != status:
@@ -189,16 +191,16 @@ def generate_codes(
 ) -> list[str]:
     """A batch of new single-holder codes for a unique-code campaign (printed, handed out)."""
     if not 1 <= count <= MAX_BATCH:
-        raise PromotionError("count", f"must be from 1 to {MAX_BATCH:,}")
+        raise PromotionError("count", rules.FROM_TO, min=1, max=f"{MAX_BATCH:,}")
     prefix = (prefix or "").strip().upper()
     # A prefix must itself be the start of a valid code: test it with a few code characters.
     if prefix and (len(prefix) > 10 or not rules.CODE_RE.match(prefix + "AAA")):
-        raise PromotionError("prefix", "must be at most 10 letters, digits, - or _")
+        raise PromotionError("prefix", N_("must be at most 10 letters, digits, - or _"))
     with transaction.atomic():
         campaign = CouponCampaign.objects.select_for_update().get(pk=campaign_id)
         terms = terms_of(campaign)
         if terms.codes != "unique":
-            raise PromotionError("count", "a shared-code campaign has its one code")
+            raise PromotionError("count", N_("a shared-code campaign has its one code"))
         now = clock.now()
         codes = _new_codes(count, prefix)
         Coupon.objects.bulk_create(
@@ -257,11 +259,9 @@ def issue_coupon(
         campaign = CouponCampaign.objects.get(pk=campaign_id)
         terms = terms_of(campaign)
         if terms.codes != "unique":
-            raise PromotionError(
-                "campaign_id", "a shared-code campaign is not issued: give customers its code"
-            )
+            raise PromotionError("campaign_id", NOT_ISSUED)
         if campaign.status != CampaignStatus.ACTIVE:
-            raise PromotionError("campaign_id", "the campaign is paused or ended")
+            raise PromotionError("campaign_id", PAUSED_OR_ENDED)
         if source_ref:
             found = Coupon.objects.filter(
                 campaign=campaign, source=source[:40], source_ref=source_ref[:120]
@@ -299,9 +299,7 @@ def issue_to_customers(
     campaign = CouponCampaign.objects.get(pk=campaign_id)
     terms = terms_of(campaign)
     if terms.codes != "unique":
-        raise PromotionError(
-            "campaign_id", "a shared-code campaign is not issued: give customers its code"
-        )
+        raise PromotionError("campaign_id", NOT_ISSUED)
     created = 0
     ids = sorted(set(customer_ids))
     for start in range(0, len(ids), 2000):
@@ -344,7 +342,7 @@ def issue_to_segment(campaign_id: int, segment_id: int, *, actor: audit.Actor) -
     from ecrm.segments import api as segments
 
     if segment_id not in {choice.id for choice in segments.segment_choices()}:
-        raise PromotionError("segment_id", f"no segment #{segment_id}")
+        raise PromotionError("segment_id", NO_SEGMENT, id=segment_id)
     ids = list(segments.member_ids(segment_id))
     return issue_to_customers(
         campaign_id, ids, actor=actor, source="segment", ref=f"segment-{segment_id}"
@@ -385,15 +383,15 @@ class Quote:
 def clean_cart(*, customer_id, currency, subtotal, shipping=Decimal(0)) -> rules.Cart:
     """A checkout cart from API or form input; ``PromotionError`` names a bad field."""
     if not isinstance(customer_id, int) or isinstance(customer_id, bool) or customer_id < 1:
-        raise PromotionError("customer_id", "must be a customer id")
+        raise PromotionError("customer_id", N_("must be a customer id"))
     currency = str(currency or "").strip().upper()
     if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
-        raise PromotionError("currency", "must be a three-letter ISO code such as CNY")
+        raise PromotionError("currency", rules.ISO_CURRENCY)
     try:
         amount = rules.money_value(subtotal, "subtotal", required=True)
         shipping = rules.money_value(shipping, "shipping") or Decimal("0.00")
     except rules.DefinitionError as exc:
-        raise PromotionError(exc.field, exc.message) from None
+        raise PromotionError.of(exc.field, exc) from None
     return rules.Cart(customers.live_id(customer_id), currency, amount, shipping)
 
 
@@ -503,7 +501,7 @@ def redeem_coupon(
     """
     order_ref = (order_ref or "").strip()
     if not order_ref or len(order_ref) > 80:
-        raise PromotionError("order_ref", "is required, at most 80 characters")
+        raise PromotionError("order_ref", REQUIRED_UP_TO, limit=80)
     try:
         code = rules.clean_code(code)
     except rules.DefinitionError:
@@ -565,7 +563,7 @@ def redeem_coupon(
 
 def _same_order(redemption: Redemption, cart: rules.Cart) -> Redemption:
     if redemption.customer_id != cart.customer_id:
-        raise PromotionError("order_ref", "this order used the coupon for another customer")
+        raise PromotionError("order_ref", N_("this order used the coupon for another customer"))
     return redemption
 
 
@@ -665,21 +663,21 @@ def save_reward(
 ) -> Reward:
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise PromotionError("name", "is required, at most 120 characters")
+        raise PromotionError("name", REQUIRED_UP_TO, limit=120)
     if kind not in RewardKind.values:
-        raise PromotionError("kind", f"must be one of {', '.join(RewardKind.values)}")
+        raise PromotionError("kind", MUST_BE_ONE_OF, choices=", ".join(RewardKind.values))
     if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= 10_000_000:
-        raise PromotionError("points", "must be a whole number from 1 to 10,000,000")
+        raise PromotionError("points", N_("must be a whole number from 1 to 10,000,000"))
     if stock is not None and (not isinstance(stock, int) or stock < 0):
-        raise PromotionError("stock", "must be a whole number, 0 or more")
+        raise PromotionError("stock", N_("must be a whole number, 0 or more"))
     if kind == RewardKind.COUPON:
         if campaign_id is None:
-            raise PromotionError("campaign_id", "a coupon reward needs a unique-code campaign")
+            raise PromotionError("campaign_id", N_("a coupon reward needs a unique-code campaign"))
         campaign = CouponCampaign.objects.filter(pk=campaign_id).first()
         if campaign is None:
-            raise PromotionError("campaign_id", f"no campaign #{campaign_id}")
+            raise PromotionError("campaign_id", N_("no campaign #%(id)s"), id=campaign_id)
         if terms_of(campaign).codes != "unique":
-            raise PromotionError("campaign_id", "must be a campaign with unique codes")
+            raise PromotionError("campaign_id", N_("must be a campaign with unique codes"))
         gift_sku = ""
     else:
         campaign_id = None
@@ -698,7 +696,7 @@ def save_reward(
     )
     with transaction.atomic():
         if Reward.objects.filter(name=name).exclude(pk=reward_id).exists():
-            raise PromotionError("name", f"a reward named {name!r} exists")
+            raise PromotionError("name", N_("a reward named %(name)s exists"), name=repr(name))
         if reward_id is None:
             reward = Reward.objects.create(created_at=now, **values)
             before = None
@@ -739,7 +737,7 @@ def claim_reward(
 
     request_ref = (request_ref or "").strip()
     if not request_ref or len(request_ref) > 100:
-        raise PromotionError("request_ref", "is required, at most 100 characters")
+        raise PromotionError("request_ref", REQUIRED_UP_TO, limit=100)
     customer_id = customers.live_id(customer_id)
     first = RewardClaim.objects.filter(request_ref=request_ref).first()
     if first is not None:

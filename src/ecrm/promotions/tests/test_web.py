@@ -47,7 +47,22 @@ def test_a_bad_value_is_shown_on_its_field(marketer):
     response = marketer.post("/promotions/coupons/new/", {**FORM, "discount_value": "12.345"})
     assert response.status_code == 200
     form = response.context["form"]
-    assert form.errors == {"discount_value": ["has more than two decimals"]}
+    assert form.errors == {"discount_value": ["小数超过两位"]}
+    assert CouponCampaign.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("language", "error"), [("zh-hans", "小数超过两位"), ("en", "has more than two decimals")]
+)
+def test_a_bad_value_speaks_the_consoles_language(marketer, language, error):
+    """The reason sits under the field, without the JSON path, in the console's language."""
+    response = marketer.post(
+        "/promotions/coupons/new/",
+        {**FORM, "discount_value": "12.345"},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    assert f'<ul class="errorlist"><li>{error}</li></ul>' in response.content.decode()
     assert CouponCampaign.objects.count() == 0
 
 
@@ -93,15 +108,33 @@ def test_rewards_page_saves_and_names_a_bad_field(marketer):
     response = marketer.post(
         "/promotions/rewards/", {"name": "券", "kind": "coupon", "points": 100, "active": "on"}
     )
-    assert response.context["form"].errors == {
-        "campaign_id": ["a coupon reward needs a unique-code campaign"]
-    }
+    assert response.context["form"].errors == {"campaign_id": ["优惠券兑换礼需要一券一码的活动"]}
     response = marketer.post(
         "/promotions/rewards/",
         {"name": "保温杯", "kind": "gift", "points": 800, "gift_sku": "CUP", "active": "on"},
     )
     assert response.status_code == 302
     assert list(Reward.objects.values_list("name", "points")) == [("保温杯", 800)]
+
+
+@pytest.mark.parametrize(
+    ("language", "error"),
+    [
+        ("zh-hans", "优惠券兑换礼需要一券一码的活动"),
+        ("en", "a coupon reward needs a unique-code campaign"),
+    ],
+)
+def test_a_refused_reward_speaks_the_consoles_language(marketer, language, error):
+    """A coupon reward without a campaign: the service's refusal sits under the campaign
+    field in the console's language; nothing is saved."""
+    response = marketer.post(
+        "/promotions/rewards/",
+        {"name": "券", "kind": "coupon", "points": 100, "active": "on"},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    assert f'<ul class="errorlist"><li>{error}</li></ul>' in response.content.decode()
+    assert Reward.objects.count() == 0
 
 
 def test_referrals_page_lists_and_saves_the_programme(marketer):

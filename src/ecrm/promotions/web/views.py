@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ecrm.console.web.access import actor, require
+from ecrm.core.messages import Problem
 from ecrm.customers import api as customers
 from ecrm.promotions import queries, rules, services, tasks
 from ecrm.promotions.models import CampaignStatus, CouponCampaign, Reward
@@ -129,9 +130,14 @@ def _save_campaign(request, form: CampaignForm, campaign_id: int | None):
         )
     except rules.DefinitionError as exc:
         name = field_for(exc.field)
-        form.add_error(name if name in form.fields else None, exc.message)
+        form.add_error(
+            name if name in form.fields else None, exc.text.localized(with_subject=False)
+        )
     except services.PromotionError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        form.add_error(
+            exc.field if exc.field in form.fields else None,
+            exc.text.localized(with_subject=False),
+        )
     return None
 
 
@@ -212,7 +218,7 @@ def campaign_status(request, campaign_id: int):
             campaign.pk, request.POST.get("status", ""), actor=actor(request)
         )
     except services.PromotionError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.text.localized(with_subject=False))
     else:
         messages.success(request, _("Status changed."))
     return redirect("console:promotion_campaign", campaign.pk)
@@ -235,7 +241,7 @@ def campaign_codes(request, campaign_id: int):
             actor=actor(request),
         )
     except services.PromotionError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.text.localized(with_subject=False))
         return redirect("console:promotion_campaign", campaign.pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="coupons-{campaign.pk}-new.csv"'
@@ -295,7 +301,7 @@ def campaign_issue(request, campaign_id: int):
             messages.success(request, _("Coupon %(code)s issued.") % {"code": coupon.code})
         else:
             if campaign.status != CampaignStatus.ACTIVE:
-                raise services.PromotionError("campaign_id", _("the campaign is paused or ended"))
+                raise services.PromotionError("campaign_id", services.PAUSED_OR_ENDED)
             tasks.issue_to_segment(
                 campaign.pk, form.cleaned_data["segment_id"], who.label, who.user_id
             )
@@ -303,7 +309,7 @@ def campaign_issue(request, campaign_id: int):
                 request, _("Issuing to the segment's members has started in the background.")
             )
     except services.PromotionError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.text.localized(with_subject=False))
     except ObjectDoesNotExist:
         messages.error(request, _("No such customer."))
     return redirect("console:promotion_campaign", campaign.pk)
@@ -327,7 +333,11 @@ def campaign_quote(request, campaign_id: int):
         result["quote"] = quote
         result["reason"] = REASON_LABELS.get(quote.reason, "")
     except (ValueError, services.PromotionError) as exc:
-        result["error"] = getattr(exc, "message", None) or _("Give a customer id and a subtotal.")
+        result["error"] = (
+            exc.text.localized(with_subject=False)
+            if isinstance(exc, Problem)
+            else _("Give a customer id and a subtotal.")
+        )
     except ObjectDoesNotExist:
         result["error"] = _("No such customer.")
     return render(request, "promotions/_quote.html", result)
@@ -363,7 +373,10 @@ def rewards(request, reward_id: int | None = None):
         try:
             services.save_reward(**form.cleaned_data, actor=actor(request), reward_id=reward_id)
         except services.PromotionError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.add_error(
+                exc.field if exc.field in form.fields else None,
+                exc.text.localized(with_subject=False),
+            )
         else:
             messages.success(request, _("Reward saved."))
             return redirect("console:promotion_rewards")
@@ -398,7 +411,10 @@ def referrals(request):
         try:
             services.save_programme(form.definition(), actor=actor(request))
         except rules.DefinitionError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.add_error(
+                exc.field if exc.field in form.fields else None,
+                exc.text.localized(with_subject=False),
+            )
         else:
             messages.success(request, _("Referral programme saved."))
             return redirect("console:promotion_referrals")
