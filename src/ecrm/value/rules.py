@@ -20,9 +20,12 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from django.utils.translation import gettext_noop as N_
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln, hyp2f1, logsumexp
 from threadpoolctl import threadpool_limits
+
+from ecrm.core.messages import Problem
 
 TIME_UNITS = {"day": 1, "week": 7}
 
@@ -646,13 +649,11 @@ def bgnbd_clv(
 # --- scoring every customer -------------------------------------------------------------
 
 
-class SettingsError(ValueError):
+class SettingsError(Problem):
     """A bad value in a settings document; ``field`` is its JSON path."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+
+NOT_NEGATIVE = N_("must be 0 or more")
 
 
 def check_rfm_settings(
@@ -660,13 +661,13 @@ def check_rfm_settings(
 ) -> None:
     """Refuse RFM settings out of range, naming the setting."""
     if window_days is not None and window_days < 1:
-        raise SettingsError("window_days", "must be at least 1 (or empty: all orders)")
+        raise SettingsError("window_days", N_("must be at least 1 (or empty: all orders)"))
     if dormant_days < 1:
-        raise SettingsError("dormant_days", "must be at least 1")
+        raise SettingsError("dormant_days", N_("must be at least %(min)s"), min=1)
     if min_revenue < 0:
-        raise SettingsError("low_return_revenue", "must be 0 or more")
+        raise SettingsError("low_return_revenue", NOT_NEGATIVE)
     if not 0 < max_return_ratio <= 1:
-        raise SettingsError("low_return_ratio", "must be above 0 and at most 1")
+        raise SettingsError("low_return_ratio", N_("must be above 0 and at most 1"))
 
 
 DAYS_PER_YEAR = 365.0
@@ -684,11 +685,12 @@ class Horizon:
     def __post_init__(self):
         if not isinstance(self.days, int) or self.days < 1 or self.days > 3650:
             raise SettingsError(
-                "horizon_days", "horizon_days must be a whole number of days from 1 to 3650"
+                "horizon_days", N_("horizon_days must be a whole number of days from 1 to 3650")
             )
         if not 0.0 <= self.annual_rate < 10.0:
             raise SettingsError(
-                "discount_rate", "discount_rate must be at least 0 and below 10 (an annual rate)"
+                "discount_rate",
+                N_("discount_rate must be at least 0 and below 10 (an annual rate)"),
             )
 
     @property
@@ -820,12 +822,12 @@ class ProfitSettings:
 
 def _amount(value, path: str, *, upper: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SettingsError(path, "must be a number")
+        raise SettingsError(path, N_("must be a number"))
     value = float(value)
     if not np.isfinite(value) or value < 0:
-        raise SettingsError(path, "must be 0 or more")
+        raise SettingsError(path, NOT_NEGATIVE)
     if upper is not None and value > upper:
-        raise SettingsError(path, f"must be at most {upper:g}")
+        raise SettingsError(path, N_("must be at most %(max)s"), max=f"{upper:g}")
     return value
 
 
@@ -834,23 +836,24 @@ def parse_profit_settings(raw, channels) -> ProfitSettings:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise SettingsError("$", "must be an object")
+        raise SettingsError("$", N_("must be an object"))
     unknown = sorted(
         set(raw) - {"version", "contact_costs", "default_contact_cost", "unknown_cost_ratio"}
     )
     if unknown:
-        raise SettingsError(f"$.{unknown[0]}", "unknown setting")
+        raise SettingsError(f"$.{unknown[0]}", N_("unknown setting"))
     if raw.get("version", 1) != 1:
-        raise SettingsError("$.version", "only version 1 is known")
+        raise SettingsError("$.version", N_("only version 1 is known"))
     costs = dict(DEFAULT_CONTACT_COSTS)
     given = raw.get("contact_costs", {})
     if not isinstance(given, dict):
-        raise SettingsError("$.contact_costs", "must be an object of channel: cost")
+        raise SettingsError("$.contact_costs", N_("must be an object of channel: cost"))
     for channel, cost in given.items():
         if channel not in channels:
             raise SettingsError(
                 f"$.contact_costs.{channel}",
-                f"unknown channel (one of {', '.join(sorted(channels))})",
+                N_("unknown channel (one of %(choices)s)"),
+                choices=", ".join(sorted(channels)),
             )
         costs[channel] = _amount(cost, f"$.contact_costs.{channel}")
     costs = {k: v for k, v in costs.items() if k in channels}

@@ -119,6 +119,39 @@ def test_settings_forms_queue_runs_audit_them_and_refuse_bad_values():
     assert "horizon_days: must be a number" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("language", "too_small", "not_a_number"),
+    [
+        ("zh-hans", "dormant_days: 不能小于 1", "horizon_days: 必须是数字"),
+        ("en", "dormant_days: must be at least 1", "horizon_days: must be a number"),
+    ],
+)
+def test_refused_settings_speak_the_consoles_language(language, too_small, not_a_number):
+    """A refused run names the setting (never translated) and says why in the console's
+    language, whether the rules or the form refused it; nothing is queued."""
+    client = client_for(Role.MARKETER)
+    rfm = {
+        "window_days": "365",
+        "dormant_days": "0",
+        "low_return_revenue": "0",
+        "low_return_ratio": "0.5",
+    }
+
+    refused_rfm = client.post(
+        "/value/run/rfm/", rfm, follow=True, HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    refused_predictions = client.post(
+        "/value/run/predictions/",
+        {"horizon_days": "x", "discount_rate": "0.1"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE=language,
+    ).content.decode()
+
+    assert f'<li class="error">{too_small}</li>' in refused_rfm
+    assert f'<li class="error">{not_a_number}</li>' in refused_predictions
+    assert not AuditEntry.objects.filter(action__in=["value.rfm_run", "value.predict_run"]).exists()
+
+
 def test_service_agents_may_not_run_value_jobs():
     client = client_for(Role.SERVICE_AGENT)
     response = client.post("/value/run/rfm/", {"window_days": "365"})

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as N_
 from django.views.decorators.http import require_POST
 
 from ecrm.console.web.access import require
@@ -219,7 +220,7 @@ def _number(request, name: str, kind=float):
     try:
         return kind(raw)
     except ValueError:
-        raise rules.SettingsError(name, gettext("must be a number")) from None
+        raise rules.SettingsError(name, N_("must be a number")) from None
 
 
 @require(perms.VIEW_ANALYTICS)
@@ -255,7 +256,7 @@ def _queued(request, what: str):
 
 
 def _refused(request, exc: rules.SettingsError):
-    messages.error(request, f"{exc.field}: {exc.message}")
+    messages.error(request, exc.text.localized())
     return redirect("console:value_settings")
 
 
