@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.translation import gettext_noop as N_
+
 from ecrm.contacts.models import Contact, ContactChannel, Direction
 from ecrm.core import audit, clock
+from ecrm.core.messages import EMPTY, Problem
 
 
-class ContactError(ValueError):
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
+class ContactError(Problem):
+    """Refused input to the contact log; ``field`` names the field."""
 
 
 def log_contact(
@@ -27,12 +27,12 @@ def log_contact(
     from ecrm.customers import api as customers
 
     if channel not in ContactChannel.values:
-        raise ContactError("channel", f"unknown channel {channel!r}")
+        raise ContactError("channel", N_("unknown channel %(channel)s"), channel=repr(channel))
     if direction not in Direction.values:
-        raise ContactError("direction", "must be 'in' or 'out'")
+        raise ContactError("direction", N_("must be 'in' or 'out'"))
     summary = (summary or "").strip()
     if not summary:
-        raise ContactError("summary", "is empty")
+        raise ContactError("summary", EMPTY)
     now = clock.now()
     contact = Contact.objects.create(
         customer_id=customers.live_id(customer_id),

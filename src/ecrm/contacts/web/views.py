@@ -35,7 +35,10 @@ def log_contact(request, customer_id: int):
                 actor=actor(request),
             )
         except contacts.ContactError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.add_error(
+                exc.field if exc.field in form.fields else None,
+                exc.text.localized(with_subject=False),
+            )
         else:
             messages.success(request, _("Contact logged."))
             return redirect("console:customer", customers.live_id(customer.pk))
