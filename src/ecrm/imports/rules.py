@@ -699,15 +699,6 @@ class RowParser:
         """The file's columns of a buyer's identifiers (customer id, email, phone)."""
         return self._buyer_columns
 
-    def buyer_claims(self, cells: tuple) -> tuple[Claim, ...]:
-        """The claims ``order`` gives the buyer of a row whose ``buyer_columns`` hold
-        ``cells``; () where one is bad (that order is rejected)."""
-        row = dict(zip(self._buyer_columns, cells, strict=True))  # what ``raw`` reads
-        try:
-            return self.claims({f: self.raw(row, f) for f in CLAIM_FIELDS})
-        except RowError:
-            return ()
-
     def order(self, rows: list[list]) -> OrderRecord:
         """One order (or return) from all its rows; order-level values come from the first
         row that has them. A ``RowError`` says in ``row`` which of the rows is bad."""

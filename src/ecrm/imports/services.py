@@ -21,11 +21,9 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from itertools import islice
-from operator import itemgetter
 from pathlib import Path
 
 from django.conf import settings
@@ -48,6 +46,9 @@ from ecrm.orders import api as orders
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 ORDER_BATCH_LINES = settings.ECRM["IMPORT_BATCH_LINES"]
+# Orders are read in chunks of this many lines; one transaction writes the chunks that are
+# ready, up to ORDER_BATCH_LINES lines (``_transactions``).
+ORDER_CHUNK_LINES = max(1, ORDER_BATCH_LINES // 4)
 ROW_BATCH = 2000
 
 
@@ -315,11 +316,7 @@ def _bulk_writes():
     writer in meanwhile. A test runs ``PRAGMA foreign_key_check`` after an import."""
     sqlite = connection.vendor == "sqlite" and not connection.in_atomic_block
     if sqlite:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
-            cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB
-            cursor.execute("PRAGMA foreign_keys=OFF")
+        _bulk_pragmas()
     try:
         yield
     finally:
@@ -331,6 +328,15 @@ def _bulk_writes():
                 # Automatic checkpoints stay off for the rest of this connection, which ends
                 # with the import (command, worker job): the worker's follow-up job
                 # (flows.after_bulk_load) and other connections' commits fold the log back.
+
+
+def _bulk_pragmas() -> None:
+    """``_bulk_writes``' settings of this connection (again after it was reopened)."""
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB
+        cursor.execute("PRAGMA foreign_keys=OFF")
 
 
 @contextmanager
@@ -433,14 +439,13 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
     (``_ReadingProcess``) while this one writes: parsing is Python and so is half the
     writing, and two threads of one process would take turns on the GIL. Inside a
     transaction (a caller's atomic block, the tests) and where processes cannot be forked,
-    the same batches are read in line, with the same functions.
+    the same chunks are read in line, with the same functions.
     """
     products: dict[str, int] = {}  # sku -> id, kept across batches
     buyers: dict = {}  # claims -> customer id, kept across batches
     touched: set[int] = set()
     reading = _ReadingProcess(table, parser) if _ReadingProcess.possible() else None
     folding = _Checkpointer() if reading and connection.vendor == "sqlite" else None
-    lookups = _buyer_lookups(table, parser, buyers) if reading else None
     try:
         with _bar(progress, None, "orders") as bar:
 
@@ -449,80 +454,81 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
                 bar.refresh()
 
             if reading:
-                batches = reading.batches(bad, total, idle=lambda: next(lookups, False))
+                chunks, ready = reading.batches(bad, total), reading.ready
             else:
-                batches = _order_batches(table, parser, bad, total)
-            for batch in batches:
-                if batch.orders or batch.returns:
-                    touched |= _write_orders(batch, summary, products, buyers)
-                    if folding and reading.finished():
-                        folding.poke()
-                bar.update(batch.read - bar.n)
-                summary.rows_read = batch.read
+                chunks, ready = _order_batches(table, parser, bad, total), _always
+            for group in _transactions(chunks, ready):
+                touched |= _write_orders(group, summary, products, buyers)
+                if folding and reading.finished():
+                    folding.poke()
+                bar.update(group[-1].read - bar.n)
+                summary.rows_read = group[-1].read
     finally:
         if reading:
             reading.stop()
-            lookups.close()
         if folding:
             folding.stop()
     flows.bulk_loaded(touched)
     summary.queued_customers = len(touched)
 
 
-LOOKUP_ROWS = 5_000
-# The lookups stop from this step on when under a quarter of the buyers looked up so far
-# were stored profiles: a file of new customers (a first import) gains nothing from them,
-# and on a 2-core machine even idle-time work slows the reading process a little.
-LOOKUP_TRIAL = 2
+def _always() -> bool:
+    return True
 
 
-def _buyer_lookups(table: Table, parser: RowParser, known: dict) -> Iterator[bool]:
-    """Adds to ``known`` (``_write_orders``' ``buyers``) the file's buyers that stored
-    profiles hold with every one of their identifiers (``customers.known_profiles``), in
-    file order, ``LOOKUP_ROWS`` rows per step (yields True after each). The importing
-    process takes a step whenever it waits for the reading process's next batch (a step
-    takes some 30 ms), so the lookups fill time it would spend waiting; its batches then
-    only check that these buyers are still live: at 1M customers, the batches' buyer
-    resolution for the bench file went from 2.3 to 0.8 s (docs/IMPORT.md). Stops once
-    ``known`` holds ``REMEMBERED_LIMIT`` buyers, or when few are stored (``LOOKUP_TRIAL``)."""
-    columns = parser.buyer_columns
-    if not columns:
-        return
-    get = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-    seen: set[tuple] = set()
-    steps = asked = found = 0
-    rows = table.raw_rows()
-    try:
-        while len(known) < customers.REMEMBERED_LIMIT:
-            cells = _buyer_cells(rows, get)
-            if not cells:
-                return
-            cells -= seen
-            seen |= cells
-            claim_sets = {parser.buyer_claims(c) for c in cells} - known.keys()
-            stored = customers.known_profiles(claim_sets)
-            known.update(stored)
-            steps, asked, found = steps + 1, asked + len(claim_sets), found + len(stored)
-            if steps >= LOOKUP_TRIAL and found * 4 < asked:
-                return
-            yield True
-    finally:
-        rows.close()
+def _transactions(chunks: Iterable[_Batch], ready: Callable[[], bool]) -> Iterator[list]:
+    """The chunks grouped into what one transaction writes: a chunk, then each further
+    chunk that is ``ready()`` (read already), up to ``ORDER_BATCH_LINES`` lines.
+
+    So the writer never waits for a chunk while one is ready, and its transactions grow
+    as the reading process gets ahead. (With batches the reader had to fill first, the
+    first an eighth of ``ORDER_BATCH_LINES`` and each next one twice as large, the writer
+    waited for each larger batch.) Fewer, larger transactions commit fewer pages: at
+    millions of orders a batch's inserts touch most pages of the orders' indexes."""
+    group: list[_Batch] = []
+    lines = 0
+    for chunk in chunks:
+        group.append(chunk)
+        lines += chunk.lines
+        if lines >= ORDER_BATCH_LINES or not ready():
+            yield group
+            group, lines = [], 0
+    if group:
+        yield group
 
 
-def _buyer_cells(rows: Iterator[list], get: Callable) -> set[tuple]:
-    """The distinct buyer cells of the next ``LOOKUP_ROWS`` rows; none at the end of the
-    file or where it cannot be read (the reading process reports that, with its line)."""
-    cells: set[tuple] = set()
-    try:
-        for row in islice(rows, LOOKUP_ROWS):
-            try:
-                cells.add(get(row))
-            except (IndexError, TypeError):  # a short row, a JSON list: rejected later
-                continue
-    except ImportFileError:
-        return set()
-    return cells
+class _BuyerLookups:
+    """In the reading process: which of a chunk's buyers stored profiles hold with every
+    one of their identifiers (``customers.known_profiles``), looked up on the reading
+    process's own connection before the chunk is sent. The importing process then only
+    checks that these profiles are still live (``resolve_customers_bulk``'s
+    ``remembered``). Before, the importing process looked buyers up itself while it waited
+    for the next batch; with chunks it no longer waits. At 1M customers its buyer
+    resolution for a 500,000-line file went from 0.66 to 0.28 s, and the command from
+    10.99 to 10.65 s (medians of 4, interleaved; docs/IMPORT.md).
+
+    A file of new customers (a first import) gains nothing from the lookups: they stop
+    from the ``TRIAL``-th chunk on when under a quarter of the buyers looked up so far
+    were stored profiles."""
+
+    TRIAL = 2
+
+    def __init__(self):
+        self.on = True
+        self.chunks = self.asked = self.found = 0
+
+    def __call__(self, records: Iterable) -> dict:
+        """Claims -> customer id of the stored buyers among ``records``."""
+        if not self.on:
+            return {}
+        claim_sets = {record.claims for record in records}
+        stored = customers.known_profiles(claim_sets)
+        self.chunks += 1
+        self.asked += len(claim_sets)
+        self.found += len(stored)
+        if self.chunks >= self.TRIAL and self.found * 4 < self.asked:
+            self.on = False
+        return stored
 
 
 class _Checkpointer:
@@ -577,6 +583,9 @@ class _Batch:
     # Sent by the reading process: a buyer an earlier batch sent is its number (the order
     # in which buyers were first sent) instead of the record; True: numbering restarts.
     restart_buyers: bool = False
+    # Claims -> customer id of the buyers first sent in this chunk that stored profiles
+    # hold whole, looked up by the reading process (``_BuyerLookups``).
+    known: dict = field(default_factory=dict)
     _buyer_index: dict = field(default_factory=dict)  # id(ProfileRecord) -> index
 
     def buyer(self, record) -> int | None:
@@ -621,13 +630,11 @@ def _rows_per_order(table: Table, parser: RowParser) -> Counter[str]:
 
 
 def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator[_Batch]:
-    """The file's complete orders, ``ORDER_BATCH_LINES`` lines at a time.
+    """The file's complete orders, ``ORDER_CHUNK_LINES`` lines at a time.
 
     A first quick pass counts the rows of each order (``total`` learns their sum); the
     second pass hands an order on as soon as its last row has been read, so only
-    incomplete orders are held in memory. The last batch holds every row read. The first
-    batches are smaller (an eighth, a quarter, a half of ``ORDER_BATCH_LINES``), so the
-    writer starts early instead of waiting for a whole batch to be read.
+    incomplete orders are held in memory. The last chunk holds every row read.
     """
     expected = _rows_per_order(table, parser)
     total(sum(expected.values()))
@@ -635,7 +642,6 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
     poisoned: dict[str, tuple[int, Message]] = {}  # order id -> (line, reason) of an unreadable row
     batch = _Batch([], [], [], 0)
     read = 0
-    size = max(1, ORDER_BATCH_LINES // 8)
 
     def complete(key: str, group: list) -> None:
         if key in poisoned:
@@ -670,11 +676,10 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
             continue
         del open_orders[key]
         complete(key, group)
-        if batch.lines >= size:
+        if batch.lines >= ORDER_CHUNK_LINES:
             batch.read = read
             yield batch.packed()
             batch = _Batch([], [], [], read)
-            size = min(size * 2, ORDER_BATCH_LINES)
     for key, group in open_orders.items():
         complete(key, group)
     batch.read = read
@@ -684,21 +689,25 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
 class _ReadingProcess:
     """``_order_batches`` in a forked child process.
 
-    The child inherits the open file's table, the parser and its caches; it never touches
-    the database (it only reads connection settings to pack rows) and leaves with
-    ``os._exit``, so the parent's connections, which it inherits too, are never used or
-    closed by it. Its rejected rows come back at the end; an exception in it is raised
-    here, in the parent, with the child's traceback as a note.
+    The child inherits the open file's table, the parser and its caches, and leaves with
+    ``os._exit``. It looks each chunk's new buyers up (``_BuyerLookups``) on a database
+    connection of its own: this process closes its connection before the fork (a
+    connection must not be used on both sides of one) and opens a new one after. On SQLite
+    the library keeps one lock state per database file for a whole process, which the
+    child inherits; so the child looks up only where no other thread of this process may
+    hold a connection to the database (the command line, not a worker's thread). Its
+    rejected rows come back at the end; an exception in it is raised here, in the parent,
+    with the child's traceback as a note.
 
-    Each batch (about 30 MB for 100,000 lines) goes through a file in a private temporary
+    Each chunk (about 8 MB for 25,000 lines) goes through a file in a private temporary
     directory; only its name goes through a pipe, sent by the reading thread itself. (A
     ``multiprocessing.Queue`` hands its messages to a feeder thread, which waited for the
     GIL while the child parsed: a batch's name reached the writer 0.2–0.9 s after it was
-    spooled.) At most ``SPOOLED`` batches wait on disk; the child waits for the writer to
+    spooled.) At most ``SPOOLED`` chunks wait on disk; the child waits for the writer to
     take one before it spools another.
     """
 
-    SPOOLED = 2
+    SPOOLED = 16  # four transactions' worth
     # Buyers a batch refers to by number (sent whole once); the numbering restarts after
     # this many. A buyer's orders are spread over the file: about half of a batch's buyers
     # came in earlier batches, and pickling them again cost both processes.
@@ -717,17 +726,24 @@ class _ReadingProcess:
         context = multiprocessing.get_context("fork")
         self.receiver, self.sender = context.Pipe(duplex=False)
         self.slots = context.BoundedSemaphore(self.SPOOLED)
-        self.process = context.Process(
-            target=self._read, args=(table, parser), name="import-reader", daemon=True
+        looking = bool(parser.buyer_columns) and (
+            connection.vendor != "sqlite" or threading.active_count() == 1
         )
+        self.process = context.Process(
+            target=self._read, args=(table, parser, looking), name="import-reader", daemon=True
+        )
+        connection.close()
         self.process.start()
+        if connection.vendor == "sqlite":
+            _bulk_pragmas()
 
-    def _read(self, table, parser: RowParser) -> None:
+    def _read(self, table, parser: RowParser, looking: bool) -> None:
         """In the child. A batch that cannot be pickled fails the import."""
         put = self.sender.send
         bad = Rejects(table.header)
         numbers: dict[int, int] = {}  # id(record) -> number, the records kept in ``sent``
         sent: list = []
+        lookups = _BuyerLookups() if looking else None
         try:
             batches = _order_batches(table, parser, bad, lambda rows: put(("total", rows)))
             for number, batch in enumerate(batches):
@@ -735,6 +751,8 @@ class _ReadingProcess:
                     numbers.clear()
                     sent.clear()
                     batch.restart_buyers = True
+                if lookups:
+                    batch.known = lookups(r for r in batch.buyers if id(r) not in numbers)
                 batch.buyers = [self._number(record, numbers, sent) for record in batch.buyers]
                 path = self.spool / f"{number}.pickle"
                 self.slots.acquire()
@@ -750,6 +768,7 @@ class _ReadingProcess:
                 exc = RuntimeError(f"{exc.__class__.__name__}: {exc}")
             put(("failed", (exc, note)))
         self.sender.close()
+        connection.close()  # the child's own, if it looked buyers up
 
     @staticmethod
     def _number(record, numbers: dict[int, int], sent: list):
@@ -762,14 +781,11 @@ class _ReadingProcess:
         sent.append(record)
         return record
 
-    def batches(
-        self, bad: Rejects, total: Callable[[int], None], idle: Callable[[], bool] = bool
-    ) -> Iterator[_Batch]:
-        """The child's batches. While none is ready, ``idle()`` is called: it does a
-        little work and says whether there is more."""
+    def batches(self, bad: Rejects, total: Callable[[int], None]) -> Iterator[_Batch]:
+        """The child's chunks, as it sends them."""
         received: list = []  # the buyers the child sent, by number
         while True:
-            kind, value = self._get(idle)
+            kind, value = self._get()
             if kind == "total":
                 total(value)
             elif kind == "batch":
@@ -793,18 +809,18 @@ class _ReadingProcess:
                 exc.add_note(f"in the import's reading process:\n{note}")
                 raise exc
 
-    def _get(self, idle: Callable[[], bool]):
-        working = True
-        while not self.receiver.poll(0 if working else 1.0):
-            if working:
-                working = idle()
-                continue
+    def _get(self):
+        while not self.receiver.poll(1.0):
             if not self.process.is_alive() and not self.receiver.poll():
                 raise RuntimeError(
                     "the import's reading process ended unexpectedly "
                     f"(exit code {self.process.exitcode})"
                 )
         return self.receiver.recv()
+
+    def ready(self) -> bool:
+        """Whether the child has sent something not yet taken (a chunk, or its end)."""
+        return self.receiver.poll(0)
 
     def finished(self) -> bool:
         """Whether the child has ended: it has read the whole file (or failed)."""
@@ -848,20 +864,32 @@ def _parse_order(parser: RowParser, key: str, group: list, bad: Rejects):
 
 
 def _write_orders(
-    batch: _Batch, summary: ImportSummary, products: dict[str, int], buyers: dict
+    chunks: list[_Batch], summary: ImportSummary, products: dict[str, int], buyers: dict
 ) -> set[int]:
-    """One transaction: the buyers, then orders and returns, set-based. ``products``:
-    sku -> id known so far in this import; ``buyers``: the buyers it resolved so far
-    (``customers.resolve_customers_bulk``'s ``remembered``)."""
+    """One transaction: of each chunk the buyers, then orders and returns, set-based.
+    ``products``: sku -> id known so far in this import; ``buyers``: the buyers it
+    resolved or the reading process looked up so far (``customers.resolve_customers_bulk``'s
+    ``remembered``)."""
+    touched: set[int] = set()
     with transaction.atomic():
-        resolved = customers.resolve_customers_bulk(
-            batch.buyers, source="import", update_existing=False, remembered=buyers
-        )
-        ids = resolved.customer_ids
-        placed = [(order, ids[b] if b is not None else None) for order, b in batch.orders]
-        returned = [(ret, ids[b] if b is not None else None) for ret, b in batch.returns]
-        done_orders = orders.record_packed_orders(placed, products=products)
-        done_returns = orders.record_returns(returned, products=products)
+        for chunk in chunks:
+            buyers.update(chunk.known)
+            if chunk.orders or chunk.returns:
+                touched |= _write_chunk(chunk, summary, products, buyers)
+    return touched
+
+
+def _write_chunk(
+    chunk: _Batch, summary: ImportSummary, products: dict[str, int], buyers: dict
+) -> set[int]:
+    resolved = customers.resolve_customers_bulk(
+        chunk.buyers, source="import", update_existing=False, remembered=buyers
+    )
+    ids = resolved.customer_ids
+    placed = [(order, ids[b] if b is not None else None) for order, b in chunk.orders]
+    returned = [(ret, ids[b] if b is not None else None) for ret, b in chunk.returns]
+    done_orders = orders.record_packed_orders(placed, products=products)
+    done_returns = orders.record_returns(returned, products=products)
     summary.add("created", "customers", resolved.created)
     summary.add("changed", "customers", resolved.changed)
     for name, result in (("orders", done_orders), ("returns", done_returns)):

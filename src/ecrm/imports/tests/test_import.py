@@ -567,10 +567,16 @@ def _table_and_parser(path: Path):
     return table, parser
 
 
-def test_buyer_lookups_go_through_the_file_in_steps(tmp_path, monkeypatch):
-    """What the importing process does while it waits for the reading process: a step
-    per ``LOOKUP_ROWS`` rows, adding the buyers stored profiles hold whole; a row too
-    short to have the buyer's columns is passed over (the reading process rejects it)."""
+def _buyers(parser, *customer_ids: str) -> list:
+    return [
+        parser.order([[f"T-{cid}", cid, "2026-11-11 10:00:00", "A", "1"]]).customer
+        for cid in customer_ids
+    ]
+
+
+def test_buyer_lookups_find_the_buyers_stored_profiles_hold_whole(tmp_path):
+    """What the reading process asks of a chunk's new buyers: the stored profile holding
+    each with every one of its identifiers."""
     from ecrm.imports import services
 
     claim = customers.make_claim
@@ -581,30 +587,17 @@ def test_buyer_lookups_go_through_the_file_in_steps(tmp_path, monkeypatch):
         profile={"name": "李娜"}, claims=[claim("external", "C2", namespace="import")]
     ).pk
     path = tmp_path / "orders.csv"
-    path.write_text(
-        "order_id,customer_id,placed_at,sku,unit_price\n"
-        "T1,C1,2026-11-11 10:00:00,A,1\n"
-        "T2\n"
-        "T3,C9,2026-11-11 10:00:00,A,1\n"  # no stored profile holds C9
-        "T4,C1,2026-11-11 10:00:00,A,1\n"
-        "T5,C2,2026-11-11 10:00:00,A,1\n",
-        encoding="utf-8",
-    )
-    table, parser = _table_and_parser(path)
-    monkeypatch.setattr(services, "LOOKUP_ROWS", 2)
-    known: dict = {}
-    steps = services._buyer_lookups(table, parser, known)
-    assert next(steps) is True
-    c1 = (claim("external", "C1", namespace="import", verified=True),)
-    assert known == {c1: wang}
-    assert list(steps) == [True, True]
-    c2 = (claim("external", "C2", namespace="import", verified=True),)
-    assert known == {c1: wang, c2: li}
+    path.write_text("order_id,customer_id,placed_at,sku,unit_price\n", encoding="utf-8")
+    _, parser = _table_and_parser(path)
+    lookups = services._BuyerLookups()
+    c1, c2 = ((claim("external", c, namespace="import", verified=True),) for c in ("C1", "C2"))
+    assert lookups(_buyers(parser, "C1", "C9")) == {c1: wang}  # no stored profile holds C9
+    assert lookups(_buyers(parser, "C2")) == {c2: li}
 
 
 def test_buyer_lookups_stop_when_few_buyers_are_stored(tmp_path, monkeypatch):
     """A file of new customers gains nothing from the lookups: they stop from the
-    ``LOOKUP_TRIAL``-th step on when under a quarter of the buyers were stored profiles."""
+    ``TRIAL``-th chunk on when under a quarter of the buyers were stored profiles."""
     from ecrm.imports import services
 
     claim = customers.make_claim
@@ -612,11 +605,10 @@ def test_buyer_lookups_stop_when_few_buyers_are_stored(tmp_path, monkeypatch):
         profile={"name": "王芳"}, claims=[claim("external", "C1", namespace="import")]
     )
     path = tmp_path / "orders.csv"
-    rows = [f"T{n},{buyer},2026-11-11 10:00:00,A,1" for n, buyer in enumerate(("C7", "C8", "C1"))]
-    path.write_text("order_id,customer_id,placed_at,sku,unit_price\n" + "\n".join(rows) + "\n")
-    table, parser = _table_and_parser(path)
-    monkeypatch.setattr(services, "LOOKUP_ROWS", 1)
-    monkeypatch.setattr(services, "LOOKUP_TRIAL", 2)
-    known: dict = {}
-    assert list(services._buyer_lookups(table, parser, known)) == [True]  # C7, then C8: stop
-    assert known == {}
+    path.write_text("order_id,customer_id,placed_at,sku,unit_price\n", encoding="utf-8")
+    _, parser = _table_and_parser(path)
+    lookups = services._BuyerLookups()
+    assert lookups(_buyers(parser, "C7")) == {}
+    assert lookups(_buyers(parser, "C8")) == {}  # none of 2 stored: no more lookups
+    assert lookups(_buyers(parser, "C1")) == {}
+    assert not lookups.on

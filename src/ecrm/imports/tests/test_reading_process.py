@@ -66,6 +66,16 @@ def spool_root(tmp_path, monkeypatch) -> Path:
     return root
 
 
+def _small_chunks(monkeypatch, grouped: bool = False) -> None:
+    """Chunks of at least 10 lines (5 orders of ``_file``), transactions of at most 40.
+    Unless ``grouped``, each chunk is its own transaction, as when the writer is never
+    behind the reading process: which chunks one transaction takes depends on timing."""
+    monkeypatch.setattr(services, "ORDER_CHUNK_LINES", 10)
+    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    if not grouped:
+        monkeypatch.setattr(services._ReadingProcess, "ready", lambda self: False)
+
+
 def _rejects(path: str) -> list[list[str]]:
     with open(path, encoding="utf-8-sig", newline="") as handle:
         return [row[:3] for row in csv.reader(handle)]
@@ -73,10 +83,10 @@ def _rejects(path: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("buyers_sent", [1_000_000, 3])
 def test_forked_and_inline_reading_write_the_same(tmp_path, monkeypatch, spool_root, buyers_sent):
-    # Batches of at least 5, 10, 20, then 40 lines: of 3, 5, 10, then 20 orders (T-0003 is
-    # rejected): 13 batches for 199 orders. The child sends each of the 7 buyers whole
-    # once and by number after that; with ``buyers_sent`` 3 the numbering restarts often.
-    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    # Chunks of 5 orders (T-0003 is rejected): 40 for 199 orders. The child sends each of
+    # the 7 buyers whole once and by number after that; with ``buyers_sent`` 3 the
+    # numbering restarts often.
+    _small_chunks(monkeypatch)
     monkeypatch.setattr(services._ReadingProcess, "BUYERS_SENT", buyers_sent)
     readers: list[list[str]] = []
     write = services._write_orders
@@ -90,7 +100,7 @@ def test_forked_and_inline_reading_write_the_same(tmp_path, monkeypatch, spool_r
     summary = imports.run_import("orders", path, rejects=tmp_path / "forked.csv")
     # The child reads ahead: it may have handed over its last batch and ended before the
     # last writes, never before the first.
-    assert len(readers) == 13 and readers[0] == ["import-reader"]
+    assert len(readers) == 40 and readers[0] == ["import-reader"]
     assert _readers() == [] and list(spool_root.iterdir()) == []
     assert (summary.rows_read, summary.created["orders"], summary.created["customers"]) == (
         400,
@@ -117,7 +127,7 @@ def test_forked_and_inline_reading_write_the_same(tmp_path, monkeypatch, spool_r
 
 
 def test_a_failure_on_the_writing_side_reaches_the_caller(tmp_path, monkeypatch, spool_root):
-    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    _small_chunks(monkeypatch)
     calls = []
     write = services._write_orders
 
@@ -132,16 +142,15 @@ def test_a_failure_on_the_writing_side_reaches_the_caller(tmp_path, monkeypatch,
         imports.run_import("orders", _file(tmp_path, 200))
     run = ImportRun.objects.get()
     assert (run.status, run.error) == (ImportRun.Status.FAILED, "disk full")
-    # The two batches written before the failure (3 and 5 orders) stay: each is its own
-    # transaction, and re-running the import completes it. Nothing of the failed batch
-    # is half-written.
-    assert Order.objects.count() == 8
-    assert OrderLine.objects.count() == 16
+    # The two transactions written before the failure (5 orders each) stay, and re-running
+    # the import completes it. Nothing of the failed one is half-written.
+    assert Order.objects.count() == 10
+    assert OrderLine.objects.count() == 20
     assert _readers() == [] and list(spool_root.iterdir()) == []
 
 
 def test_a_failure_in_the_reading_process_reaches_the_caller(tmp_path, monkeypatch, spool_root):
-    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    _small_chunks(monkeypatch)
     parse = services._parse_order
     calls = []
 
@@ -158,7 +167,7 @@ def test_a_failure_in_the_reading_process_reaches_the_caller(tmp_path, monkeypat
     assert "failing" in caught.value.__notes__[0]  # the child's traceback
     run = ImportRun.objects.get()
     assert (run.status, run.error) == (ImportRun.Status.FAILED, "'mapping table lost'")
-    assert Order.objects.count() == 38  # the four batches the child finished: 3+5+10+20
+    assert Order.objects.count() == 45  # the 9 chunks the child finished
     assert calls == []  # the parsing ran in the child, not here
     assert _readers() == [] and list(spool_root.iterdir()) == []
 
@@ -171,7 +180,7 @@ def test_the_writer_skips_foreign_key_checks_and_every_reference_holds(tmp_path,
 
     if connection.vendor != "sqlite":
         pytest.skip("a SQLite connection setting")
-    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    _small_chunks(monkeypatch)
     seen: list[int] = []
     write = services._write_orders
 
@@ -201,7 +210,7 @@ def test_a_batch_that_cannot_be_sent_fails_the_import_instead_of_vanishing(
 
     from ecrm.orders import api as orders
 
-    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    _small_chunks(monkeypatch)
     pack = orders.pack_orders
 
     def unsendable(documents):  # runs in the child
@@ -214,7 +223,7 @@ def test_a_batch_that_cannot_be_sent_fails_the_import_instead_of_vanishing(
     with pytest.raises((pickle.PicklingError, AttributeError)):
         imports.run_import("orders", _file(tmp_path, 200))
     assert ImportRun.objects.get().status == ImportRun.Status.FAILED
-    assert Order.objects.count() == 38  # the four batches before T-0050's; nothing after
+    assert Order.objects.count() == 50  # the 10 chunks before T-0050's; nothing after
     assert _readers() == [] and list(spool_root.iterdir()) == []
 
 
@@ -264,14 +273,17 @@ def test_the_checkpointer_folds_committed_writes_into_the_database_file():
             cursor.execute("PRAGMA wal_autocheckpoint=1000")
 
 
-def test_stored_buyers_are_looked_up_while_the_child_reads(tmp_path, monkeypatch, spool_root):
-    """The importing process looks up the file's buyers that stored profiles hold whole;
-    the batches take them as they are. A stored buyer the file gives a new identifier is
-    resolved in its batch, which attaches it."""
+def test_the_child_looks_up_stored_buyers_on_its_own_connection(tmp_path, monkeypatch):
+    """The reading process looks each chunk's new buyers up; the importing process's
+    transactions take those stored profiles as they are. A stored buyer the file gives a
+    new identifier is resolved in its transaction, which attaches it."""
     from ecrm.customers import api as customers
     from ecrm.customers.models import Customer, Identity
 
-    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    _small_chunks(monkeypatch)
+    # As on the command line: no other thread (here tqdm's monitor, left by an earlier
+    # test's progress bar) that might hold a connection.
+    monkeypatch.setattr(services.threading, "active_count", lambda: 1)
     claim = customers.make_claim
     c0 = customers.create_customer(
         profile={"name": "王芳"},
@@ -280,28 +292,24 @@ def test_stored_buyers_are_looked_up_while_the_child_reads(tmp_path, monkeypatch
     c1 = customers.create_customer(
         profile={"name": "李娜"}, claims=[claim("external", "C1", namespace="import")]
     ).pk
-    looked_up: list[dict] = []
-    known_profiles = customers.known_profiles
+    known: list[dict] = []
+    write = services._write_chunk
 
-    def spy(claim_sets):
-        looked_up.append(known_profiles(claim_sets))
-        return looked_up[-1]
+    def spy(chunk, *args):  # here, in the importing process
+        known.append(chunk.known)
+        return write(chunk, *args)
 
-    monkeypatch.setattr(customers, "known_profiles", spy)
-    count = services._rows_per_order
-
-    def slow_count(*args):  # in the child: the first batch comes after the lookups
-        time.sleep(0.5)
-        return count(*args)
-
-    monkeypatch.setattr(services, "_rows_per_order", slow_count)
+    monkeypatch.setattr(services, "_write_chunk", spy)
     summary = imports.run_import("orders", _file(tmp_path, 200))
 
     c0_claims = (
         claim("external", "C0", namespace="import", verified=True),
         claim("email", "c0@example.com", verified=True),
     )
-    assert looked_up == [{c0_claims: c0}]  # one step: the file has under 5,000 rows
+    # The first chunk's buyers C0..C4: C0 stored whole, C1 without its email. The later
+    # chunks' new buyers C5 and C6 are not stored.
+    assert known[0] == {c0_claims: c0}
+    assert all(k == {} for k in known[1:])
     assert (summary.created["orders"], summary.created["customers"]) == (200, 5)
     assert summary.changed.get("customers", 0) == 1  # C1's email attached
     emails = Identity.objects.filter(kind="email", customer__in=(c0, c1))
@@ -316,3 +324,63 @@ def test_stored_buyers_are_looked_up_while_the_child_reads(tmp_path, monkeypatch
     )
     assert by_buyer == {"T-0000": c0, "T-0001": c1}
     assert Customer.objects.count() == 7
+
+
+def test_a_transaction_takes_the_chunks_that_are_ready(tmp_path, monkeypatch, spool_root):
+    """While the importing process writes, the reading process reads ahead; the next
+    transaction then takes every chunk already read, up to ``ORDER_BATCH_LINES`` lines."""
+    _small_chunks(monkeypatch, grouped=True)
+    groups: list[list[int]] = []
+    write = services._write_orders
+
+    def slow(chunks, *args):
+        groups.append([len(chunk.orders) for chunk in chunks])
+        if len(groups) == 1:
+            time.sleep(0.5)  # the child reads on meanwhile
+        return write(chunks, *args)
+
+    monkeypatch.setattr(services, "_write_orders", slow)
+    summary = imports.run_import("orders", _file(tmp_path, 100))
+    assert summary.created["orders"] == 100
+    # The first transaction takes what was read by then; after its half second the child
+    # has read on, and the next takes a full transaction's worth, 40 lines.
+    assert groups[1] == [5, 5, 5, 5]
+    assert sum(map(sum, groups)) == 100 and all(sum(g) <= 20 for g in groups)
+
+
+def test_transactions_group_chunks_while_more_are_ready(monkeypatch):
+    monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    sizes = (10, 10, 10, 10, 10, 30, 5, 5)
+    chunks = [services._Batch([], [], [], read=n, lines=lines) for n, lines in enumerate(sizes)]
+    # Asked after chunks 0, 1, 2, 4, 5, 6 and 7; not after 3, which fills a transaction.
+    answers = iter((True, True, True, False, True, False, True))
+    groups = services._transactions(chunks, lambda: next(answers))
+    assert [[c.read for c in group] for group in groups] == [[0, 1, 2, 3], [4], [5, 6], [7]]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's lock state per process")
+def test_the_child_looks_nothing_up_where_another_thread_may_hold_a_connection(
+    tmp_path, monkeypatch, spool_root
+):
+    """In a worker, other threads may hold connections to the database, whose lock state
+    the child would inherit: its own connection would be unsafe, so it reads only, and the
+    transactions resolve every buyer (with the same result)."""
+    from ecrm.customers import api as customers
+
+    _small_chunks(monkeypatch)
+    monkeypatch.setattr(services.threading, "active_count", lambda: 2)
+    claim = customers.make_claim
+    c0 = customers.create_customer(
+        profile={"name": "王芳"}, claims=[claim("external", "C0", namespace="import")]
+    ).pk
+    known: list[dict] = []
+    write = services._write_chunk
+
+    def spy(chunk, *args):
+        known.append(chunk.known)
+        return write(chunk, *args)
+
+    monkeypatch.setattr(services, "_write_chunk", spy)
+    imports.run_import("orders", _file(tmp_path, 20))
+    assert known == [{}, {}, {}, {}]
+    assert Order.objects.get(external_id="T-0007").customer_id == c0
