@@ -287,5 +287,7 @@ def upload(request, segment_id: int, file: File[UploadedFile]):
         "lines": result.lines,
         "added": result.added,
         "already": result.already,
-        "rejects": [r.__dict__ for r in result.rejects],
+        "rejects": [
+            {"line": r.line, "value": r.value, "reason": str(r.reason)} for r in result.rejects
+        ],
     }

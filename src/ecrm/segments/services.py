@@ -30,7 +30,7 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.core import audit, clock
-from ecrm.core.messages import MUST_BE_ONE_OF, REQUIRED_UP_TO, Problem
+from ecrm.core.messages import MUST_BE_ONE_OF, REQUIRED_UP_TO, Message, Problem
 from ecrm.segments import fields, queries, rules
 from ecrm.segments.models import (
     ChangeKind,
@@ -511,9 +511,12 @@ UPLOAD_COLUMNS = {
 
 @dataclass(frozen=True)
 class Reject:
+    """A line of an upload that names no single live customer; ``str(reason)`` is
+    English (the API), ``reason.localized()`` the language of the page showing it."""
+
     line: int
     value: str
-    reason: str
+    reason: Message
 
 
 @dataclass(frozen=True)
@@ -554,7 +557,8 @@ def upload_members(segment_id: int, data: bytes, *, actor: audit.Actor) -> Uploa
         value = row[0].strip() if row else ""
         if not value:
             if any(cell.strip() for cell in row):
-                rejects.append(Reject(line, "", f"{header[0].strip()} is empty"))
+                empty = Message(N_("%(column)s is empty"), column=header[0].strip())
+                rejects.append(Reject(line, "", empty))
             continue
         rows.append((line, value))
     from ecrm.customers import api as customers
@@ -567,7 +571,8 @@ def upload_members(segment_id: int, data: bytes, *, actor: audit.Actor) -> Uploa
             rejects.append(Reject(line, value, _not_found(kind, value)))
         elif len(ids) > 1:
             listing = ", ".join(f"#{i}" for i in sorted(ids))
-            rejects.append(Reject(line, value, f"names several customers ({listing})"))
+            several = Message(N_("names several customers (%(ids)s)"), ids=listing)
+            rejects.append(Reject(line, value, several))
         else:
             chosen.append(next(iter(ids)))
     now = clock.now()
@@ -601,17 +606,17 @@ def _decode(data: bytes) -> str:
             raise SegmentError("file", N_("is neither UTF-8 nor GB18030 text")) from exc
 
 
-def _not_found(kind: str, value: str) -> str:
+def _not_found(kind: str, value: str) -> Message:
     if kind == "customer_id" and not value.isdigit():
-        return "a customer id is a whole number"
+        return Message(N_("a customer id is a whole number"))
     if kind in ("email", "phone"):
         from ecrm.customers import api as customers
 
         try:
             customers.make_claim(kind, value)
         except customers.ProfileError as exc:
-            return str(exc)
-    return "no customer has it"
+            return exc.text
+    return Message(N_("no customer has it"))
 
 
 # ---------------------------------------------------------------------------------------

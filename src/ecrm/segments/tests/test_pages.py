@@ -215,12 +215,57 @@ def test_static_list_in_the_console(marketer):
     marketer.post(url, {"what": "add", "customer_ids": f"#{b.pk}"})
     upload = SimpleUploadedFile("l.csv", b"email\na@example.com\nx@example.com\n")
     marketer.post(url, {"what": "upload", "file": upload})
-    rejects = marketer.get(f"/segments/{segment.pk}/rejects/").content.decode()
-    assert "x@example.com" in rejects and "no customer has it" in rejects
+    rejects = marketer.get(f"/segments/{segment.pk}/rejects/")
+    assert [(line, value) for line, value, _ in rejects.context["rejects"]] == [
+        (3, "x@example.com")
+    ]
     marketer.post(url, {"what": "remove", "customer_id": str(b.pk)})
     assert list(Member.objects.filter(segment=segment).values_list("customer_id", flat=True)) == [
         a.pk
     ]
+
+
+ZH_REJECTS = [
+    (3, "nobody@example.com", "没有对应的客户"),
+    (4, "", "email 为空"),
+    (5, "not-an-email", "email: 'not-an-email' 不是电子邮件地址"),
+    (6, "twin@example.com", "对应多个客户（{twins}）"),
+]
+EN_REJECTS = [
+    (3, "nobody@example.com", "no customer has it"),
+    (4, "", "email is empty"),
+    (5, "not-an-email", "email: 'not-an-email' is not an e-mail address"),
+    (6, "twin@example.com", "names several customers ({twins})"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("uploaded_in", "shown_in", "expected"),
+    [("zh-hans", "zh-hans", ZH_REJECTS), ("en", "en", EN_REJECTS), ("en", "zh-hans", ZH_REJECTS)],
+)
+def test_upload_rejects_speak_the_language_of_the_page(marketer, uploaded_in, shown_in, expected):
+    """Each rejected line's reason is shown in the language of the rejects page, whatever
+    the language of the console that uploaded the file."""
+    factories.customer(name="甲", email="a@example.com")
+    twins = [factories.customer(name=n, email="twin@example.com").pk for n in ("乙", "丙")]
+    segment = services.save_segment(name="VIP", kind="static", actor=SYSTEM)
+    data = (
+        b"email,note\na@example.com,\nnobody@example.com,\n,x\nnot-an-email,\ntwin@example.com,\n"
+    )
+    marketer.post(
+        f"/segments/{segment.pk}/members/",
+        {"what": "upload", "file": SimpleUploadedFile("l.csv", data)},
+        HTTP_ACCEPT_LANGUAGE=uploaded_in,
+    )
+
+    response = marketer.get(f"/segments/{segment.pk}/rejects/", HTTP_ACCEPT_LANGUAGE=shown_in)
+
+    listing = ", ".join(f"#{pk}" for pk in twins)
+    rows = [(line, value, reason.format(twins=listing)) for line, value, reason in expected]
+    assert response.context["rejects"] == rows
+    line, value, reason = rows[0]
+    assert f"<td>{value}</td><td>{reason}</td>" in response.content.decode()
 
 
 @pytest.mark.django_db

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_noop as N_
 from django.views.decorators.http import require_POST
 
 from ecrm.console.web.access import actor, allowed, int_param, is_htmx, require
+from ecrm.core.messages import Message
 from ecrm.segments import fields, queries, rules, services
 from ecrm.segments.models import ChangeReason, Segment, SegmentKind
 from ecrm.segments.web import builder
@@ -520,8 +521,10 @@ def segment_members_change(request, segment_id: int):
                 },
             )
             if result.rejects:
-                request.session[f"segment_rejects_{segment.pk}"] = [
-                    [r.line, r.value, r.reason] for r in result.rejects[:500]
+                # Template and values, not text: the rejects page speaks its own language.
+                request.session[_rejects_key(segment.pk)] = [
+                    [r.line, r.value, r.reason.subject, r.reason.template, r.reason.params]
+                    for r in result.rejects[:500]
                 ]
         elif what == "remove":
             ids = [int(c) for c in request.POST.getlist("customer_id") if c.isdigit()]
@@ -550,5 +553,16 @@ def segment_members_change(request, segment_id: int):
 @require(perms.MANAGE_SEGMENTS)
 def segment_rejects(request, segment_id: int):
     segment = _segment(segment_id)
-    rejects = request.session.get(f"segment_rejects_{segment.pk}", [])
+    rejects = [
+        (line, value, Message(template, subject, **params).localized())
+        for line, value, subject, template, params in request.session.get(
+            _rejects_key(segment.pk), []
+        )
+    ]
     return render(request, "segments/rejects.html", {"segment": segment, "rejects": rejects})
+
+
+def _rejects_key(segment_id: int) -> str:
+    # Renamed when the reasons became templates: sessions may still hold English text
+    # under the old ``segment_rejects_<id>``.
+    return f"segment_upload_rejects_{segment_id}"
