@@ -219,6 +219,9 @@ def test_static_list_in_the_console(marketer):
     assert [(line, value) for line, value, _ in rejects.context["rejects"]] == [
         (3, "x@example.com")
     ]
+    clean = SimpleUploadedFile("m.csv", b"email\na@example.com\n")
+    marketer.post(url, {"what": "upload", "file": clean})
+    assert marketer.get(f"/segments/{segment.pk}/rejects/").context["rejects"] == []
     marketer.post(url, {"what": "remove", "customer_id": str(b.pk)})
     assert list(Member.objects.filter(segment=segment).values_list("customer_id", flat=True)) == [
         a.pk

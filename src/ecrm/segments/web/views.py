@@ -520,12 +520,12 @@ def segment_members_change(request, segment_id: int):
                     "rejected": len(result.rejects),
                 },
             )
-            if result.rejects:
-                # Template and values, not text: the rejects page speaks its own language.
-                request.session[_rejects_key(segment.pk)] = [
-                    [r.line, r.value, r.reason.subject, r.reason.template, r.reason.params]
-                    for r in result.rejects[:500]
-                ]
+            # Template and values, not text: the rejects page speaks its own language. Kept
+            # (empty too) for every upload, so the page never shows an earlier upload's lines.
+            request.session[_rejects_key(segment.pk)] = [
+                [r.line, r.value, r.reason.subject, r.reason.template, r.reason.params]
+                for r in result.rejects[:500]
+            ]
         elif what == "remove":
             ids = [int(c) for c in request.POST.getlist("customer_id") if c.isdigit()]
             result = services.remove_members(segment.pk, ids, actor=actor(request))
