@@ -21,18 +21,22 @@ sequence default, privileges granted on it, row security, or another owner.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 
 from django.db import connection
 
 
 def _literal(value) -> str:
-    """None, an int or a str as an SQL literal (for a statement run through Django's
-    cursor)."""
+    """None, an int, a finite float or a str as an SQL literal (for a statement run
+    through Django's cursor). A float is written as ``repr`` writes it, which reads back
+    as the same float."""
     if value is None:
         return "NULL"
     if isinstance(value, int):
         return str(int(value))
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
     return "'" + str(value).replace("'", "''").replace("%", "%%") + "'"
 
 

@@ -84,10 +84,16 @@ _FIELDS = (
     "source",
     "attributes",
 )
-_STATUS = _FIELDS.index("status")
 _PLACED_AT = _FIELDS.index("placed_at")
 _ATTRIBUTES = _FIELDS.index("attributes")
 _MONEY = slice(_FIELDS.index("subtotal"), _FIELDS.index("total") + 1)
+# A packed order's values (``pack_orders``): its own, then those its shape's orders share.
+_OWN = ("subtotal", "total", "placed_at")
+_COMMON = tuple(name for name in _FIELDS if name not in _OWN)
+_COMMON_AT = tuple(_FIELDS.index(name) for name in _COMMON)
+_SHARED_MONEY = tuple(_COMMON.index(name) for name in ("discount", "shipping", "tax"))
+_COMMON_ATTRIBUTES = _COMMON.index("attributes")
+_COMMON_STATUS = _COMMON.index("status")
 
 
 def _order_fields(order: OrderInput) -> tuple:
@@ -232,7 +238,11 @@ def record_return(
 
 BULK_CHUNK = 500
 _LINE_COLUMNS = ("line_no", "kind", "product_id", "sku", "name", "quantity", "unit_price", "amount")
-_ORDER_INSERT = ("id", "external_id", "status_changed_at", "customer_id", "content_hash", *_FIELDS)
+# A new order's row as ``record_packed_orders`` binds it, before the values of ``_COMMON``.
+_ORDER_ROW = ("id", "external_id", "customer_id", "content_hash", *_OWN)
+# Orders of one shape in a batch from which on their common values are written into the
+# INSERT statement instead of bound per row (SQLite).
+SHAPE_ROWS = 64
 _RETURN_INSERT = (
     "id",
     "external_id",
@@ -309,15 +319,15 @@ def _delete_lines(model, parent_column: str, parent_ids: list[int]) -> None:
 
 
 # An order as ``record_packed_orders`` writes it (``pack_orders``): a plain tuple of
-# (external_id, content, values, lines), strings and numbers ready for the database
+# (external_id, content, common, own, lines), strings and numbers ready for the database
 # driver. ``content`` is ``order_content_repr`` as UTF-8 (the fingerprint without the
-# buyer), ``values`` those of ``_FIELDS``, ``lines`` (kind, sku, name, quantity,
+# buyer), ``common`` the values of ``_COMMON`` (one tuple for the orders of one
+# ``OrderShape``), ``own`` those of ``_OWN``, ``lines`` (kind, sku, name, quantity,
 # unit_price, amount) of each line. A bulk import packs orders in its reading process and
-# sends them to the writing one: loading plain tuples, whose lines' repeated values (a
-# product's SKU and name, prices) are one shared object each, costs a fraction of
-# unpickling ``OrderInput`` objects. (Sharing the order's own values cost the reading
-# process more than it saved in sending.)
-PackedOrder = tuple[str, bytes, tuple, tuple]
+# sends them to the writing one: loading plain tuples, whose repeated values (a shape's
+# values, a product's SKU and name, prices) are one shared object each, costs a fraction
+# of unpickling ``OrderInput`` objects.
+PackedOrder = tuple[str, bytes, tuple, tuple, tuple]
 
 
 class _Prepared:
@@ -369,23 +379,23 @@ class _Prepared:
         x.__dict__["_row"] = (self, row)  # the line is frozen; this is a cache
         return row
 
+    def common(self, fields: tuple) -> tuple:
+        """The values of ``_COMMON`` of ``_order_fields``' values, converted."""
+        values = [fields[at] for at in _COMMON_AT]
+        for n in _SHARED_MONEY:
+            values[n] = self.number(values[n])
+        attributes = fields[_ATTRIBUTES]
+        values[_COMMON_ATTRIBUTES] = self.json(attributes) if attributes else self.empty_json
+        return tuple(values)
+
     def shape(self, shape: OrderShape) -> tuple:
-        """The parts of an order row that come from its ``OrderShape``, kept on the shape:
-        the fields before the subtotal, discount, shipping and tax, coupon and employee,
-        source and attributes (``_order_fields``' values, converted)."""
+        """``common`` of the orders of ``shape``: one tuple, kept on the shape."""
         cached = shape.__dict__.get("_row")
         if cached is not None and cached[0] is self:
             return cached[1]
-        fields = _order_fields(shape.order("", dt.datetime.min, ()))
-        number = self.number
-        row = (
-            fields[: _MONEY.start],
-            tuple(map(number, fields[_MONEY.start + 1 : _MONEY.stop - 1])),
-            fields[_MONEY.stop : _PLACED_AT],
-            (*fields[_PLACED_AT + 1 : _ATTRIBUTES], self.empty_json),
-        )
-        shape.__dict__["_row"] = (self, row)  # the shape is frozen; this is a cache
-        return row
+        common = self.common(_order_fields(shape.order("", dt.datetime.min, ())))
+        shape.__dict__["_row"] = (self, common)  # the shape is frozen; this is a cache
+        return common
 
     def share(self):
         """``share(s, s)``: one object for equal strings, which marshal and pickle write once
@@ -425,40 +435,22 @@ def pack_orders(documents: Iterable[OrderInput | ShapedOrder]) -> list[PackedOrd
     """``documents`` as ``record_packed_orders`` takes them; no database access."""
     prep = _prepared(Order)
     share = prep.share()
-    sqlite, to_db, lines_of, number = prep.sqlite, prep.datetime, prep.lines, prep.number
+    to_db, lines_of, number = prep.datetime, prep.lines, prep.number
     packed = []
     append = packed.append
     for order in documents:
         if order.__class__ is ShapedOrder:  # a bulk import's order: no OrderInput made
             shape, lines = order.shape, order.lines
-            head, money, tail, end = prep.shape(shape)
             subtotal, total = shape.totals(lines)
             content = shaped_content_repr(shape, order.placed_at, total, lines).encode()
-            if sqlite:
-                subtotal, total = number(subtotal), number(total)
-            values = (*head, subtotal, *money, total, *tail, to_db(order.placed_at), *end)
-            append((order.external_id, content, values, lines_of(lines, share)))
+            own = (number(subtotal), number(total), to_db(order.placed_at))
+            append((order.external_id, content, prep.shape(shape), own, lines_of(lines, share)))
             continue
-        shape = order.__dict__.get("_shape")
-        if shape is not None:  # the same values, the shape's part converted once
-            head, money, tail, end = prep.shape(shape)
-            subtotal, total = order.subtotal, order.grand_total
-            if sqlite:
-                subtotal, total = number(subtotal), number(total)
-            values = (*head, subtotal, *money, total, *tail, to_db(order.placed_at), *end)
-        else:
-            values = _order_fields(order)
-            attributes = order.attributes
-            values = (
-                *values[: _MONEY.start],
-                *map(number, values[_MONEY]),
-                *values[_MONEY.stop : _PLACED_AT],
-                to_db(order.placed_at),
-                *values[_PLACED_AT + 1 : _ATTRIBUTES],
-                prep.json(attributes) if attributes else prep.empty_json,
-            )
+        shape = order.__dict__.get("_shape")  # the shape's part converted once
+        common = prep.shape(shape) if shape is not None else prep.common(_order_fields(order))
+        own = (number(order.subtotal), number(order.grand_total), to_db(order.placed_at))
         content = order_content_repr(order).encode()
-        append((order.external_id, content, values, lines_of(order.lines, share)))
+        append((order.external_id, content, common, own, lines_of(order.lines, share)))
     return packed
 
 
@@ -471,6 +463,28 @@ def _line_rows_of(parent_id: int, lines: tuple, product_ids: dict[str, int]) -> 
         (parent_id, i, kind, get(sku) if kind == product else None, sku, name, q, p, a)
         for i, (kind, sku, name, q, p, a) in enumerate(lines, start=1)
     ]
+
+
+def _shape_batches(new: list[tuple]) -> list[tuple[tuple | None, list[tuple]]]:
+    """New orders (external_id, customer, digest, common, own, lines) in INSERT batches: on
+    SQLite the orders of each shape that has ``SHAPE_ROWS`` of them, with their common
+    values written once into the statement; then the rest (every order on PostgreSQL,
+    whose COPY binds nothing), with every value bound. Binding a value costs the driver
+    more than SQLite's work on it: at 1M customers the 286,000 orders of the bench's file
+    bound 7 values each instead of 22, and the writing process saved 0.4 s."""
+    if connection.vendor != "sqlite":
+        return [(None, new)]
+    shapes: dict[tuple, list[tuple]] = {}
+    for order in new:
+        shapes.setdefault(order[3], []).append(order)
+    batches: list[tuple[tuple | None, list[tuple]]] = []
+    rest: list[tuple] = []
+    for common, group in shapes.items():
+        if len(group) >= SHAPE_ROWS:
+            batches.append((common, group))
+        else:
+            rest += group
+    return [*batches, (None, rest)] if rest else batches
 
 
 def _batch_products(lines, known: dict[str, int] | None) -> tuple[dict[str, int], int]:
@@ -538,27 +552,41 @@ def record_packed_orders(
             if old is not None:
                 touched.add(old[2])
         products, products_created = _batch_products(
-            (line for t in todo for line in t[0][3]), products
+            (line for t in todo for line in t[0][4]), products
         )
         now = _prepared(Order).datetime(clock.now())
-        ids = iter(_new_ids(Order, sum(1 for t in todo if t[3] is None)))
-        rows, replaced, lines = [], [], []
-        for (ext, _, values, order_lines), cid, digest, old in todo:
+        table = Order._meta.db_table
+        new, replaced, lines = [], [], []
+        for (ext, _, common, own, order_lines), cid, digest, old in todo:
             if old is None:
-                pk = next(ids)
-                rows.append((pk, ext[:80], now, cid, digest, *values))
-            else:
-                pk = old[0]
-                status_at = old[4] if old[3] == values[_STATUS] else now
-                replaced.append((status_at, cid, digest, *values, pk))
+                new.append((ext[:80], cid, digest, common, own, order_lines))
+                continue
+            pk = old[0]
+            status_at = old[4] if old[3] == common[_COMMON_STATUS] else now
+            replaced.append((status_at, cid, digest, *own, *common, pk))
             lines.extend(_line_rows_of(pk, order_lines, products))
-        insert_rows(Order._meta.db_table, _ORDER_INSERT, rows)
         if replaced:
             _delete_lines(OrderLine, "order_id", [r[-1] for r in replaced])
-            _update_rows(Order._meta.db_table, _ORDER_INSERT[2:], replaced)
+            _update_rows(table, ("status_changed_at", *_ORDER_ROW[2:], *_COMMON), replaced)
+        ids = iter(_new_ids(Order, len(new)))
+        for shared, group in _shape_batches(new):
+            rows = []
+            for ext, cid, digest, common, own, order_lines in group:
+                pk = next(ids)
+                rows.append(
+                    (pk, ext, cid, digest, *own)
+                    if shared
+                    else (pk, ext, cid, digest, *own, *common)
+                )
+                lines.extend(_line_rows_of(pk, order_lines, products))
+            if shared:
+                same = {"status_changed_at": now, **dict(zip(_COMMON, shared, strict=True))}
+                insert_rows(table, _ORDER_ROW, rows, same=same)
+            else:
+                insert_rows(table, (*_ORDER_ROW, *_COMMON), rows, same={"status_changed_at": now})
         insert_rows(OrderLine._meta.db_table, ("order_id", *_LINE_COLUMNS), lines)
     return BatchResult(
-        created=len(rows),
+        created=len(new),
         changed=len(replaced),
         unchanged=unchanged,
         products_created=products_created,

@@ -215,7 +215,7 @@ def test_a_batch_that_cannot_be_sent_fails_the_import_instead_of_vanishing(
 
     def unsendable(documents):  # runs in the child
         return [
-            (*packed[:3], (lambda: None,)) if packed[0] == "T-0050" else packed
+            (*packed[:-1], (lambda: None,)) if packed[0] == "T-0050" else packed
             for packed in pack(documents)
         ]
 
