@@ -5,6 +5,7 @@
 the domain they belong to; Django's own (``migrate``, ``createsuperuser``, ...) work too.
 """
 
+import gc
 import os
 import sys
 
@@ -19,6 +20,7 @@ def main(argv: list[str] | None = None) -> None:
         from django.core.management import execute_from_command_line
 
         execute_from_command_line(["ecrm", *(sys.argv[1:] if argv is None else argv)])
+        _quick_exit()
     except SettingsError as exc:
         sys.stderr.write(f"ecrm: configuration error: {exc}\n")
         raise SystemExit(2) from exc
@@ -31,6 +33,14 @@ def main(argv: list[str] | None = None) -> None:
             "(or set ECRM_DATA_DIR or DATABASE_URL to the shop's database)\n"
         )
         raise SystemExit(2) from exc
+
+
+def _quick_exit() -> None:
+    """After a command: keep the interpreter's last garbage collection, at exit, from
+    walking every object Django and eCRM loaded (0.1 s of every command's run; the
+    operating system frees the memory). Cleanups registered with ``atexit`` (logging,
+    temporary directories, child processes) still run: they come before that collection."""
+    gc.freeze()
 
 
 def _uninitialised_database() -> str | None:

@@ -463,13 +463,14 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
                     folding.poke()
                 bar.update(group[-1].read - bar.n)
                 summary.rows_read = group[-1].read
+        # Queued while the checkpointer folds the last transaction in (it is waited for next).
+        flows.bulk_loaded(touched)
+        summary.queued_customers = len(touched)
     finally:
         if reading:
             reading.stop()
         if folding:
             folding.stop()
-    flows.bulk_loaded(touched)
-    summary.queued_customers = len(touched)
 
 
 def _always() -> bool:
