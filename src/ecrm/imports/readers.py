@@ -14,8 +14,9 @@ import csv
 import gzip
 import io
 import json
+import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -149,19 +150,22 @@ class Table:
             header = raw.readline()
             decode(header)
             header = header.removesuffix(b"\n").removesuffix(b"\r")
-            if not _splittable(header, [header], index):
+            if not _splittable(header, index):
                 return None
-            for lines in _line_blocks(raw, decode):
+            first_cells = _first_cells(delimiter)
+            # Column 0 is read by one regular expression over each block, with its CRLF
+            # line ends left as they are (in half the time of splitting rows and cells).
+            for lines in _line_blocks(raw, decode, crlf_to_lf=index > 0):
+                if not _splittable(lines, index):
+                    return None
+                if index == 0:
+                    counts.update(first_cells(b"\n" + lines.removesuffix(b"\n")))
+                    continue
                 rows = lines.split(b"\n")
                 if lines.endswith(b"\n"):
                     rows.pop()  # after the last line end
-                if not _splittable(lines, rows, index):
-                    return None
-                if index == 0:
-                    counts.update([row.partition(delimiter)[0] for row in rows])
-                else:
-                    split = [row.split(delimiter, index + 1) for row in rows]
-                    counts.update([row[index] if len(row) > index else b"" for row in split])
+                split = [row.split(delimiter, index + 1) for row in rows]
+                counts.update([row[index] if len(row) > index else b"" for row in split])
         if not counts:
             return Counter()
         # Decoded in one piece: no character's bytes contain a line end.
@@ -257,9 +261,9 @@ class Table:
                 yield line, values
 
 
-def _line_blocks(raw, decode) -> Iterator[bytes]:
-    """The rest of ``raw`` in blocks of whole lines, CRLF turned into LF (the last block
-    may end without one); decoded on the way, which raises on a bad byte."""
+def _line_blocks(raw, decode, crlf_to_lf: bool = True) -> Iterator[bytes]:
+    """The rest of ``raw`` in blocks of whole lines, CRLF turned into LF if asked (the last
+    block may end without one); decoded on the way, which raises on a bad byte."""
     rest = b""
     while True:
         chunk = raw.read(SPLIT_CHUNK)
@@ -267,7 +271,7 @@ def _line_blocks(raw, decode) -> Iterator[bytes]:
         data = rest + chunk
         cut = data.rfind(b"\n") + 1 if chunk else len(data)
         lines, rest = data[:cut], data[cut:]
-        if b"\r\n" in lines:
+        if crlf_to_lf and b"\r\n" in lines:
             lines = lines.replace(b"\r\n", b"\n")
         if lines:
             yield lines
@@ -275,19 +279,32 @@ def _line_blocks(raw, decode) -> Iterator[bytes]:
             return
 
 
-def _splittable(lines: bytes, rows: list[bytes], index: int) -> bool:
-    """Whether splitting ``lines`` (its ``rows``) at delimiters reads the csv module's
-    cells of column ``index``: no CR left (a line end to the csv module), no NUL (refused by
-    it), and no quote that could move a cell or a line end before the column. For column 0
-    quotes may come later in a row, as long as no row starts with one and each row holds an
-    even number (an odd one leaves a quoted cell open across the line end)."""
-    if b"\r" in lines or b"\x00" in lines:
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _splittable(lines: bytes, index: int) -> bool:
+    """Whether splitting ``lines`` at line ends and delimiters reads the csv module's cells
+    of column ``index``: no CR but in a CRLF line end (another is a line end to the csv
+    module), no NUL (refused by it), and no quote that could move a cell or a line end
+    before the column. For column 0 quotes may come later in a row, as long as no row
+    starts with one and each row holds an even number (an odd one leaves a quoted cell
+    open across the line end)."""
+    if b"\x00" in lines:
         return False
+    if b"\r" in lines and (index > 0 or _LONE_CR.search(lines)):
+        return False  # (only column 0 is read with CRLF line ends left as they are)
     if b'"' not in lines:
         return True
     if index > 0 or lines.startswith(b'"') or b'\n"' in lines:
         return False
-    return not any(row.count(b'"') % 2 for row in rows if b'"' in row)
+    return not any(row.count(b'"') % 2 for row in lines.split(b"\n") if b'"' in row)
+
+
+def _first_cells(delimiter: bytes) -> Callable[[bytes], list[bytes]]:
+    """For ``b"\\n" + lines``: the first cell of each line (up to the delimiter, or the
+    line's CR or LF)."""
+    end = re.escape(delimiter)
+    return re.compile(rb"\n([^" + end + rb"\r\n]*)").findall
 
 
 def _too_many(count: int, width: int) -> Message:

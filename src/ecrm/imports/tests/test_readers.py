@@ -150,6 +150,12 @@ def _csv_counts(path, index: int, encoding: str = "utf-8", delimiter: str = ",")
 SPLITTABLE = {
     "lf": ("order_id,sku\nA,S1\n B ,S2\nA,S3\n\nC,S4", "utf-8", ",", 0),
     "crlf": ("order_id,sku\r\nA,S1\r\nB,S2\r\nA,S3\r\n", "utf-8", ",", 0),
+    "crlf, a blank line, one cell, no last end": (
+        "order_id,sku\r\nA,S1\r\n\r\nB\r\nA,S3",
+        "utf-8",
+        ",",
+        0,
+    ),
     "bom": ("\ufefforder_id,sku\nA,S1\nB,S2\nA,S3\n", "utf-8-sig", ",", 0),
     "quotes later in the row": ('order_id,name\nA,"x, ""y"""\nB,"a;b"\nA,z\n', "utf-8", ",", 0),
     "gb18030 semicolons": (
@@ -181,6 +187,7 @@ def test_order_ids_are_counted_from_the_bytes_as_the_csv_module_reads_them(tmp_p
     expected = {
         "lf": {"A": 2, " B ": 1, "": 1, "C": 1},
         "crlf": {"A": 2, "B": 1},
+        "crlf, a blank line, one cell, no last end": {"A": 2, "": 1, "B": 1},
         "bom": {"A": 2, "B": 1},
         "quotes later in the row": {"A": 2, "B": 1},
         "gb18030 semicolons": {"订单一": 2, "订单二": 1, "": 1},
@@ -190,12 +197,13 @@ def test_order_ids_are_counted_from_the_bytes_as_the_csv_module_reads_them(tmp_p
     assert counts == _csv_counts(path, index, encoding, delimiter)
 
 
-def test_a_row_longer_than_a_read_is_counted_whole(tmp_path, monkeypatch):
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_a_row_longer_than_a_read_is_counted_whole(tmp_path, monkeypatch, end):
     from ecrm.imports import readers
 
     monkeypatch.setattr(readers, "SPLIT_CHUNK", 16)
     path = tmp_path / "orders.csv"
-    path.write_text("order_id,name\nA," + "x" * 100 + "\nB,y\nA,z")
+    path.write_bytes(end.join(["order_id,name", "A," + "x" * 100, "B,y", "A,z", ""]).encode())
     assert open_table(path)._split_counts(0) == {"A": 2, "B": 1}
 
 
@@ -206,6 +214,7 @@ UNSPLITTABLE = {
     "quoted header": ('"order_id",sku\nA,S1\n', "utf-8", ",", 0),
     "a quoted line end after the id": ('order_id,name\nA,"x\nA,y"\nB,z\n', "utf-8", ",", 0),
     "lone carriage returns": ("order_id,sku\rA,S1\rB,S2\r", "utf-8", ",", 0),
+    "a carriage return before a crlf": ("order_id,sku\r\nA,S1\r\r\nB,S2\r\n", "utf-8", ",", 0),
     "nul": ("order_id,sku\nA,S\x001\n", "utf-8", ",", 0),
     "gbk and a pipe": ("order_id|sku\n订单|S1\n", "gb18030", "|", 0),
     "utf-16": ("order_id,sku\nA,S1\n", "utf-16", ",", 0),
