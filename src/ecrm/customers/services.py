@@ -583,6 +583,27 @@ def _live_ids(ids: set[int]) -> set[int]:
     return ids - set(merged)
 
 
+def live_profiles(ids: set[int]) -> dict[int, int]:
+    """``live_id`` of many profiles read from the database: each -> itself, or the live
+    profile it was merged into since (through any later merges), which now holds its
+    identifiers. The merged profiles are read from the index on ``merged_into`` alone, as
+    in ``_live_ids``."""
+    if not ids:
+        return {}
+    merged = dict(
+        Customer.objects.filter(merged_into__isnull=False).values_list("pk", "merged_into_id")
+    )
+    live = {}
+    for cid in ids:
+        target = cid
+        for _ in range(len(merged)):  # a profile is only merged into a live one: no cycle
+            if target not in merged:
+                break
+            target = merged[target]
+        live[cid] = target
+    return live
+
+
 def _merge_values(into: dict, values: dict, *, overwrite: bool) -> None:
     for key, value in values.items():
         if value in (None, ""):

@@ -104,6 +104,16 @@ def test_merge_is_idempotent():
     assert (again.pk, Merge.objects.count()) == (first.pk, 1)
 
 
+def test_live_profiles_follow_merges_as_live_id_does():
+    a, b, c, d = (factories.customer(name=name) for name in ("甲", "乙", "丙", "丁"))
+    customers.merge_customers(b.pk, a.pk, actor=SYSTEM)
+    customers.merge_customers(a.pk, c.pk, actor=SYSTEM)  # b -> a -> c
+    live = customers.live_profiles({a.pk, b.pk, c.pk, d.pk})
+    assert live == {a.pk: c.pk, b.pk: c.pk, c.pk: c.pk, d.pk: d.pk}
+    assert live == {pk: customers.live_id(pk) for pk in live}
+    assert customers.live_profiles(set()) == {}
+
+
 def test_merge_refuses_self_and_already_merged_elsewhere():
     a = factories.customer(name="甲")
     b = factories.customer(name="乙")

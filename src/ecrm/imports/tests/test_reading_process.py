@@ -274,9 +274,11 @@ def test_the_checkpointer_folds_committed_writes_into_the_database_file():
 
 
 def test_the_child_looks_up_stored_buyers_on_its_own_connection(tmp_path, monkeypatch):
-    """The reading process looks each chunk's new buyers up; the importing process's
-    transactions take those stored profiles as they are. A stored buyer the file gives a
-    new identifier is resolved in its transaction, which attaches it."""
+    """The reading process looks each chunk's new buyers up; a stored profile's orders
+    come to the importing process with its id, the buyer is not sent again. A stored
+    buyer the file gives a new identifier is sent and resolved in its transaction, which
+    attaches it. A profile merged into another after the lookup: its orders go to that."""
+    from ecrm.core import audit
     from ecrm.customers import api as customers
     from ecrm.customers.models import Customer, Identity
 
@@ -292,38 +294,49 @@ def test_the_child_looks_up_stored_buyers_on_its_own_connection(tmp_path, monkey
     c1 = customers.create_customer(
         profile={"name": "李娜"}, claims=[claim("external", "C1", namespace="import")]
     ).pk
-    known: list[dict] = []
+    c2 = customers.create_customer(
+        profile={"name": "张伟"},
+        claims=[claim("external", "C2", namespace="import"), claim("email", "c2@example.com")],
+    ).pk
+    survivor = customers.create_customer(profile={"name": "张伟"}).pk
+    known: list[list] = []
+    sent: list[set] = []
     write = services._write_chunk
 
     def spy(chunk, *args):  # here, in the importing process
-        known.append(chunk.known)
+        if not known:  # after the child's lookups: C2 is merged away meanwhile
+            customers.merge_customers(c2, survivor, actor=audit.SYSTEM)
+        known.append([(order[0], cid) for order, cid in chunk.known_orders])
+        sent.append({claims[0].value for claims in (r.claims for r in chunk.buyers)})
         return write(chunk, *args)
 
     monkeypatch.setattr(services, "_write_chunk", spy)
     summary = imports.run_import("orders", _file(tmp_path, 200))
 
-    c0_claims = (
-        claim("external", "C0", namespace="import", verified=True),
-        claim("email", "c0@example.com", verified=True),
-    )
-    # The first chunk's buyers C0..C4: C0 stored whole, C1 without its email. The later
-    # chunks' new buyers C5 and C6 are not stored.
-    assert known[0] == {c0_claims: c0}
-    assert all(k == {} for k in known[1:])
-    assert (summary.created["orders"], summary.created["customers"]) == (200, 5)
+    # The first chunk's buyers C0..C4: C0 and C2 stored whole, C1 without its email. Their
+    # orders (buyer i % 7) are sent with the customer id in every chunk.
+    assert known[0] == [("T-0000", c0), ("T-0002", c2)]
+    assert [order for chunk in known for order, _ in chunk] == [
+        f"T-{i:04d}" for i in range(200) if i % 7 in (0, 2)
+    ]
+    assert all("C0" not in buyers and "C2" not in buyers for buyers in sent)
+    assert sent[0] == {"C1", "C3", "C4"}
+    assert (summary.created["orders"], summary.created["customers"]) == (200, 4)
     assert summary.changed.get("customers", 0) == 1  # C1's email attached
-    emails = Identity.objects.filter(kind="email", customer__in=(c0, c1))
+    emails = Identity.objects.filter(kind="email", customer__in=(c0, c1, survivor))
     assert sorted(emails.values_list("customer_id", "value")) == [
         (c0, "c0@example.com"),
         (c1, "c1@example.com"),
+        (survivor, "c2@example.com"),
     ]
     by_buyer = dict(
-        Order.objects.filter(external_id__in=("T-0000", "T-0001")).values_list(
+        Order.objects.filter(external_id__in=("T-0000", "T-0001", "T-0002")).values_list(
             "external_id", "customer_id"
         )
     )
-    assert by_buyer == {"T-0000": c0, "T-0001": c1}
-    assert Customer.objects.count() == 7
+    assert by_buyer == {"T-0000": c0, "T-0001": c1, "T-0002": survivor}
+    assert not Order.objects.filter(customer_id=c2).exists()
+    assert Customer.objects.count() == 8
 
 
 def test_a_transaction_takes_the_chunks_that_are_ready(tmp_path, monkeypatch, spool_root):
@@ -373,14 +386,14 @@ def test_the_child_looks_nothing_up_where_another_thread_may_hold_a_connection(
     c0 = customers.create_customer(
         profile={"name": "王芳"}, claims=[claim("external", "C0", namespace="import")]
     ).pk
-    known: list[dict] = []
+    known: list[list] = []
     write = services._write_chunk
 
     def spy(chunk, *args):
-        known.append(chunk.known)
+        known.append(chunk.known_orders)
         return write(chunk, *args)
 
     monkeypatch.setattr(services, "_write_chunk", spy)
     imports.run_import("orders", _file(tmp_path, 20))
-    assert known == [{}, {}, {}, {}]
+    assert known == [[], [], [], []]
     assert Order.objects.get(external_id="T-0007").customer_id == c0
