@@ -67,11 +67,13 @@ def spool_root(tmp_path, monkeypatch) -> Path:
 
 
 def _small_chunks(monkeypatch, grouped: bool = False) -> None:
-    """Chunks of at least 10 lines (5 orders of ``_file``), transactions of at most 40.
+    """Chunks of at least 10 lines (5 orders of ``_file``), transactions of 20 to 40.
     Unless ``grouped``, each chunk is its own transaction, as when the writer is never
-    behind the reading process: which chunks one transaction takes depends on timing."""
+    behind the reading process and commits each chunk: which chunks one transaction takes
+    depends on timing."""
     monkeypatch.setattr(services, "ORDER_CHUNK_LINES", 10)
     monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    monkeypatch.setattr(services, "ORDER_MIN_LINES", 20 if grouped else 10)
     if not grouped:
         monkeypatch.setattr(services._ReadingProcess, "ready", lambda self: False)
 
@@ -340,35 +342,53 @@ def test_the_child_looks_up_stored_buyers_on_its_own_connection(tmp_path, monkey
 
 
 def test_a_transaction_takes_the_chunks_that_are_ready(tmp_path, monkeypatch, spool_root):
-    """While the importing process writes, the reading process reads ahead; the next
+    """While the importing process writes, the reading process reads ahead; the
     transaction then takes every chunk already read, up to ``ORDER_BATCH_LINES`` lines."""
     _small_chunks(monkeypatch, grouped=True)
     groups: list[list[int]] = []
     write = services._write_orders
 
     def slow(chunks, *args):
-        groups.append([len(chunk.orders) for chunk in chunks])
-        if len(groups) == 1:
-            time.sleep(0.5)  # the child reads on meanwhile
-        return write(chunks, *args)
+        sizes: list[int] = []
+        groups.append(sizes)
+
+        def seen():
+            for chunk in chunks:
+                sizes.append(len(chunk.orders))
+                if len(groups) == 1 and len(sizes) == 1:
+                    time.sleep(0.5)  # the child reads on meanwhile
+                yield chunk
+
+        return write(seen(), *args)
 
     monkeypatch.setattr(services, "_write_orders", slow)
     summary = imports.run_import("orders", _file(tmp_path, 100))
     assert summary.created["orders"] == 100
-    # The first transaction takes what was read by then; after its half second the child
-    # has read on, and the next takes a full transaction's worth, 40 lines.
-    assert groups[1] == [5, 5, 5, 5]
-    assert sum(map(sum, groups)) == 100 and all(sum(g) <= 20 for g in groups)
+    # After its first chunk's half second, the first transaction finds the next three read
+    # and takes them: a full transaction's worth, 40 lines. Each takes 20 lines at least.
+    assert groups[0] == [5, 5, 5, 5]
+    assert sum(map(sum, groups)) == 100 and all(10 <= sum(g) <= 20 for g in groups[:-1])
 
 
-def test_transactions_group_chunks_while_more_are_ready(monkeypatch):
+def test_transactions_take_chunks_while_more_are_ready(monkeypatch):
     monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
+    monkeypatch.setattr(services, "ORDER_MIN_LINES", 20)
     sizes = (10, 10, 10, 10, 10, 30, 5, 5)
     chunks = [services._Batch([], [], [], read=n, lines=lines) for n, lines in enumerate(sizes)]
-    # Asked after chunks 0, 1, 2, 4, 5, 6 and 7; not after 3, which fills a transaction.
-    answers = iter((True, True, True, False, True, False, True))
+    # Asked only once a transaction holds 20 lines and less than 40: after chunks 1 and 2,
+    # and after chunk 4. Chunk 5 fills a transaction; the last one ends with the chunks.
+    answers = iter((True, False, True))
     groups = services._transactions(chunks, lambda: next(answers))
-    assert [[c.read for c in group] for group in groups] == [[0, 1, 2, 3], [4], [5, 6], [7]]
+    assert [[c.read for c in group] for group in groups] == [[0, 1, 2], [3, 4, 5], [6, 7]]
+    assert next(answers, None) is None
+
+
+def test_a_transaction_s_chunks_are_taken_once():
+    chunks = [services._Batch([], [], [], read=n, lines=10) for n in range(3)]
+    group = next(services._transactions(chunks, lambda: True))
+    assert [c.read for c in group] == [0, 1, 2]
+    with pytest.raises(RuntimeError):
+        list(group)
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's lock state per process")
