@@ -940,9 +940,8 @@ def _write_orders(
     chunks: Iterable[_Batch], summary: ImportSummary, products: dict[str, int], buyers: dict
 ) -> set[int]:
     """One transaction: of each chunk the buyers, then orders and returns, set-based.
-    ``products``: sku -> id known so far in this import; ``buyers``: the buyers it
-    resolved or the reading process looked up so far (``customers.resolve_customers_bulk``'s
-    ``remembered``)."""
+    ``products``: sku -> id known so far in this import; ``buyers``: the buyers its
+    transactions resolved so far (``customers.resolve_customers_bulk``'s ``remembered``)."""
     touched: set[int] = set()
     with transaction.atomic():
         for chunk in chunks:

@@ -84,9 +84,7 @@ _FIELDS = (
     "source",
     "attributes",
 )
-_PLACED_AT = _FIELDS.index("placed_at")
 _ATTRIBUTES = _FIELDS.index("attributes")
-_MONEY = slice(_FIELDS.index("subtotal"), _FIELDS.index("total") + 1)
 # A packed order's values (``pack_orders``): its own, then those its shape's orders share.
 _OWN = ("subtotal", "total", "placed_at")
 _COMMON = tuple(name for name in _FIELDS if name not in _OWN)
