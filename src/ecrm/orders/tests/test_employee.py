@@ -4,7 +4,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from ecrm.orders import api as orders
 from ecrm.orders.models import Order
@@ -55,50 +54,3 @@ def test_the_fingerprint_is_the_hash_of_every_part_with_the_customer_first():
     (packed,) = orders.pack_orders([order])  # the fingerprint's content is cached on the order
     assert order_hash(order, 7) == content_hash(7, *parts, "SH01-周杰")
     assert content_digest(7, packed[1]) == order_hash(order, 7)
-
-
-AMOUNTS = [  # (quantity, unit price): whole, tenths, four places, and 18 digits (text)
-    (Decimal("3.000"), Decimal("0.10")),
-    (Decimal("1.5"), Decimal("1234567.8901")),
-    (Decimal(2), Decimal("12345678901234.5678")),
-]
-
-
-def _stored(external_id: str) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT o.subtotal, o.total, l.quantity, l.unit_price, l.amount FROM orders_order o"
-            " JOIN orders_orderline l ON l.order_id = o.id WHERE o.external_id = %s"
-            " ORDER BY l.line_no",
-            [external_id],
-        )
-        return [tuple((value, type(value).__name__) for value in row) for row in cursor]
-
-
-@pytest.mark.django_db
-def test_the_batch_path_stores_amounts_as_the_single_path_does():
-    """The batch path binds SQLite's amounts as numbers, Django as text: what the database
-    keeps (value and type) must be the same."""
-    lines = tuple(
-        orders.LineInput(sku=f"SKU-{n}", name="保温杯", quantity=q, unit_price=p)
-        for n, (q, p) in enumerate(AMOUNTS)
-    )
-
-    def order(external_id):
-        return orders.OrderInput(
-            external_id=external_id, placed_at=PLACED, currency="CNY", lines=lines
-        )
-
-    orders.record_order(order("S-1"), customer_id=None)
-    orders.record_orders([(order("B-1"), None)])
-    single = _stored("S-1")
-    assert _stored("B-1") == single
-    if connection.vendor == "sqlite":  # NUMERIC affinity: INTEGER when whole, else REAL
-        first = ((3, "int"), (0.1, "float"), (0.3, "float"))
-    else:
-        first = (
-            (Decimal("3.000"), "Decimal"),
-            (Decimal("0.1000"), "Decimal"),
-            (Decimal("0.3000"), "Decimal"),
-        )
-    assert single[0][2:] == first
