@@ -19,6 +19,9 @@ ONE_OF = N_("%(value)s is not one of %(choices)s")
 MUST_BE_ONE_OF = N_("must be one of %(choices)s")
 REQUIRED = N_("is required")
 REQUIRED_UP_TO = N_("is required, at most %(limit)s characters")
+AT_LEAST = N_("must be at least %(min)s")
+AT_MOST = N_("must be at most %(max)s")
+NOT_NEGATIVE = N_("must not be negative")
 
 
 class Message:

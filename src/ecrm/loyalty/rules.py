@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from django.utils.translation import gettext_noop as N_
 
-from ecrm.core.messages import Problem
+from ecrm.core.messages import AT_LEAST, AT_MOST, NOT_NEGATIVE, Problem
 
 SCHEMA_VERSION = 1
 SCALE = 10_000  # money in ten-thousandths
@@ -75,12 +75,9 @@ class LoyaltyError(Problem):
 
 
 # Reasons given at several places.
-AT_LEAST = N_("must be at least %(min)s")
-AT_MOST = N_("must be at most %(max)s")
 MUST_BE_A_LIST = N_("must be a list")
 NOT_A_DATE = N_("must be a date YYYY-MM-DD, not %(value)s")
 NOT_A_NUMBER = N_("must be a number, not %(value)s")
-NOT_NEGATIVE = N_("must not be negative")
 
 
 class InsufficientPoints(Exception):

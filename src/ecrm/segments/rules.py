@@ -22,7 +22,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop as N_
 
-from ecrm.core.messages import ONE_OF, REQUIRED, Problem
+from ecrm.core.messages import NOT_NEGATIVE, ONE_OF, REQUIRED, Problem
 
 SCHEMA_VERSION = 1
 
@@ -346,7 +346,7 @@ def _scalar(value, where: str, kind: str):
         if kind == MONTH and not 1 <= value <= 12:
             raise DefinitionError(where, N_("a month is 1 to 12"))
         if value < 0:
-            raise DefinitionError(where, N_("must not be negative"))
+            raise DefinitionError(where, NOT_NEGATIVE)
         return value
     if kind == NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float | str):

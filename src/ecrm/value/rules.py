@@ -25,7 +25,7 @@ from scipy.optimize import minimize
 from scipy.special import digamma, gammaln, hyp2f1, logsumexp
 from threadpoolctl import threadpool_limits
 
-from ecrm.core.messages import Problem
+from ecrm.core.messages import AT_LEAST, AT_MOST, Problem
 
 TIME_UNITS = {"day": 1, "week": 7}
 
@@ -663,7 +663,7 @@ def check_rfm_settings(
     if window_days is not None and window_days < 1:
         raise SettingsError("window_days", N_("must be at least 1 (or empty: all orders)"))
     if dormant_days < 1:
-        raise SettingsError("dormant_days", N_("must be at least %(min)s"), min=1)
+        raise SettingsError("dormant_days", AT_LEAST, min=1)
     if min_revenue < 0:
         raise SettingsError("low_return_revenue", NOT_NEGATIVE)
     if not 0 < max_return_ratio <= 1:
@@ -827,7 +827,7 @@ def _amount(value, path: str, *, upper: float | None = None) -> float:
     if not np.isfinite(value) or value < 0:
         raise SettingsError(path, NOT_NEGATIVE)
     if upper is not None and value > upper:
-        raise SettingsError(path, N_("must be at most %(max)s"), max=f"{upper:g}")
+        raise SettingsError(path, AT_MOST, max=f"{upper:g}")
     return value
 
 
