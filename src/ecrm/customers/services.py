@@ -574,20 +574,17 @@ def _resolve_remembered(records: list[ProfileRecord], source: str, remembered: d
 
 def _live_ids(ids: set[int]) -> set[int]:
     """Which of ``ids``, profiles read from the database, were not merged into another
-    since: ``ids`` less every merged profile, read from the index on ``merged_into``
-    alone (profiles are never deleted, and shops merge few). Looking up each id instead
-    cost an import at 1M customers, which checks over 100,000 remembered buyers, 0.3 s."""
-    if not ids:
-        return set()
-    merged = Customer.objects.filter(merged_into__isnull=False).values_list("pk", flat=True)
-    return ids - set(merged)
+    since (``live_profiles``, which reads the merged profiles from the index on
+    ``merged_into`` alone: profiles are never deleted, and shops merge few). Looking up
+    each id instead cost an import at 1M customers, which checks over 100,000 remembered
+    buyers, 0.3 s."""
+    return {cid for cid, live in live_profiles(ids).items() if cid == live}
 
 
 def live_profiles(ids: set[int]) -> dict[int, int]:
     """``live_id`` of many profiles read from the database: each -> itself, or the live
     profile it was merged into since (through any later merges), which now holds its
-    identifiers. The merged profiles are read from the index on ``merged_into`` alone, as
-    in ``_live_ids``."""
+    identifiers. The merged profiles are read from the index on ``merged_into`` alone."""
     if not ids:
         return {}
     merged = dict(
