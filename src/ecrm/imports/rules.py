@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.catalog.api import ProductInput
-from ecrm.core.messages import EMPTY, ONE_OF, TOO_LONG, Problem
+from ecrm.core.messages import EMPTY, ONE_OF, TOO_LONG, Message, Problem
 from ecrm.customers.api import (
     Claim,
     IdentityKind,
@@ -693,6 +693,14 @@ class RowParser:
             if value.__class__ is str:
                 return value.strip()
         return self.raw(values, "order_id")
+
+    def order_id_problem(self, values: list) -> Message:
+        """Why ``values`` give no order id: the cell's own error, or that it is empty."""
+        try:
+            self.order_id(values)
+        except RowError as exc:
+            return exc.text
+        return self._error("order_id", EMPTY).text
 
     @property
     def buyer_columns(self) -> tuple[int, ...]:

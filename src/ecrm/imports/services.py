@@ -36,7 +36,7 @@ from tqdm import tqdm
 from ecrm import flows
 from ecrm.catalog import api as catalog
 from ecrm.core import audit, clock
-from ecrm.core.messages import EMPTY, Message, Problem
+from ecrm.core.messages import Message, Problem
 from ecrm.customers import api as customers
 from ecrm.imports import rules
 from ecrm.imports.models import ImportRun
@@ -434,7 +434,7 @@ def _order_key(parser: RowParser, values: list) -> str:
 
 
 def _orders(table, parser: RowParser, bad, summary, progress) -> None:
-    """Group rows by order id (also when one order's rows are apart), write in batches.
+    """Group rows by order id (also when one order's rows are apart), write in chunks.
 
     Outside a transaction the file is read and parsed in a child process
     (``_ReadingProcess``) while this one writes: parsing is Python and so is half the
@@ -442,8 +442,8 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
     transaction (a caller's atomic block, the tests) and where processes cannot be forked,
     the same chunks are read in line, with the same functions.
     """
-    products: dict[str, int] = {}  # sku -> id, kept across batches
-    buyers: dict = {}  # claims -> customer id, kept across batches
+    products: dict[str, int] = {}  # sku -> id, kept across chunks
+    buyers: dict = {}  # claims -> customer id, kept across chunks
     touched: set[int] = set()
     reading = _ReadingProcess(table, parser) if _ReadingProcess.possible() else None
     folding = _Checkpointer() if reading and connection.vendor == "sqlite" else None
@@ -455,9 +455,9 @@ def _orders(table, parser: RowParser, bad, summary, progress) -> None:
                 bar.refresh()
 
             if reading:
-                chunks, ready = reading.batches(bad, total), reading.ready
+                chunks, ready = reading.chunks(bad, total), reading.ready
             else:
-                chunks, ready = _order_batches(table, parser, bad, total), _always
+                chunks, ready = _order_chunks(table, parser, bad, total), _always
             for group in _transactions(chunks, ready):
                 touched |= _write_orders(group, summary, products, buyers)
                 if folding and reading.finished():
@@ -478,7 +478,7 @@ def _always() -> bool:
     return True
 
 
-def _transactions(chunks: Iterable[_Batch], ready: Callable[[], bool]) -> Iterator[_Transaction]:
+def _transactions(chunks: Iterable[_Chunk], ready: Callable[[], bool]) -> Iterator[_Transaction]:
     """The chunks in the transactions that write them; each ``_Transaction`` is to be
     written whole before the next is asked for."""
     chunks = iter(chunks)
@@ -503,13 +503,13 @@ class _Transaction:
     commits, 1.8 s of them and a 1.4 GB log, against 7, 1.5 s and 1.0 GB now; it had
     cost the PostgreSQL and UCI imports 3-5 %.)"""
 
-    def __init__(self, chunks: Iterator[_Batch], first: _Batch, ready: Callable[[], bool]):
+    def __init__(self, chunks: Iterator[_Chunk], first: _Chunk, ready: Callable[[], bool]):
         self._chunks, self._ready = chunks, ready
-        self._first: _Batch | None = first
+        self._first: _Chunk | None = first
         self.last = first
         self.exhausted = False  # no chunk left after this transaction's
 
-    def __iter__(self) -> Iterator[_Batch]:
+    def __iter__(self) -> Iterator[_Chunk]:
         chunk, lines = self._first, 0
         if chunk is None:
             raise RuntimeError("a transaction's chunks are taken once")
@@ -533,7 +533,7 @@ class _BuyerLookups:
     with the customer id instead of the buyer (``set_apart``), and the importing process
     only takes the profile each was merged into since, if any
     (``customers.live_profiles``). Before, the importing process looked buyers up itself
-    while it waited for the next batch; with chunks it no longer waits. At 1M customers
+    while it waited for the next chunk; with chunks it no longer waits. At 1M customers
     its buyer resolution for a 500,000-line file went from 0.66 to 0.28 s, and the
     command from 10.99 to 10.65 s (medians of 4, interleaved; docs/IMPORT.md). Sending
     the ids instead of the buyers and their claims saved the importing process another
@@ -551,9 +551,9 @@ class _BuyerLookups:
         self.customer_ids: dict[int, int] = {}  # id(record) -> customer id, found so far
         self._kept: list = []  # those records, so that their ids are not reused
 
-    def set_apart(self, chunk: _Batch, sent: dict[int, int]) -> None:
+    def set_apart(self, chunk: _Chunk, sent: dict[int, int]) -> None:
         """``chunk``'s orders and returns of stored buyers set apart with their customer
-        ids (``_Batch.set_apart``): the buyers found in this or an earlier chunk. Buyers
+        ids (``_Chunk.set_apart``): the buyers found in this or an earlier chunk. Buyers
         ``sent`` before (id(record) -> number) are not looked up."""
         ask = [r for r in chunk.buyers if id(r) not in sent and id(r) not in self.customer_ids]
         stored = self(ask) if ask else {}
@@ -579,8 +579,8 @@ class _BuyerLookups:
 
 
 class _Checkpointer:
-    """SQLite: copies committed batches from the write-ahead log into the database file (a
-    passive checkpoint, on a connection of its own) in a thread while the next batch is
+    """SQLite: copies committed transactions from the write-ahead log into the database file (a
+    passive checkpoint, on a connection of its own) in a thread while the next transaction is
     written, once the reading process has finished and left its core idle (while it
     reads, a checkpoint only slows it down). Checkpoints run in SQLite's C code, which
     releases the GIL. The import then no longer ends by folding in and syncing the whole
@@ -594,7 +594,7 @@ class _Checkpointer:
         self._thread.start()
 
     def poke(self) -> None:
-        """A batch was committed."""
+        """A transaction was committed."""
         self._wanted.set()
 
     def stop(self) -> None:
@@ -617,17 +617,17 @@ class _Checkpointer:
 
 
 @dataclass
-class _Batch:
+class _Chunk:
     """Complete orders and returns read from the file, for ``_write_orders``."""
 
     buyers: list  # of ProfileRecord, each once
     # (OrderInput, index of the buyer in ``buyers`` or None) while read; ``packed()`` turns
-    # each OrderInput into a PackedOrder before the batch is sent.
+    # each OrderInput into a PackedOrder before the chunk is sent.
     orders: list
     returns: list  # of (ReturnInput, index of the buyer or None)
-    read: int  # rows of the file read so far (the last batch: all of them)
+    read: int  # rows of the file read so far (the last chunk: all of them)
     lines: int = 0
-    # Sent by the reading process: a buyer an earlier batch sent is its number (the order
+    # Sent by the reading process: a buyer an earlier chunk sent is its number (the order
     # in which buyers were first sent) instead of the record; True: numbering restarts.
     restart_buyers: bool = False
     # The orders and returns of buyers the reading process found stored
@@ -670,8 +670,8 @@ class _Batch:
         self.orders = split(self.orders, self.known_orders)
         self.returns = split(self.returns, self.known_returns)
 
-    def packed(self) -> _Batch:
-        """The batch with its orders packed (``orders.pack_orders``) for writing."""
+    def packed(self) -> _Chunk:
+        """The chunk with its orders packed (``orders.pack_orders``) for writing."""
         documents = orders.pack_orders(order for order, _ in self.orders)
         self.orders = list(zip(documents, (buyer for _, buyer in self.orders), strict=True))
         return self
@@ -680,7 +680,7 @@ class _Batch:
         state = {**self.__dict__, "_buyer_index": {}}
         # Packed orders are plain tuples; on SQLite only strings, numbers and None, which
         # marshal writes in a third of pickle's time (PostgreSQL's decimals and datetimes
-        # it cannot write: those batches are pickled whole).
+        # it cannot write: those chunks are pickled whole).
         with suppress(ValueError):
             state["orders"] = marshal.dumps(self.orders)
         return state
@@ -702,7 +702,7 @@ def _rows_per_order(table: Table, parser: RowParser) -> Counter[str]:
     return counts
 
 
-def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator[_Batch]:
+def _order_chunks(table, parser, bad, total: Callable[[int], None]) -> Iterator[_Chunk]:
     """The file's complete orders, ``ORDER_CHUNK_LINES`` lines at a time.
 
     A first quick pass counts the rows of each order (``total`` learns their sum); the
@@ -713,7 +713,7 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
     total(sum(expected.values()))
     open_orders: dict[str, list[tuple[int, list]]] = {}
     poisoned: dict[str, tuple[int, Message]] = {}  # order id -> (line, reason) of an unreadable row
-    batch = _Batch([], [], [], 0)
+    chunk = _Chunk([], [], [], 0)
     read = 0
 
     def complete(key: str, group: list) -> None:
@@ -724,12 +724,12 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
         parsed = _parse_order(parser, key, group, bad)
         if parsed is None:
             return
-        buyer = batch.buyer(parsed.customer)
+        buyer = chunk.buyer(parsed.customer)
         if parsed.is_return:
-            batch.returns.append((parsed.document, buyer))
+            chunk.returns.append((parsed.document, buyer))
         else:
-            batch.orders.append((parsed.document, buyer))
-        batch.lines += len(group)
+            chunk.orders.append((parsed.document, buyer))
+        chunk.lines += len(group)
 
     for record in table.records():
         read += 1
@@ -741,7 +741,7 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
                 continue
             poisoned.setdefault(key, (line, record[2]))
         elif not key:
-            bad.add(line, _reason(parser, values), values)
+            bad.add(line, parser.order_id_problem(values), values)
             continue
         group = open_orders.setdefault(key, [])
         group.append((line, values))
@@ -749,18 +749,18 @@ def _order_batches(table, parser, bad, total: Callable[[int], None]) -> Iterator
             continue
         del open_orders[key]
         complete(key, group)
-        if batch.lines >= ORDER_CHUNK_LINES:
-            batch.read = read
-            yield batch.packed()
-            batch = _Batch([], [], [], read)
+        if chunk.lines >= ORDER_CHUNK_LINES:
+            chunk.read = read
+            yield chunk.packed()
+            chunk = _Chunk([], [], [], read)
     for key, group in open_orders.items():
         complete(key, group)
-    batch.read = read
-    yield batch.packed()
+    chunk.read = read
+    yield chunk.packed()
 
 
 class _ReadingProcess:
-    """``_order_batches`` in a forked child process.
+    """``_order_chunks`` in a forked child process.
 
     The child inherits the open file's table, the parser and its caches, and leaves with
     ``os._exit``. It looks each chunk's new buyers up (``_BuyerLookups``) on a database
@@ -775,15 +775,15 @@ class _ReadingProcess:
     Each chunk (about 8 MB for 25,000 lines) goes through a file in a private temporary
     directory; only its name goes through a pipe, sent by the reading thread itself. (A
     ``multiprocessing.Queue`` hands its messages to a feeder thread, which waited for the
-    GIL while the child parsed: a batch's name reached the writer 0.2–0.9 s after it was
+    GIL while the child parsed: a chunk's name reached the writer 0.2–0.9 s after it was
     spooled.) At most ``SPOOLED`` chunks wait on disk; the child waits for the writer to
     take one before it spools another.
     """
 
     SPOOLED = 16  # four transactions' worth
-    # Buyers a batch refers to by number (sent whole once); the numbering restarts after
-    # this many. A buyer's orders are spread over the file: about half of a batch's buyers
-    # came in earlier batches, and pickling them again cost both processes.
+    # Buyers a chunk refers to by number (sent whole once); the numbering restarts after
+    # this many. A buyer's orders are spread over the file: about half of a chunk's buyers
+    # came in earlier chunks, and pickling them again cost both processes.
     BUYERS_SENT = 1_000_000
 
     @staticmethod
@@ -811,27 +811,27 @@ class _ReadingProcess:
             _bulk_pragmas()
 
     def _read(self, table, parser: RowParser, looking: bool) -> None:
-        """In the child. A batch that cannot be pickled fails the import."""
+        """In the child. A chunk that cannot be pickled fails the import."""
         put = self.sender.send
         bad = Rejects(table.header)
         numbers: dict[int, int] = {}  # id(record) -> number, the records kept in ``sent``
         sent: list = []
         lookups = _BuyerLookups() if looking else None
         try:
-            batches = _order_batches(table, parser, bad, lambda rows: put(("total", rows)))
-            for number, batch in enumerate(batches):
+            chunks = _order_chunks(table, parser, bad, lambda rows: put(("total", rows)))
+            for number, chunk in enumerate(chunks):
                 if len(sent) >= self.BUYERS_SENT:
                     numbers.clear()
                     sent.clear()
-                    batch.restart_buyers = True
+                    chunk.restart_buyers = True
                 if lookups:
-                    lookups.set_apart(batch, numbers)
-                batch.buyers = [self._number(record, numbers, sent) for record in batch.buyers]
+                    lookups.set_apart(chunk, numbers)
+                chunk.buyers = [self._number(record, numbers, sent) for record in chunk.buyers]
                 path = self.spool / f"{number}.pickle"
                 self.slots.acquire()
                 with open(path, "wb") as spooled:
-                    pickle.dump(batch, spooled, protocol=pickle.HIGHEST_PROTOCOL)
-                put(("batch", path))
+                    pickle.dump(chunk, spooled, protocol=pickle.HIGHEST_PROTOCOL)
+                put(("chunk", path))
             put(("done", bad.rows))
         except BaseException as exc:
             note = traceback.format_exc()
@@ -854,26 +854,26 @@ class _ReadingProcess:
         sent.append(record)
         return record
 
-    def batches(self, bad: Rejects, total: Callable[[int], None]) -> Iterator[_Batch]:
+    def chunks(self, bad: Rejects, total: Callable[[int], None]) -> Iterator[_Chunk]:
         """The child's chunks, as it sends them."""
         received: list = []  # the buyers the child sent, by number
         while True:
             kind, value = self._get()
             if kind == "total":
                 total(value)
-            elif kind == "batch":
+            elif kind == "chunk":
                 with open(value, "rb") as spooled:
-                    batch = pickle.load(spooled)
+                    chunk = pickle.load(spooled)
                 value.unlink()
                 self.slots.release()
-                if batch.restart_buyers:
+                if chunk.restart_buyers:
                     received.clear()
-                for n, buyer in enumerate(batch.buyers):
+                for n, buyer in enumerate(chunk.buyers):
                     if buyer.__class__ is int:
-                        batch.buyers[n] = received[buyer]
+                        chunk.buyers[n] = received[buyer]
                     else:
                         received.append(buyer)
-                yield batch
+                yield chunk
             elif kind == "done":
                 bad.rows.extend(value)
                 return
@@ -900,7 +900,7 @@ class _ReadingProcess:
         return not self.process.is_alive()
 
     def stop(self) -> None:
-        """End the child (also when writing failed half-way) and remove the batches it
+        """End the child (also when writing failed half-way) and remove the chunks it
         spooled; safe to call twice."""
         if self.process.is_alive():
             self.process.kill()
@@ -908,14 +908,6 @@ class _ReadingProcess:
         self.receiver.close()
         self.sender.close()
         shutil.rmtree(self.spool, ignore_errors=True)
-
-
-def _reason(parser: RowParser, values: list) -> Message:
-    try:
-        parser.order_id(values)
-    except RowError as exc:
-        return exc.text
-    return parser._error("order_id", EMPTY).text
 
 
 def _reject_order(bad: Rejects, key: str, group: list, culprit: int, reason: Message) -> None:
@@ -937,7 +929,7 @@ def _parse_order(parser: RowParser, key: str, group: list, bad: Rejects):
 
 
 def _write_orders(
-    chunks: Iterable[_Batch], summary: ImportSummary, products: dict[str, int], buyers: dict
+    chunks: Iterable[_Chunk], summary: ImportSummary, products: dict[str, int], buyers: dict
 ) -> set[int]:
     """One transaction: of each chunk the buyers, then orders and returns, set-based.
     ``products``: sku -> id known so far in this import; ``buyers``: the buyers its
@@ -951,7 +943,7 @@ def _write_orders(
 
 
 def _write_chunk(
-    chunk: _Batch, summary: ImportSummary, products: dict[str, int], buyers: dict
+    chunk: _Chunk, summary: ImportSummary, products: dict[str, int], buyers: dict
 ) -> set[int]:
     resolved = customers.resolve_customers_bulk(
         chunk.buyers, source="import", update_existing=False, remembered=buyers

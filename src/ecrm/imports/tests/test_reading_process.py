@@ -374,7 +374,7 @@ def test_transactions_take_chunks_while_more_are_ready(monkeypatch):
     monkeypatch.setattr(services, "ORDER_BATCH_LINES", 40)
     monkeypatch.setattr(services, "ORDER_MIN_LINES", 20)
     sizes = (10, 10, 10, 10, 10, 30, 5, 5)
-    chunks = [services._Batch([], [], [], read=n, lines=lines) for n, lines in enumerate(sizes)]
+    chunks = [services._Chunk([], [], [], read=n, lines=lines) for n, lines in enumerate(sizes)]
     # Asked only once a transaction holds 20 lines and less than 40: after chunks 1 and 2,
     # and after chunk 4. Chunk 5 fills a transaction; the last one ends with the chunks.
     answers = iter((True, False, True))
@@ -384,7 +384,7 @@ def test_transactions_take_chunks_while_more_are_ready(monkeypatch):
 
 
 def test_a_transaction_s_chunks_are_taken_once():
-    chunks = [services._Batch([], [], [], read=n, lines=10) for n in range(3)]
+    chunks = [services._Chunk([], [], [], read=n, lines=10) for n in range(3)]
     group = next(services._transactions(chunks, lambda: True))
     assert [c.read for c in group] == [0, 1, 2]
     with pytest.raises(RuntimeError):
