@@ -303,3 +303,20 @@ def test_a_rule_can_target_a_segment_in_both_paths(now):
             },
         )
     assert refused.value.field == "when.segments[0]"
+
+
+def test_the_programme_pages_count_members_points_and_movements_exactly(now):
+    programme()
+    a, b, c = customer(), customer("李娜"), customer("王芳")
+    order(a.pk, "SO-1", 120, at=day(2025, 2, 1))
+    order(b.pk, "SO-2", 80, at=day(2025, 2, 1))
+    order(c.pk, "SO-3", 50, at=day(2025, 2, 2))
+    orders.set_order_status("SO-3", "cancelled", actor=ACTOR)
+    Membership.objects.filter(customer_id=b.pk).update(tier="gold", special=True)
+    assert queries.member_counts() == {
+        "by_tier": {"member": 2, "gold": 1},
+        "members": 3,
+        "points": 200,
+        "special": 1,
+    }
+    assert queries.ledger_totals() == {"earn": 250, "clawback": -50}
