@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, Sum, Value
+from django.db.models import CharField, Count, F, Func, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from ecrm.core import clock
 from ecrm.figures import api as figures
 from ecrm.loyalty import queries
-from ecrm.loyalty.models import Membership, PointsEntry
+from ecrm.loyalty.models import EntryKind, Membership, PointsEntry
 
 GRAINS = ("day", "week", "month")
 _TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
@@ -113,27 +113,33 @@ def buckets(p: Period) -> list[dt.date]:
 
 def _slot_or_trunc(field: str, grain: str):
     """What a series groups ``field`` by before ``_bucket`` places each group: Django's
-    Trunc in the shop's zone, or on SQLite the number of the UTC quarter hour since 1970.
-    There Trunc calls a Python function per row (9.4 s for a year of the ledger at 1M
-    members); every zone's midnight falls on a UTC quarter hour, so the Python bucketing
-    stays exact."""
+    Trunc in the shop's zone, or on SQLite the UTC quarter hour cut from the stored text
+    (``2026-11-11 03:`` and the quarter, 0-3). There Trunc calls a Python function per row
+    (9.4 s for a year of the ledger at 1M members), and SQLite's date functions cost 1.7 s
+    for the 1.1M movements of 90 days, cutting the text 0.8 s. Every zone's midnight falls
+    on a UTC quarter hour, so the Python bucketing stays exact."""
     if connection.vendor == "sqlite":
         return Func(
             F(field),
-            # Days since 1970 exactly (a midnight's julianday is exact), then the quarter
-            # hour of the day; strftime('%s') would read as a query parameter.
-            template="CAST(julianday(date(%(expressions)s)) - 2440587.5 AS INTEGER) * 96"
-            " + CAST(strftime('%%H', %(expressions)s) AS INTEGER) * 4"
-            " + CAST(strftime('%%M', %(expressions)s) AS INTEGER) / 15",
-            output_field=IntegerField(),
+            # Django stores datetimes on SQLite as UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]".
+            template="substr(%(expressions)s, 1, 14)"
+            " || (CAST(substr(%(expressions)s, 15, 2) AS INTEGER) / 15)",
+            output_field=CharField(),
         )
     return _TRUNC[grain](field, tzinfo=timezone.get_current_timezone())
 
 
 def _moment(value):
     """A group key of ``_slot_or_trunc`` as a date or an aware datetime."""
-    if isinstance(value, int):
-        return dt.datetime.fromtimestamp(value * 900, dt.UTC)
+    if isinstance(value, str):
+        return dt.datetime(
+            int(value[0:4]),
+            int(value[5:7]),
+            int(value[8:10]),
+            int(value[11:13]),
+            int(value[14:]) * 15,
+            tzinfo=dt.UTC,
+        )
     return value
 
 
@@ -200,13 +206,17 @@ def overview(p: Period) -> Overview:
     )
 
 
-def points_by_kind(p: Period) -> dict[str, int]:
-    rows = (
-        PointsEntry.objects.filter(created_at__gte=p.since, created_at__lt=p.until)
-        .values("kind")
-        .annotate(n=Sum("points"))
-        .values_list("kind", "n")
+def _movements(p: Period):
+    """The ledger's movements of the period. Naming every kind lets the database read them
+    from the (kind, created_at, points) index, one range per kind (at 1M members, 1.1M
+    movements in 90 days: 0.2 s instead of 6.6 s reading the table)."""
+    return PointsEntry.objects.filter(
+        kind__in=EntryKind.values, created_at__gte=p.since, created_at__lt=p.until
     )
+
+
+def points_by_kind(p: Period) -> dict[str, int]:
+    rows = _movements(p).values("kind").annotate(n=Sum("points")).values_list("kind", "n")
     return {kind: n or 0 for kind, n in rows}
 
 
@@ -226,12 +236,12 @@ def series(p: Period) -> list[SeriesRow]:
         Membership.objects.filter(joined_at__gte=p.since, joined_at__lt=p.until)
         .annotate(b=_slot_or_trunc("joined_at", p.grain))
         .values("b")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values_list("b", "n")
     )
     new = _series(joins, p)
     entries = (
-        PointsEntry.objects.filter(created_at__gte=p.since, created_at__lt=p.until)
+        _movements(p)
         .annotate(b=_slot_or_trunc("created_at", p.grain))
         .values("b", "kind")
         .annotate(n=Sum("points"))

@@ -217,9 +217,10 @@ class PointsEntry(models.Model):
             models.Index(
                 fields=["expires_at"], name="loyalty_entry_expiry_idx", condition=Q(points__gt=0)
             ),
-            # The programme page's totals by kind (``queries.ledger_totals``) read this index
-            # alone: at 2M movements 0.2 s instead of 0.7 s for a scan of the table.
-            models.Index(fields=["kind", "points"], name="loyalty_entry_kind_idx"),
+            # Totals by kind read this index alone: all time on the programme page
+            # (``queries.ledger_totals``: at 2M movements 0.26 s instead of 0.7 s for a scan
+            # of the table), a period's in member analytics (``analytics._movements``).
+            models.Index(fields=["kind", "created_at", "points"], name="loyalty_entry_kind_idx"),
         ]
 
 

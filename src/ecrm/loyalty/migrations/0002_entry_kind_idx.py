@@ -12,6 +12,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name="pointsentry",
-            index=models.Index(fields=["kind", "points"], name="loyalty_entry_kind_idx"),
+            index=models.Index(fields=["kind", "created_at", "points"], name="loyalty_entry_kind_idx"),
         ),
     ]

@@ -137,3 +137,19 @@ def test_series_buckets_by_the_shops_midnight(shop):
         )
     days = analytics.series(analytics.period("2026-11-05", "2026-11-08"))
     assert [(r.bucket.day, r.issued) for r in days] == [(5, 1000), (6, 7), (7, 7), (8, 0)]
+
+
+def test_series_puts_the_last_microsecond_before_midnight_on_the_day_before(shop):
+    """16:00:00 UTC is midnight in Asia/Shanghai: the movement a microsecond before it
+    belongs to the 6th, the one at it to the 7th (SQLite groups the stored text)."""
+    a = shop[0]
+    midnight = dt.datetime(2026, 11, 6, 16, 0, tzinfo=dt.UTC)
+    for points, ref, at in (
+        (3, "before", midnight - dt.timedelta(microseconds=1)),
+        (4, "at", midnight),
+    ):
+        services.award_points(
+            a.pk, points, source="staff", source_ref=ref, reason="边界", actor=f.ACTOR, at=at
+        )
+    days = analytics.series(analytics.period("2026-11-06", "2026-11-07"))
+    assert [(r.bucket.day, r.issued) for r in days] == [(6, 3), (7, 4)]
