@@ -43,3 +43,15 @@ def _fresh_process_caches():
     catalog_services._APPLIED.clear()
     keys._CACHE.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the console's default language: the locale middleware leaves a
+    request's language active in the thread that served it, which is the test's own."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
