@@ -22,6 +22,7 @@ REQUIRED_UP_TO = N_("is required, at most %(limit)s characters")
 AT_LEAST = N_("must be at least %(min)s")
 AT_MOST = N_("must be at most %(max)s")
 NOT_NEGATIVE = N_("must not be negative")
+NOT_A_DATE = N_("%(value)s is not a date (YYYY-MM-DD)")
 
 
 class Message:

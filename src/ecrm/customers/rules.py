@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_noop as N_
 
-from ecrm.core.messages import EMPTY, ONE_OF, TOO_LONG, Problem
+from ecrm.core.messages import EMPTY, NOT_A_DATE, ONE_OF, TOO_LONG, Problem
 from ecrm.core.phone import InvalidPhone, normalize_phone
 from ecrm.core.text import InvalidEmail, normalize_email
 from ecrm.customers.models import EXCLUSIVE_KINDS, Gender, IdentityKind
@@ -236,9 +236,7 @@ def _date(name: str, raw) -> dt.date:
         text = str(raw).strip()
         return dt.date.fromisoformat(text[:10])
     except ValueError as exc:
-        raise ProfileError(
-            name, N_("%(value)s is not a date (YYYY-MM-DD)"), value=repr(raw)
-        ) from exc
+        raise ProfileError(name, NOT_A_DATE, value=repr(raw)) from exc
 
 
 def _datetime(name: str, raw) -> dt.datetime:

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.catalog.api import ProductInput
-from ecrm.core.messages import EMPTY, ONE_OF, TOO_LONG, Message, Problem
+from ecrm.core.messages import EMPTY, NOT_A_DATE, ONE_OF, TOO_LONG, Message, Problem
 from ecrm.customers.api import (
     Claim,
     IdentityKind,
@@ -552,9 +552,7 @@ class RowParser:
         try:
             return dt.date.fromisoformat(raw.replace("/", "-")[:10])
         except ValueError:
-            raise self._error(
-                field_name, N_("%(value)s is not a date (YYYY-MM-DD)"), value=repr(raw)
-            ) from None
+            raise self._error(field_name, NOT_A_DATE, value=repr(raw)) from None
 
     def flag(self, field_name: str, raw: str) -> str:
         value = raw.lower()

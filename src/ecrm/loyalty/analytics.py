@@ -17,8 +17,10 @@ from django.db import connection
 from django.db.models import CharField, Count, F, Func, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from ecrm.core import clock
+from ecrm.core.messages import MUST_BE_ONE_OF, NOT_A_DATE, Message
 from ecrm.figures import api as figures
 from ecrm.loyalty import queries
 from ecrm.loyalty.models import EntryKind, Membership, PointsEntry
@@ -33,10 +35,17 @@ MAX_DAYS = 3 * 366
 
 
 class PeriodError(ValueError):
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
+    """A report period the query string got wrong: ``field`` names the parameter."""
+
+    def __init__(self, field_name: str, template: str, **params):
         self.field = field_name
-        self.message = message
+        self.text = Message(template, **params)
+        super().__init__(f"{field_name}: {self.text}")
+
+    @property
+    def message(self) -> str:
+        """In the active language, for the page."""
+        return self.text.localized()
 
 
 @dataclass(frozen=True)
@@ -72,16 +81,16 @@ def period(start: str = "", end: str = "", grain: str = "") -> Period:
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
-            raise PeriodError(name, f"{text!r} is not a date like 2026-11-11") from None
+            raise PeriodError(name, NOT_A_DATE, value=repr(text)) from None
 
     last = day(end, "end", today)
     first = day(start, "start", last - dt.timedelta(days=89))
     if first > last:
-        raise PeriodError("start", "must not be after the end")
+        raise PeriodError("start", N_("must not be after the end"))
     if (last - first).days + 1 > MAX_DAYS:
-        raise PeriodError("start", f"a report covers at most {MAX_DAYS} days")
+        raise PeriodError("start", N_("a report covers at most %(days)s days"), days=MAX_DAYS)
     if grain and grain not in GRAINS:
-        raise PeriodError("by", f"must be one of {', '.join(GRAINS)}")
+        raise PeriodError("by", MUST_BE_ONE_OF, choices=", ".join(GRAINS))
     span = (last - first).days + 1
     grain = grain or ("day" if span <= 92 else "week" if span <= 371 else "month")
     return Period(first, last, grain)

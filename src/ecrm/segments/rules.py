@@ -22,7 +22,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop as N_
 
-from ecrm.core.messages import NOT_NEGATIVE, ONE_OF, REQUIRED, Problem
+from ecrm.core.messages import NOT_A_DATE, NOT_NEGATIVE, ONE_OF, REQUIRED, Problem
 
 SCHEMA_VERSION = 1
 
@@ -364,9 +364,7 @@ def _scalar(value, where: str, kind: str):
         try:
             return dt.date.fromisoformat(value) if isinstance(value, str) else _bad()
         except (ValueError, TypeError) as exc:
-            raise DefinitionError(
-                where, N_("%(value)s is not a date (YYYY-MM-DD)"), value=repr(value)
-            ) from exc
+            raise DefinitionError(where, NOT_A_DATE, value=repr(value)) from exc
     if kind == DATETIME:
         try:
             moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else _bad()

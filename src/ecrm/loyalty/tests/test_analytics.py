@@ -119,7 +119,19 @@ def test_page_and_csv_export(shop, client, staff_factory):
         "wang,2,1,500.00,1200",
     ]
     bad = client.get("/loyalty/analytics/?start=nope")
-    assert bad.status_code == 200 and "is not a date like 2026-11-11" in bad.content.decode()
+    assert bad.status_code == 200
+    assert "&#x27;nope&#x27; 不是日期（YYYY-MM-DD）" in bad.content.decode()
+
+
+def test_a_bad_period_is_named_in_the_pages_language(shop, client, staff_factory):
+    staff_factory("an", "analyst", password="pass-word-123")
+    client.login(username="an", password="pass-word-123")
+    wrong = "/loyalty/analytics/?start=2026-11-20&end=2026-11-01"
+    assert "不能晚于结束日期" in client.get(wrong, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    english = client.get(wrong, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "must not be after the end" in english
+    longest = client.get("/loyalty/analytics/?start=2020-01-01&end=2026-11-20").content.decode()
+    assert "一份报表最多涵盖 1098 天" in longest
 
 
 def test_series_buckets_by_the_shops_midnight(shop):
