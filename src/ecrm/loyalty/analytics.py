@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.core import clock
-from ecrm.core.messages import MUST_BE_ONE_OF, NOT_A_DATE, Message
+from ecrm.core.messages import MUST_BE_ONE_OF, NOT_A_DATE, Problem
 from ecrm.figures import api as figures
 from ecrm.loyalty import queries
 from ecrm.loyalty.models import EntryKind, Membership, PointsEntry
@@ -34,18 +34,8 @@ EXPIRED_KINDS = ("expire",)
 MAX_DAYS = 3 * 366
 
 
-class PeriodError(ValueError):
+class PeriodError(Problem):
     """A report period the query string got wrong: ``field`` names the parameter."""
-
-    def __init__(self, field_name: str, template: str, **params):
-        self.field = field_name
-        self.text = Message(template, **params)
-        super().__init__(f"{field_name}: {self.text}")
-
-    @property
-    def message(self) -> str:
-        """In the active language, for the page."""
-        return self.text.localized()
 
 
 @dataclass(frozen=True)

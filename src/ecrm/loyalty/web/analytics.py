@@ -149,7 +149,8 @@ def member_analytics(request):
     tiers = analytics.by_tier(p)
     context = {
         "period": p,
-        "error": error,
+        # The reason alone (as before), in the page's language.
+        "error": error.text.localized(with_subject=False) if error else None,
         "grains": [("day", _("Day")), ("week", _("Week")), ("month", _("Month"))],
         "overview": analytics.overview(p),
         "series": rows,
