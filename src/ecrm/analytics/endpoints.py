@@ -11,6 +11,7 @@ from ninja import Router, Schema
 
 from ecrm.analytics import queries, rules
 from ecrm.config.api import require
+from ecrm.core.messages import MUST_BE_ONE_OF
 from ecrm.staff import rules as perms
 
 router = Router(tags=["analytics"])
@@ -139,7 +140,7 @@ def activity(request, grain: str = "m"):
     stage, first-time and returning buyers, the repeat-purchase rate, orders and revenue."""
     require(request, perms.VIEW_ANALYTICS)
     if grain not in rules.ACTIVITY_GRAINS:
-        raise rules.ReportError("grain", "must be one of m, q, y")
+        raise rules.ReportError("grain", MUST_BE_ONE_OF, choices="m, q, y")
     return queries.activity_series(grain)
 
 
@@ -154,5 +155,5 @@ class CohortOut(Schema):
 def cohorts(request, months: int = 18):
     require(request, perms.VIEW_ANALYTICS)
     if not 1 <= months <= 120:
-        raise rules.ReportError("months", "must be between 1 and 120")
+        raise rules.ReportError("months", rules.BETWEEN, min=1, max=120)
     return queries.cohorts(months)["rows"]

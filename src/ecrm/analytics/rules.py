@@ -22,19 +22,57 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_noop  # marks labels for translation; no ORM
+from django.utils.translation import gettext_noop as N_
+
+from ecrm.core.messages import NOT_A_DATE, Problem
 
 MAX_DIMENSIONS = 3
 MAX_ROWS = 5_000
 DEFAULT_LIMIT = 500
 
 
-class ReportError(ValueError):
-    """A report request was refused; ``field`` is the JSON path of the bad part."""
+class ReportError(Problem):
+    """A report request was refused; ``field`` is the JSON path of the bad part. English
+    through ``str()`` (the API, the CLI), the console's language through ``text``."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+
+# Why a request is refused, translated in ecrm/locale.
+UNKNOWN = {
+    "key": N_("unknown key %(value)s; the keys are: %(known)s"),
+    "dimension": N_("unknown dimension %(value)s; the dimensions are: %(known)s"),
+    "measure": N_("unknown measure %(value)s; the measures are: %(known)s"),
+    "column": N_("unknown column %(value)s; the columns are: %(known)s"),
+}
+NAMES_LIST = {
+    "dimension": N_("must be a list of dimension names"),
+    "measure": N_("must be a list of measure names"),
+}
+GIVEN_TWICE = {
+    "dimension": N_("dimension %(value)s is given twice"),
+    "measure": N_("measure %(value)s is given twice"),
+}
+NOT_A_PERIOD = {
+    "year": N_("%(value)s is not a year (like 2025)"),
+    "quarter": N_("%(value)s is not a quarter (like 2025-Q2)"),
+    "month": N_("%(value)s is not a month (like 2025-03)"),
+    "week": N_("%(value)s is not a week (like 2025-03-03, its Monday)"),
+    "day": N_("%(value)s is not a day (like 2025-03-05)"),
+}
+NOT_A_MONDAY = N_("a week is named by its Monday; %(value)s is not one")
+NOT_AN_OBJECT = N_("a report request is a JSON object")
+TOO_MANY_DIMENSIONS = N_("at most %(max)s dimensions at a time")
+ONE_TIME_LEVEL = N_("at most one time level (year, quarter, month, ...)")
+NO_MEASURE = N_("name at least one measure")
+FILTERS_OBJECT = N_("must be an object of dimension -> list of values")
+FILTER_VALUES = N_("must be a non-empty list of values")
+ONE_TIME_VALUE = N_("a time filter takes one value")
+IDS_ONLY = N_("%(name)s filters take ids; %(value)s is not one")
+ENDS_BEFORE_START = N_("the period ends before it starts")
+WHOLE_NUMBER = N_("must be a whole number")
+BETWEEN = N_("must be between %(min)s and %(max)s")
+NOT_BY_CATEGORY = N_(
+    "%(value)s does not exist per product category; by category the measures are: %(known)s"
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -493,16 +531,9 @@ def time_range(level: str, value: str, path: str) -> tuple[dt.date, dt.date]:
             start = dt.date(*parts)
             end = start + dt.timedelta(days=6 if level == "week" else 0)
     except ValueError:
-        examples = {
-            "year": "2025",
-            "quarter": "2025-Q2",
-            "month": "2025-03",
-            "week": "2025-03-03",
-            "day": "2025-03-05",
-        }
-        raise ReportError(path, f"{value!r} is not a {level} (like {examples[level]})") from None
+        raise ReportError(path, NOT_A_PERIOD[level], value=repr(value)) from None
     if level == "week" and start.weekday() != 0:
-        raise ReportError(path, f"a week is named by its Monday; {value} is not one")
+        raise ReportError(path, NOT_A_MONDAY, value=value)
     return start, end
 
 
@@ -510,7 +541,7 @@ def parse_date(value, path: str) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ReportError(path, f"{value!r} is not a date (YYYY-MM-DD)") from None
+        raise ReportError(path, NOT_A_DATE, value=repr(value)) from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -568,8 +599,8 @@ class Report:
         return data
 
 
-def _unknown(kind: str, value, known) -> str:
-    return f"unknown {kind} {value!r}; the {kind}s are: {', '.join(known)}"
+def _unknown(path: str, kind: str, value, known) -> ReportError:
+    return ReportError(path, UNKNOWN[kind], value=repr(value), known=", ".join(known))
 
 
 def _names(data, key: str, known, kind: str, default=()) -> tuple[str, ...]:
@@ -577,14 +608,14 @@ def _names(data, key: str, known, kind: str, default=()) -> tuple[str, ...]:
     if isinstance(raw, str):
         raw = [p for p in raw.split(",") if p.strip()]
     if not isinstance(raw, list | tuple):
-        raise ReportError(key, f"must be a list of {kind} names")
+        raise ReportError(key, NAMES_LIST[kind])
     names = []
     for i, name in enumerate(raw):
         name = str(name).strip()
         if name not in known:
-            raise ReportError(f"{key}[{i}]", _unknown(kind, name, known))
+            raise _unknown(f"{key}[{i}]", kind, name, known)
         if name in names:
-            raise ReportError(f"{key}[{i}]", f"{kind} {name!r} is given twice")
+            raise ReportError(f"{key}[{i}]", GIVEN_TWICE[kind], value=repr(name))
         names.append(name)
     return tuple(names)
 
@@ -592,23 +623,23 @@ def _names(data, key: str, known, kind: str, default=()) -> tuple[str, ...]:
 def parse_report(data: dict) -> Report:
     """Validate a report request; raises ``ReportError`` naming the bad part."""
     if not isinstance(data, dict):
-        raise ReportError("", "a report request is a JSON object")
+        raise ReportError("", NOT_AN_OBJECT)
     allowed_keys = {"dimensions", "measures", "filters", "from", "to", "sort", "limit"}
     for key in data:
         if key not in allowed_keys:
-            raise ReportError(key, _unknown("key", key, sorted(allowed_keys)))
+            raise _unknown(key, "key", key, sorted(allowed_keys))
     dimensions = _names(data, "dimensions", DIMENSION_NAMES, "dimension")
     if len(dimensions) > MAX_DIMENSIONS:
-        raise ReportError("dimensions", f"at most {MAX_DIMENSIONS} dimensions at a time")
+        raise ReportError("dimensions", TOO_MANY_DIMENSIONS, max=MAX_DIMENSIONS)
     if sum(d in TIME_LEVELS for d in dimensions) > 1:
-        raise ReportError("dimensions", "at most one time level (year, quarter, month, ...)")
+        raise ReportError("dimensions", ONE_TIME_LEVEL)
     measures = _names(data, "measures", MEASURE_NAMES, "measure", DEFAULT_MEASURES)
     if not measures:
-        raise ReportError("measures", "name at least one measure")
+        raise ReportError("measures", NO_MEASURE)
 
     raw_filters = data.get("filters") or {}
     if not isinstance(raw_filters, dict):
-        raise ReportError("filters", "must be an object of dimension -> list of values")
+        raise ReportError("filters", FILTERS_OBJECT)
     filters: list[tuple[str, tuple[str, ...]]] = []
     time_filters: list[tuple[str, str]] = []
     date_from = parse_date(data["from"], "from") if data.get("from") else None
@@ -616,15 +647,15 @@ def parse_report(data: dict) -> Report:
     for name, values in raw_filters.items():
         path = f"filters.{name}"
         if name not in LEVELS:
-            raise ReportError(path, _unknown("dimension", name, DIMENSION_NAMES))
+            raise _unknown(path, "dimension", name, DIMENSION_NAMES)
         if isinstance(values, str | int):
             values = [values]
         if not isinstance(values, list | tuple) or not values:
-            raise ReportError(path, "must be a non-empty list of values")
+            raise ReportError(path, FILTER_VALUES)
         values = tuple(str(v) for v in values)
         if name in TIME_LEVELS:
             if len(values) != 1:
-                raise ReportError(path, "a time filter takes one value")
+                raise ReportError(path, ONE_TIME_VALUE)
             start, end = time_range(name, values[0], f"{path}[0]")
             date_from = max(date_from, start) if date_from else start
             date_to = min(date_to, end) if date_to else end
@@ -633,20 +664,20 @@ def parse_report(data: dict) -> Report:
         if name in ("category", "segment"):
             for i, v in enumerate(values):
                 if not v.isdigit():
-                    raise ReportError(f"{path}[{i}]", f"{name} filters take ids; {v!r} is not one")
+                    raise ReportError(f"{path}[{i}]", IDS_ONLY, name=name, value=repr(v))
         filters.append((name, values))
     if date_from and date_to and date_from > date_to:
-        raise ReportError("to", "the period ends before it starts")
+        raise ReportError("to", ENDS_BEFORE_START)
 
     sort = str(data.get("sort") or "")
     if sort and sort.lstrip("-") not in set(measures) | set(dimensions):
-        raise ReportError("sort", _unknown("column", sort.lstrip("-"), measures + dimensions))
+        raise _unknown("sort", "column", sort.lstrip("-"), measures + dimensions)
     try:
         limit = int(data.get("limit") or DEFAULT_LIMIT)
     except (TypeError, ValueError):
-        raise ReportError("limit", "must be a whole number") from None
+        raise ReportError("limit", WHOLE_NUMBER) from None
     if not 1 <= limit <= MAX_ROWS:
-        raise ReportError("limit", f"must be between 1 and {MAX_ROWS}")
+        raise ReportError("limit", BETWEEN, min=1, max=MAX_ROWS)
 
     report = Report(
         dimensions=dimensions,
@@ -663,9 +694,7 @@ def parse_report(data: dict) -> Report:
             if not MEASURES[name].by_category:
                 available = [m for m in MEASURE_NAMES if MEASURES[m].by_category]
                 raise ReportError(
-                    f"measures[{i}]",
-                    f"{name!r} does not exist per product category; by category the "
-                    f"measures are: {', '.join(available)}",
+                    f"measures[{i}]", NOT_BY_CATEGORY, value=repr(name), known=", ".join(available)
                 )
     return report
 

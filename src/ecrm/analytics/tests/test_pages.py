@@ -7,7 +7,6 @@ import zipfile
 
 import pytest
 from django.test import Client
-from django.utils import translation
 
 from ecrm.analytics import services
 from ecrm.analytics.tests import factories as shop
@@ -65,13 +64,31 @@ def test_report_rows_link_to_their_drill_down_and_back(analyst):
 
 
 def test_report_with_an_unknown_dimension_says_which_exist(analyst):
-    with translation.override("en"):
-        response = analyst.get("/analytics/report/?dims=colour")
+    response = analyst.get("/analytics/report/?dims=colour", HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 400
     assert "unknown dimension &#x27;colour&#x27;; the dimensions are: year, quarter" in (
         response.content.decode()
     )
+
+
+def test_a_refused_report_is_explained_in_the_pages_language(analyst):
+    wrong = "/analytics/report/?dims=month&from=2025-03-01&to=2025-02-01"
+
+    english = analyst.get(wrong, HTTP_ACCEPT_LANGUAGE="en")
+    chinese = analyst.get(wrong, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    bad_month = analyst.get(
+        "/analytics/report/?dims=day&f.month=2025-13", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+
+    assert english.status_code == chinese.status_code == bad_month.status_code == 400
+    assert '<div class="callout" role="alert">the period ends before it starts</div>' in (
+        english.content.decode()
+    )
+    assert (
+        '<div class="callout" role="alert">结束日期早于开始日期</div>' in chinese.content.decode()
+    )
+    assert "&#x27;2025-13&#x27; 不是月份（例如 2025-03）" in bad_month.content.decode()
 
 
 def test_report_exports_csv_with_totals(analyst):

@@ -295,7 +295,7 @@ def report(request):
         parsed = rules.parse_report(data)
     except rules.ReportError as exc:
         # Asked for measures that do not exist by category: keep the ones that do.
-        if "does not exist per product category" in exc.message and data.get("measures"):
+        if exc.text.template == rules.NOT_BY_CATEGORY and data.get("measures"):
             dropped = [m for m in data["measures"] if not rules.MEASURES[m].by_category]
             data["measures"] = [m for m in data["measures"] if rules.MEASURES[m].by_category]
             data["measures"] = data["measures"] or list(
@@ -303,7 +303,7 @@ def report(request):
             )
             parsed = rules.parse_report(data)
         else:
-            parsed, error = None, exc
+            parsed, error = None, exc.text.localized(with_subject=False)
     if parsed is not None:
         result = queries.run_report(parsed)
         header, rows = queries.report_table(result)
