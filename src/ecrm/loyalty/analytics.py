@@ -23,7 +23,7 @@ from ecrm.core import clock
 from ecrm.core.messages import MUST_BE_ONE_OF, NOT_A_DATE, Problem
 from ecrm.figures import api as figures
 from ecrm.loyalty import queries
-from ecrm.loyalty.models import EntryKind, Membership, PointsEntry
+from ecrm.loyalty.models import TOTALS, EntryKind, Membership, PointsEntry
 
 GRAINS = ("day", "week", "month")
 _TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
@@ -208,9 +208,10 @@ def overview(p: Period) -> Overview:
 def _movements(p: Period):
     """The ledger's movements of the period. Naming every kind lets the database read them
     from the (kind, created_at, points) index, one range per kind (at 1M members, 1.1M
-    movements in 90 days: 0.2 s instead of 6.6 s reading the table)."""
+    movements in 90 days: 0.2 s instead of 6.6 s reading the table); ``TOTALS`` names the
+    index's condition."""
     return PointsEntry.objects.filter(
-        kind__in=EntryKind.values, created_at__gte=p.since, created_at__lt=p.until
+        TOTALS, kind__in=EntryKind.values, created_at__gte=p.since, created_at__lt=p.until
     )
 
 

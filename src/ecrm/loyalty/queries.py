@@ -21,6 +21,7 @@ from ecrm.core.messages import MUST_BE_ONE_OF
 from ecrm.customers.models import Customer
 from ecrm.loyalty import rules
 from ecrm.loyalty.models import (
+    TOTALS,
     EarningRule,
     Membership,
     PointsDebit,
@@ -413,7 +414,10 @@ def member_counts() -> dict:
 
 def ledger_totals() -> dict[str, int]:
     return dict(
-        PointsEntry.objects.values("kind").annotate(n=Sum("points")).values_list("kind", "n")
+        PointsEntry.objects.filter(TOTALS)
+        .values("kind")
+        .annotate(n=Sum("points"))
+        .values_list("kind", "n")
     )
 
 
