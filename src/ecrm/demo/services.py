@@ -21,6 +21,7 @@ from django.db.models import Max
 from ecrm.analytics import api as analytics
 from ecrm.catalog.models import Brand, Category, Product
 from ecrm.contacts.models import Contact
+from ecrm.core import upkeep
 from ecrm.customers.models import Consent, Customer, Identity, Merge
 from ecrm.demo import generator, rules
 from ecrm.events.models import Event
@@ -272,10 +273,7 @@ def load_demo(
     report.seconds["promotions"] = time.perf_counter() - started
     started = time.perf_counter()
     progress("  updating planner statistics …")
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA analysis_limit=1000")
-        cursor.execute("ANALYZE")
+    upkeep.refresh_planner_statistics(postgresql=True)
     report.seconds["analyze"] = time.perf_counter() - started
     started = time.perf_counter()
     # Before the segments: a demo segment picks customers by RFM group.

@@ -40,6 +40,16 @@ def ledger_plans(action) -> list[str]:
     return plans
 
 
+@pytest.fixture(autouse=True)
+def no_statistics():
+    """As on a database nobody has analyzed (tests that load the demo leave statistics)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone()[0]:
+            cursor.execute("DELETE FROM sqlite_stat1")
+            cursor.execute("ANALYZE sqlite_schema")  # the planner reloads the (no) statistics
+
+
 @pytest.fixture
 def member(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOW)
