@@ -15,6 +15,7 @@ from django.utils.translation import gettext_noop as N_
 
 from ecrm import flows
 from ecrm.core import audit, clock
+from ecrm.core.messages import Problem
 from ecrm.core.tables import select_where_in
 from ecrm.core.text import pinyin_keys
 from ecrm.customers import rules
@@ -30,8 +31,12 @@ from ecrm.customers.models import (
 from ecrm.customers.rules import Claim, Holder, ProfileError
 
 
-class MergeError(ValueError):
-    pass
+class MergeError(Problem):
+    """Two profiles cannot be merged (no field: the request as a whole)."""
+
+
+MERGED_ALREADY = N_("customer #%(id)s was already merged into #%(target)s")
+SELF_MERGE = N_("a customer cannot be merged with itself")
 
 
 @dataclass(frozen=True)
@@ -306,7 +311,7 @@ def live_id(customer_id: int) -> int:
                 raise Customer.DoesNotExist(f"no customer #{customer_id}")
             return current
         if row in seen:
-            raise MergeError(f"merge cycle at customer #{current}")
+            raise MergeError("", N_("merge cycle at customer #%(id)s"), id=current)
         seen.add(current)
         current = row
 
@@ -334,7 +339,7 @@ def merge_customers(
     stays as a tombstone pointing at the target, so old links keep working.
     """
     if source_id == target_id:
-        raise MergeError("a customer cannot be merged with itself")
+        raise MergeError("", SELF_MERGE)
     with transaction.atomic():
         source = Customer.objects.select_for_update().get(pk=source_id)
         target = Customer.objects.select_for_update().get(pk=live_id(target_id))
@@ -342,11 +347,9 @@ def merge_customers(
             done = Merge.objects.filter(source_id=source_id).order_by("-at").first()
             if live_id(source_id) == target.pk and done is not None:
                 return done
-            raise MergeError(
-                f"customer #{source_id} was already merged into #{source.merged_into_id}"
-            )
+            raise MergeError("", MERGED_ALREADY, id=source_id, target=source.merged_into_id)
         if source.pk == target.pk:
-            raise MergeError("a customer cannot be merged with itself")
+            raise MergeError("", SELF_MERGE)
         moved: dict[str, int] = {}
         for model, field_name in _customer_references():
             hook = getattr(model, "on_customer_merge", None)

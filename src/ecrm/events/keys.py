@@ -6,7 +6,10 @@ import hashlib
 import secrets
 import time
 
+from django.utils.translation import gettext_noop as N_
+
 from ecrm.core import audit, clock
+from ecrm.core.messages import TOO_LONG, Problem
 from ecrm.events.models import WriteKey
 
 _CACHE: dict[str, tuple[float, int | None]] = {}
@@ -17,19 +20,25 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class WriteKeyError(ValueError):
-    pass
+class WriteKeyError(Problem):
+    """A write key's ``name`` was refused or names no key."""
+
+
+NAME_LENGTH = WriteKey._meta.get_field("name").max_length
+EXISTS = N_("a write key named %(name)s exists already")
 
 
 def create_write_key(name: str, *, actor: audit.Actor) -> tuple[WriteKey, str]:
     name = name.strip()
     if not name:
-        raise WriteKeyError("a write key needs a name")
+        raise WriteKeyError("name", N_("a write key needs a name"))
+    if len(name) > NAME_LENGTH:
+        raise WriteKeyError("name", TOO_LONG, limit=NAME_LENGTH)
     if WriteKey.objects.filter(name=name).exists():
-        raise WriteKeyError(f"a write key named {name!r} exists already")
+        raise WriteKeyError("name", EXISTS, name=repr(name))
     key = "wk_" + secrets.token_urlsafe(24)
     row = WriteKey.objects.create(
-        name=name[:80], key_hash=hash_key(key), prefix=key[:8], created_at=clock.now()
+        name=name, key_hash=hash_key(key), prefix=key[:8], created_at=clock.now()
     )
     audit.record(
         actor, "create", "write_key", row.pk, None, {"name": row.name, "prefix": row.prefix}
@@ -54,7 +63,7 @@ def write_keys() -> list[WriteKey]:
 def revoke_write_key_named(name: str, *, actor: audit.Actor) -> None:
     row = WriteKey.objects.filter(name=name.strip()).first()
     if row is None:
-        raise WriteKeyError(f"no write key named {name!r}")
+        raise WriteKeyError("name", N_("no write key named %(name)s"), name=repr(name))
     revoke_write_key(row.pk, actor=actor)
 
 

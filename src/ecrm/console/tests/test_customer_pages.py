@@ -372,10 +372,11 @@ def test_merging_a_profile_already_merged_elsewhere_is_refused(agent_client):
     customers.merge_customers(dup.pk, wang.pk, actor=Actor("t"))
 
     confirm = agent_client.get(f"/customers/{zhang.pk}/merge/{dup.pk}/")
-    response = agent_client.post(f"/customers/{zhang.pk}/merge/{dup.pk}/")
+    response = agent_client.post(f"/customers/{zhang.pk}/merge/{dup.pk}/", follow=True)
 
     assert confirm.context["problem"] == f"客户 #{dup.pk} 已并入 #{wang.pk}。"
-    assert response.status_code == 302
+    assert response.redirect_chain == [(f"/customers/{zhang.pk}/merge/{dup.pk}/", 302)]
+    assert [str(m) for m in response.context["messages"]] == [f"客户 #{dup.pk} 已并入 #{wang.pk}"]
     assert Merge.objects.count() == 1
     assert Customer.objects.get(pk=dup.pk).merged_into_id == wang.pk
 

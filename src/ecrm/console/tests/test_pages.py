@@ -194,9 +194,13 @@ def test_write_keys_page_shows_a_new_key_once_and_revokes(admin_client_):
 def test_write_key_without_a_name_is_refused_with_a_message(admin_client_):
     """An empty name re-renders the page with the error (400); nothing is created."""
     response = admin_client_.post("/settings/write-keys/", {"name": "  "})
+    english = admin_client_.post("/settings/write-keys/", {"name": "  "}, HTTP_ACCEPT_LANGUAGE="en")
+    too_long = admin_client_.post("/settings/write-keys/", {"name": "键" * 81})
 
-    assert response.status_code == 400
-    assert response.context["error"] == "a write key needs a name"
+    assert response.status_code == english.status_code == too_long.status_code == 400
+    assert response.context["error"] == "写入密钥需要一个名称"
+    assert english.context["error"] == "a write key needs a name"
+    assert too_long.context["error"] == "超过 80 个字符"
     assert WriteKey.objects.count() == 0
 
 

@@ -26,7 +26,7 @@ def write_keys(request):
         try:
             row, secret = keys.create_write_key(name, actor=actor(request))
         except keys.WriteKeyError as exc:
-            error = str(exc)
+            error = exc.text.localized(with_subject=False)
         else:
             # Shown once, on the next page view, then forgotten: only its hash is stored.
             request.session[NEW_KEY] = {"id": row.pk, "name": row.name, "key": secret}

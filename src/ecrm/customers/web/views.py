@@ -222,9 +222,11 @@ def merge_confirm(request, customer_id: int, other_id: int):
             record = customers.merge_customers(
                 source.pk, target.pk, actor=actor(request), reason=CONSOLE_MERGE
             )
-        except (customers.MergeError, Customer.DoesNotExist) as exc:
-            messages.error(request, str(exc))
+        except customers.MergeError as exc:
+            messages.error(request, exc.text.localized())
             return redirect("console:customer_merge_confirm", target.pk, source.pk)
+        except Customer.DoesNotExist:  # erased since the page was shown
+            raise Http404("no such customer") from None
         moved = ", ".join(
             f"{_moved_label(label)}: {n}" for label, n in sorted(record.moved.items())
         )

@@ -43,7 +43,7 @@ def test_revoked_key_no_longer_authenticates():
     ("args", "message"),
     [
         (("create",), "'ecrm writekey create' needs the key's NAME"),
-        (("revoke", "ghost"), "no write key named 'ghost'"),
+        (("revoke", "ghost"), "name: no write key named 'ghost'"),
     ],
 )
 def test_mistakes_are_reported(args, message):
@@ -56,4 +56,4 @@ def test_duplicate_name_is_refused():
     run("create", "web")
     with pytest.raises(CommandError) as info:
         run("create", "web")
-    assert str(info.value) == "a write key named 'web' exists already"
+    assert str(info.value) == "name: a write key named 'web' exists already"
