@@ -36,7 +36,7 @@ class ReportError(Problem):
     through ``str()`` (the API, the CLI), the console's language through ``text``."""
 
 
-# Why a request is refused, translated in ecrm/locale.
+# Why a request is refused (translated in analytics/locale).
 UNKNOWN = {
     "key": N_("unknown key %(value)s; the keys are: %(known)s"),
     "dimension": N_("unknown dimension %(value)s; the dimensions are: %(known)s"),
