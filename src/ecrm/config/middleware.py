@@ -6,6 +6,11 @@ own shapes. Some answers come from elsewhere: a path no endpoint matches (``/api
 method with a plain-text 405; an unexpected exception would end in Django's HTML 500.
 This middleware gives those (and Django's own 400 and 403 pages there) the path's JSON
 shape, keeping the status and the Allow header.
+
+It also answers a busy database, on every path, with 503 and ``Retry-After`` instead of a
+500: SQLite lets one connection write at a time, and a long job (``core.database``) can hold
+the lock longer than a request waits for it (``busy_timeout``, 30 s). Nothing of such a
+request was saved; the console says so in its language and the APIs in their JSON.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ import logging
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from ecrm.config.api import error_response as api_error
+from ecrm.core import database
 from ecrm.events.web.tracking import error_response as tracking_error
 
 log = logging.getLogger("ecrm.api")
@@ -26,6 +33,7 @@ MESSAGES = {
     404: "no such endpoint: {method} {path}",
     405: "{method} is not allowed on {path}; allowed: {allowed}",
     500: "internal error: the request was not completed; it has been logged",
+    503: "the database is busy with a long job; nothing was saved, retry in a minute",
 }
 CODES = {
     400: "bad_request",
@@ -33,7 +41,9 @@ CODES = {
     404: "not_found",
     405: "method_not_allowed",
     500: "internal_error",
+    503: "unavailable",
 }
+RETRY_AFTER = 30  # seconds
 # Exceptions Django itself turns into 4xx responses (which ``JsonErrors`` then shapes).
 DJANGO_4XX = (Http404, PermissionDenied, BadRequest, SuspiciousOperation)
 
@@ -75,6 +85,14 @@ class JsonErrors:
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         shape = _shape(request)
+        if database.busy(exception):
+            log.warning("%s %s: the database is busy: %s", request.method, request.path, exception)
+            if shape is None:
+                response = render(request, "503.html", status=503)
+            else:
+                response = _json(request, shape, 503)
+            response["Retry-After"] = str(RETRY_AFTER)
+            return response
         if shape is None or isinstance(exception, DJANGO_4XX):
             return None  # the console's own 500 page; Django's own 4xx
         log.exception("%s %s failed", request.method, request.path)

@@ -54,7 +54,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # JSON 404, 405 and 500 on /api/ and /v1/, whichever part of Django answered.
+    # JSON 404, 405 and 500 on /api/ and /v1/, whichever part of Django answered; 503 on
+    # every path while the database is busy with a long job.
     "ecrm.config.middleware.JsonErrors",
 ]
 

@@ -1,11 +1,11 @@
-"""Background jobs of the core: upkeep of the database (``core.upkeep``)."""
+"""Background jobs of the core: the database's planner statistics (``core.database``)."""
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
 
-from ecrm.core import upkeep
+from ecrm.core import database
+from ecrm.core.jobs import periodic_task
 
 
-@db_periodic_task(crontab(minute="5"))
+@periodic_task(crontab(minute="5"))
 def refresh_planner_statistics() -> bool:
-    return upkeep.refresh_planner_statistics()
+    return database.refresh_planner_statistics()

@@ -21,7 +21,7 @@ from django.db.models import Max
 from ecrm.analytics import api as analytics
 from ecrm.catalog.models import Brand, Category, Product
 from ecrm.contacts.models import Contact
-from ecrm.core import upkeep
+from ecrm.core import database
 from ecrm.customers.models import Consent, Customer, Identity, Merge
 from ecrm.demo import generator, rules
 from ecrm.events.models import Event
@@ -273,7 +273,7 @@ def load_demo(
     report.seconds["promotions"] = time.perf_counter() - started
     started = time.perf_counter()
     progress("  updating planner statistics …")
-    upkeep.refresh_planner_statistics(postgresql=True)
+    database.refresh_planner_statistics(postgresql=True)
     report.seconds["analyze"] = time.perf_counter() - started
     started = time.perf_counter()
     # Before the segments: a demo segment picks customers by RFM group.

@@ -7,19 +7,19 @@ each repeats the settings of its latest run.
 import logging
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
 
+from ecrm.core.jobs import periodic_task, task
 from ecrm.value import services
 
 log = logging.getLogger(__name__)
 
 
-@db_periodic_task(crontab(hour="4", minute="0"))
+@periodic_task(crontab(hour="4", minute="0"))
 def nightly_rfm() -> int:
     return services.compute_rfm(**services.rfm_settings()).customers
 
 
-@db_periodic_task(crontab(hour="4", minute="20"))
+@periodic_task(crontab(hour="4", minute="20"))
 def nightly_predictions() -> int:
     try:
         return services.score_customers(**services.prediction_settings()).customers
@@ -28,18 +28,18 @@ def nightly_predictions() -> int:
         return 0
 
 
-@db_periodic_task(crontab(hour="4", minute="40"))
+@periodic_task(crontab(hour="4", minute="40"))
 def nightly_profit() -> int:
     return services.compute_profit().customers
 
 
-@db_task()
+@task()
 def run_rfm(settings: dict) -> int:
     """A run staff asked for from the console, with the settings they chose."""
     return services.compute_rfm(**settings).customers
 
 
-@db_task()
+@task()
 def run_predictions(horizon_days: int, discount_rate: float) -> int:
     try:
         return services.score_customers(
@@ -50,12 +50,12 @@ def run_predictions(horizon_days: int, discount_rate: float) -> int:
         return 0
 
 
-@db_task()
+@task()
 def run_profit(settings: dict) -> int:
     return services.compute_profit(settings=settings).customers
 
 
-@db_task()
+@task()
 def refresh_all() -> int:
     """Every customer-value run after a large load (the demo shop), on the worker."""
     done = services.refresh_all()

@@ -1,9 +1,9 @@
-"""The worker's hourly planner statistics (core.upkeep)."""
+"""The database itself (core.database): planner statistics, hourly from the worker."""
 
 import pytest
 from django.db import connection
 
-from ecrm.core import tasks, upkeep
+from ecrm.core import database, tasks
 from ecrm.customers import api as customers
 
 pytestmark = pytest.mark.django_db
@@ -29,5 +29,5 @@ def test_sqlite_gets_statistics_for_every_index():
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
 def test_postgresql_is_left_to_autovacuum_unless_asked():
-    assert upkeep.refresh_planner_statistics() is False
-    assert upkeep.refresh_planner_statistics(postgresql=True) is True
+    assert database.refresh_planner_statistics() is False
+    assert database.refresh_planner_statistics(postgresql=True) is True
