@@ -2,13 +2,16 @@
 
 import datetime as dt
 import hashlib
+import io
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import connection
 
 from ecrm.catalog.models import Product
 from ecrm.contacts.models import Contact
+from ecrm.core.testing import worker_in_line
 from ecrm.customers.models import Customer, Identity
 from ecrm.demo import services
 from ecrm.events.models import Event
@@ -181,3 +184,25 @@ def test_demo_shop_has_customer_value_scored_and_a_segment_by_rfm_group():
     members = set(Member.objects.filter(segment=segment).values_list("customer_id", flat=True))
     assert members == at_risk - no_sms
     assert members
+
+
+@pytest.mark.django_db
+def test_a_large_demo_says_the_worker_builds_the_reports_first(monkeypatch):
+    """Above ``INLINE_UP_TO`` customers the reports and customer value are left to the worker;
+    on SQLite the command says that saving may be refused meanwhile."""
+    monkeypatch.setattr(services, "INLINE_UP_TO", 100)
+    out = io.StringIO()
+    with worker_in_line():
+        call_command(
+            "demo", "--customers", "200", "--seed", "7", "--until", "2026-06-30", stdout=out
+        )
+
+    last = out.getvalue().splitlines()[-1]
+    if connection.vendor == "sqlite":
+        assert last == (
+            "the worker it starts first builds the reports and scores customer value: minutes at "
+            "this size, during which saving in the console may be refused with 'busy, try again "
+            "in a minute' (503)"
+        )
+    else:
+        assert last == "start the console with `ecrm serve` and open http://127.0.0.1:8000"

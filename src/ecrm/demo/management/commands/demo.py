@@ -68,3 +68,9 @@ class Command(BaseCommand):
         for username, password, role in report.logins:
             self.stdout.write(f"  {username:<10} / {password:<10}  {role}")
         self.stdout.write("start the console with `ecrm serve` and open http://127.0.0.1:8000")
+        if customers > services.INLINE_UP_TO and connection.vendor == "sqlite":
+            self.stdout.write(
+                "the worker it starts first builds the reports and scores customer value: "
+                "minutes at this size, during which saving in the console may be refused "
+                "with 'busy, try again in a minute' (503)"
+            )
