@@ -21,8 +21,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.utils.translation import gettext_noop  # marks labels for translation; no ORM
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop as N_  # marks texts for translation; no ORM
 
 from ecrm.core.messages import NOT_A_DATE, Problem
 
@@ -94,22 +93,22 @@ class Level:
 LEVELS: dict[str, Level] = {
     level.name: level
     for level in (
-        Level("year", "time", gettext_noop("Year"), "quarter", None),
-        Level("quarter", "time", gettext_noop("Quarter"), "month", None),
-        Level("month", "time", gettext_noop("Month"), "day", None),
-        Level("week", "time", gettext_noop("Week"), "day", None),
-        Level("day", "time", gettext_noop("Day"), None, None),
-        Level("country", "geography", gettext_noop("Country"), "region", "country"),
-        Level("region", "geography", gettext_noop("Province / region"), "city", "region"),
-        Level("city", "geography", gettext_noop("City"), None, "city"),
+        Level("year", "time", N_("Year"), "quarter", None),
+        Level("quarter", "time", N_("Quarter"), "month", None),
+        Level("month", "time", N_("Month"), "day", None),
+        Level("week", "time", N_("Week"), "day", None),
+        Level("day", "time", N_("Day"), None, None),
+        Level("country", "geography", N_("Country"), "region", "country"),
+        Level("region", "geography", N_("Province / region"), "city", "region"),
+        Level("city", "geography", N_("City"), None, "city"),
         # Categories drill into their own children (``category`` filtered on the parent).
-        Level("category", "product", gettext_noop("Product category"), "category", "category_id"),
-        Level("channel", "channel", gettext_noop("Channel"), None, "channel"),
-        Level("department", "organisation", gettext_noop("Department"), "store", "department"),
-        Level("store", "organisation", gettext_noop("Store"), "employee", "store"),
-        Level("employee", "organisation", gettext_noop("Employee"), None, "employee"),
-        Level("currency", "currency", gettext_noop("Currency"), None, "currency"),
-        Level("segment", "customer", gettext_noop("Customer segment"), None, None),
+        Level("category", "product", N_("Product category"), "category", "category_id"),
+        Level("channel", "channel", N_("Channel"), None, "channel"),
+        Level("department", "organisation", N_("Department"), "store", "department"),
+        Level("store", "organisation", N_("Store"), "employee", "store"),
+        Level("employee", "organisation", N_("Employee"), None, "employee"),
+        Level("currency", "currency", N_("Currency"), None, "currency"),
+        Level("segment", "customer", N_("Customer segment"), None, None),
     )
 }
 DIMENSION_NAMES = tuple(LEVELS)
@@ -135,107 +134,99 @@ MEASURES: dict[str, Measure] = {
     for m in (
         Measure(
             "revenue",
-            gettext_noop("Revenue"),
+            N_("Revenue"),
             "money",
             True,
-            gettext_noop(
-                "Order totals of orders not cancelled; by category: the product lines' amounts."
-            ),
+            N_("Order totals of orders not cancelled; by category: the product lines' amounts."),
         ),
         Measure(
             "orders",
-            gettext_noop("Orders"),
+            N_("Orders"),
             "count",
             True,
-            gettext_noop("Orders not cancelled; by category: orders with a line in the category."),
+            N_("Orders not cancelled; by category: orders with a line in the category."),
         ),
         Measure(
             "customers",
-            gettext_noop("Customers"),
+            N_("Customers"),
             "count",
             True,
-            gettext_noop("Distinct customers who ordered."),
+            N_("Distinct customers who ordered."),
         ),
         Measure(
             "new_customers",
-            gettext_noop("New customers"),
+            N_("New customers"),
             "count",
             False,
-            gettext_noop("Customers' first orders."),
+            N_("Customers' first orders."),
         ),
         Measure(
             "aov",
-            gettext_noop("Average order value"),
+            N_("Average order value"),
             "money",
             True,
-            gettext_noop("Revenue / orders."),
+            N_("Revenue / orders."),
         ),
         Measure(
             "margin",
-            gettext_noop("Margin"),
+            N_("Margin"),
             "money",
             True,
-            gettext_noop(
+            N_(
                 "Product line sales minus product cost, over lines whose product has a cost above "
                 "zero (lines without one are left out; see cost coverage)."
             ),
         ),
         Measure(
             "margin_rate",
-            gettext_noop("Margin rate"),
+            N_("Margin rate"),
             "ratio",
             True,
-            gettext_noop("Margin / sales of costed lines."),
+            N_("Margin / sales of costed lines."),
         ),
         Measure(
             "cost_coverage",
-            gettext_noop("Cost coverage"),
+            N_("Cost coverage"),
             "ratio",
             True,
-            gettext_noop("Share of product line sales whose product has a cost."),
+            N_("Share of product line sales whose product has a cost."),
         ),
         Measure(
             "cost",
-            gettext_noop("Product cost"),
+            N_("Product cost"),
             "money",
             True,
-            gettext_noop("Quantity × product cost."),
+            N_("Quantity × product cost."),
         ),
-        Measure(
-            "discounts", gettext_noop("Discounts"), "money", False, gettext_noop("Order discounts.")
-        ),
-        Measure(
-            "shipping", gettext_noop("Shipping"), "money", False, gettext_noop("Shipping charged.")
-        ),
+        Measure("discounts", N_("Discounts"), "money", False, N_("Order discounts.")),
+        Measure("shipping", N_("Shipping"), "money", False, N_("Shipping charged.")),
         Measure(
             "returns",
-            gettext_noop("Returns"),
+            N_("Returns"),
             "money",
             True,
-            gettext_noop("Amounts refunded, on the return's day."),
+            N_("Amounts refunded, on the return's day."),
         ),
         Measure(
             "quantity",
-            gettext_noop("Units"),
+            N_("Units"),
             "quantity",
             True,
-            gettext_noop("Units of product lines."),
+            N_("Units of product lines."),
         ),
         Measure(
             "contacts",
-            gettext_noop("Service contacts"),
+            N_("Service contacts"),
             "count",
             False,
-            gettext_noop("Contacts logged."),
+            N_("Contacts logged."),
         ),
         Measure(
             "service_cost",
-            gettext_noop("Service cost"),
+            N_("Service cost"),
             "money",
             False,
-            gettext_noop(
-                "Contacts × cost per contact of their channel (the customer-value settings)."
-            ),
+            N_("Contacts × cost per contact of their channel (the customer-value settings)."),
         ),
     )
 }
@@ -430,16 +421,16 @@ FUNNEL_EVENTS = {
 FUNNEL_STAGES = (
     (
         "visitors",
-        gettext_noop("Visitors"),
-        gettext_noop("Customers with any event or order in the period."),
+        N_("Visitors"),
+        N_("Customers with any event or order in the period."),
     ),
-    ("viewers", gettext_noop("Product views"), gettext_noop("Customers who viewed a product.")),
-    ("carters", gettext_noop("Carts"), gettext_noop("Customers who added a product to the cart.")),
-    ("buyers", gettext_noop("Orders"), gettext_noop("Customers who ordered.")),
+    ("viewers", N_("Product views"), N_("Customers who viewed a product.")),
+    ("carters", N_("Carts"), N_("Customers who added a product to the cart.")),
+    ("buyers", N_("Orders"), N_("Customers who ordered.")),
     (
         "repeat_buyers",
-        gettext_noop("Repeat orders"),
-        gettext_noop("Customers who ordered and had ordered before."),
+        N_("Repeat orders"),
+        N_("Customers who ordered and had ordered before."),
     ),
 )
 ACTIVITY_GRAINS = {"m": "month", "q": "quarter", "y": "year"}
