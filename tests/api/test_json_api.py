@@ -106,6 +106,25 @@ def test_malformed_json_is_400(client, token):
     assert "error" in response.json()
 
 
+def test_a_malformed_multipart_upload_is_400(client, token):
+    """Found by schemathesis: a multipart Content-Type without a boundary was a 500 (the
+    body is read before the segment is looked up)."""
+    response = client.post(
+        "/api/segments/1/upload",
+        data=b"--x\r\n",
+        content_type="multipart/form-data",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "error": "the request body is not valid multipart/form-data: "
+            "Invalid boundary in multipart: None",
+            "field": None,
+        },
+    )
+
+
 def test_merge_through_the_api(call):
     a = factories.customer(name="甲")
     b = factories.customer(name="乙")

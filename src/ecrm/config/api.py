@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -64,6 +65,14 @@ def _validation(request, exc: NinjaValidationError):
     field = ".".join(loc) or None
     message = first.get("msg", "invalid input")
     return error_response(request, 400, f"{field}: {message}" if field else message, field)
+
+
+@api.exception_handler(MultiPartParserError)
+def _malformed_multipart(request, exc):
+    """A file upload whose body cannot be read as multipart/form-data (no or a wrong
+    boundary, a cut-off body): Django raises when the form is read, ninja would pass it on
+    as a 500."""
+    return error_response(request, 400, f"the request body is not valid multipart/form-data: {exc}")
 
 
 @api.exception_handler(ProfileError)
