@@ -173,6 +173,47 @@ def test_order_upsert_and_lifecycle(call):
     )
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "error"),
+    [
+        ({"unit_price": "1e13"}, "lines.0.unit_price", "10000000000000 is too large"),
+        (
+            {"quantity": "1000", "unit_price": "10000000000.5"},
+            "lines.0.amount",
+            "10000000000500.0 is too large",
+        ),
+        ({"quantity": "-1e11"}, "lines.0.quantity", "-100000000000 is too large"),
+    ],
+)
+def test_an_amount_too_large_for_its_column_is_refused(call, change, field, error):
+    """Found by schemathesis: such a number was written (SQLite keeps any number) and
+    every later read of the row failed with a 500."""
+    line = {"sku": "S1", "quantity": "1", "unit_price": "1", **change}
+    order = {"external_id": "W-9", "placed_at": "2026-11-11T00:00:00+08:00", "lines": [line]}
+    assert call("put", "/api/orders", order) == (
+        400,
+        {"error": f"{field}: {error}", "field": field},
+    )
+    too_big = {**order, "lines": [{"sku": "S1"}], "discount": "-10000000000000"}
+    assert call("put", "/api/orders", too_big)[1]["field"] == "discount"
+    assert call("get", "/api/orders/W-9")[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("price", "error"),
+    [
+        ("-5280912493422230131033590774", "price: Input should be greater than or equal to 0"),
+        ("1e13", "price: Input should be less than 10000000000000"),
+    ],
+)
+def test_a_product_price_out_of_range_is_refused(call, price, error):
+    body = {"sku": "P-1", "price": price}
+    assert call("put", "/api/products", body) == (400, {"error": error, "field": "price"})
+    assert call("put", "/api/products", {**body, "price": "9999999999999.99"})[0] == 200
+    status, page = call("get", "/api/products")
+    assert (status, [p["price"] for p in page["items"]]) == (200, ["9999999999999.9900"])
+
+
 def test_contact_log_lands_on_the_profile(call):
     c = factories.customer(name="甲")
     status, body = call(

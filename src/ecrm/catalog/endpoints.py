@@ -10,6 +10,7 @@ from ninja import Field, Query, Router, Schema
 from ecrm.catalog import api as catalog
 from ecrm.catalog.models import Product
 from ecrm.config.api import require
+from ecrm.core.fields import MONEY_LIMIT
 from ecrm.staff import rules as perms
 
 router = Router(tags=["products"])
@@ -33,8 +34,8 @@ class ProductIn(Schema):
     name: str = ""
     category: str = ""
     brand: str = ""
-    price: Decimal | None = None
-    cost: Decimal | None = None
+    price: Decimal | None = Field(None, ge=0, lt=MONEY_LIMIT)
+    cost: Decimal | None = Field(None, ge=0, lt=MONEY_LIMIT)
     currency: str = Field("", max_length=3)
     url: str = ""
     image_url: str = ""

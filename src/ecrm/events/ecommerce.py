@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ecrm.catalog.api import ProductInput
+from ecrm.core.fields import MONEY_LIMIT
 from ecrm.orders.api import LineInput, OrderInput, OrderStatus, ReturnInput
 
 PRODUCT_EVENTS = frozenset(
@@ -35,7 +36,6 @@ PRODUCT_LIST_EVENTS = frozenset({"Product List Viewed", "Cart Viewed", "Checkout
 ORDER_EVENTS = frozenset({"Order Completed", "Order Updated", "Order Cancelled", "Order Refunded"})
 SPEC_EVENTS = PRODUCT_EVENTS | PRODUCT_LIST_EVENTS | ORDER_EVENTS | {"Products Searched"}
 
-MONEY_LIMIT = Decimal("1e13")
 QUANTITY_LIMIT = Decimal("1e10")
 CENT = Decimal("0.0001")
 MILLI = Decimal("0.001")
@@ -99,6 +99,12 @@ def parse(event: str, properties: dict, *, currency: str) -> Commerce | None:
         total = revenue + shipping + tax
     if total is None and subtotal is not None:
         total = subtotal - discount + shipping + tax
+    lines_total = sum((line.line_amount for line in lines), Decimal(0))
+    if abs(lines_total) >= MONEY_LIMIT:
+        raise CommerceError("products", f"the lines come to {lines_total:f}, out of range")
+    grand = total if total is not None else lines_total - discount + shipping + tax
+    if abs(grand) >= MONEY_LIMIT:
+        raise CommerceError("total", f"the order comes to {grand:f}, out of range")
     return Commerce(
         event=event,
         products=tuple(p for p, _ in parsed if p.sku),
@@ -186,6 +192,8 @@ def _product(raw, prefix: str) -> tuple[ProductInput, LineInput]:
     quantity = _number(raw.get("quantity"), prefix + "quantity", QUANTITY_LIMIT, MILLI)
     if quantity is None:
         quantity = Decimal(1)
+    if price is not None and abs(quantity * price) >= MONEY_LIMIT:
+        raise CommerceError(prefix + "price", f"{price:f} × {quantity:f} is out of range")
     product = ProductInput(
         sku=key,
         name=name,

@@ -9,6 +9,7 @@ from dataclasses import fields as dc_fields
 from decimal import Decimal
 from typing import NamedTuple
 
+from ecrm.core.fields import MONEY_LIMIT, QUANTITY_LIMIT
 from ecrm.orders.models import LineKind, OrderStatus
 
 S = OrderStatus
@@ -37,6 +38,21 @@ def check_transition(current: str, new: str) -> None:
         return
     if new not in TRANSITIONS[current]:
         raise OrderError("status", f"an order cannot go from {current} to {new}")
+
+
+def check_amounts(order: OrderInput) -> None:
+    """Every number the order's row and its lines' rows store fits its column; an
+    ``OrderError`` names the first that does not (``lines.2.unit_price``)."""
+    for i, line in enumerate(order.lines):
+        if abs(line.quantity) >= QUANTITY_LIMIT:
+            raise OrderError(f"lines.{i}.quantity", f"{line.quantity:f} is too large")
+        for name, value in (("unit_price", line.unit_price), ("amount", line.line_amount)):
+            if abs(value) >= MONEY_LIMIT:
+                raise OrderError(f"lines.{i}.{name}", f"{value:f} is too large")
+    for name in ("discount", "shipping", "tax", "subtotal", "grand_total"):
+        value = getattr(order, name)
+        if abs(value) >= MONEY_LIMIT:
+            raise OrderError("total" if name == "grand_total" else name, f"{value:f} is too large")
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,33 @@ def test_message_without_time_happened_on_receipt():
                 "type": "track",
                 "userId": "u",
                 "event": "Order Completed",
+                "properties": {"order_id": "1", "products": [{"price": 5e12, "quantity": 2}]},
+            },
+            "properties.products[0].price",
+        ),
+        (
+            {
+                "type": "track",
+                "userId": "u",
+                "event": "Order Completed",
+                "properties": {"order_id": "1", "products": [{"price": 6e12}, {"price": 6e12}]},
+            },
+            "properties.products",
+        ),
+        (
+            {
+                "type": "track",
+                "userId": "u",
+                "event": "Order Refunded",
+                "properties": {"order_id": "1", "shipping": 9e12, "tax": 9e12},
+            },
+            "properties.total",
+        ),
+        (
+            {
+                "type": "track",
+                "userId": "u",
+                "event": "Order Completed",
                 "properties": {"order_id": "1", "currency": "yuan"},
             },
             "properties.currency",

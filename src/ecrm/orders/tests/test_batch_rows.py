@@ -45,7 +45,7 @@ def _documents(prefix: str, changed: bool = False) -> list[orders.OrderInput]:
     few = [_shaped(n, **FEW) for n in range(100, 103)]
     alone = [_shaped(200, country="中国", region="广东", city="深圳", shipping=Decimal("12.00"))]
     # Amounts SQLite keeps as INTEGER, as REAL, and one of 18 digits that goes as text.
-    amounts = [(Decimal("3.000"), Decimal("0.10")), (Decimal(2), Decimal("12345678901234.5678"))]
+    amounts = [(Decimal("3.000"), Decimal("0.10")), (Decimal(2), Decimal("1234567890123.4567"))]
     alone[0] = replace(
         alone[0],
         lines=tuple(
@@ -108,14 +108,14 @@ def test_new_and_changed_orders_are_stored_as_the_single_path_stores_them():
     if connection.vendor == "sqlite":  # NUMERIC affinity: INTEGER when whole, else REAL
         amounts = [
             ((3, "int"), (0.1, "float"), (0.3, "float")),
-            ((2, "int"), (12345678901234.568, "float"), (24691357802469.137, "float")),
+            ((2, "int"), (1234567890123.4567, "float"), (2469135780246.9134, "float")),
         ]
     else:
         amounts = [
             tuple((Decimal(t), "Decimal") for t in ("3.000", "0.1000", "0.3000")),
             tuple(
                 (Decimal(t), "Decimal")
-                for t in ("2.000", "12345678901234.5678", "24691357802469.1356")
+                for t in ("2.000", "1234567890123.4567", "2469135780246.9134")
             ),
         ]
     assert [line[6:] for line in _lines("S") if line[0] == "200"] == amounts
