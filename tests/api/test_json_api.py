@@ -125,6 +125,16 @@ def test_a_malformed_multipart_upload_is_400(client, token):
     )
 
 
+def test_a_missing_body_is_400_naming_the_body(client, token):
+    response = client.put(
+        "/api/loyalty/tiers", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": "body: Field required", "field": "body"},
+    )
+
+
 def test_merge_through_the_api(call):
     a = factories.customer(name="甲")
     b = factories.customer(name="乙")

@@ -61,8 +61,10 @@ def error_response(request, status: int, message: str, field: str | None = None)
 @api.exception_handler(NinjaValidationError)
 def _validation(request, exc: NinjaValidationError):
     first = exc.errors[0] if exc.errors else {}
-    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "payload")]
-    field = ".".join(loc) or None
+    where = [str(p) for p in first.get("loc", [])]
+    loc = [p for p in where if p not in ("body", "query", "path", "payload")]
+    # The body as a whole (missing, or not the list or object the endpoint takes): "body".
+    field = ".".join(loc) or ("body" if "body" in where else None)
     message = first.get("msg", "invalid input")
     return error_response(request, 400, f"{field}: {message}" if field else message, field)
 

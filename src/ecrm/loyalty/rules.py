@@ -121,7 +121,9 @@ def _int(value, path: str, lo: int | None = None, hi: int | None = None) -> int:
     return value
 
 
-def _dec(value, path: str, lo: Decimal | None = None, places: int = 4) -> Decimal:
+def _dec(
+    value, path: str, lo: Decimal | None = None, places: int = 4, hi: Decimal | None = None
+) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise LoyaltyError(path, NOT_A_NUMBER, value=repr(value))
     try:
@@ -132,6 +134,8 @@ def _dec(value, path: str, lo: Decimal | None = None, places: int = 4) -> Decima
         raise LoyaltyError(path, N_("must be a finite number"))
     if lo is not None and number < lo:
         raise LoyaltyError(path, AT_LEAST, min=lo)
+    if hi is not None and number > hi:
+        raise LoyaltyError(path, AT_MOST, max=hi)
     if number != number.quantize(Decimal(1).scaleb(-places)):
         raise LoyaltyError(path, N_("at most %(places)s decimal places"), places=places)
     return number
@@ -373,6 +377,12 @@ class TierDef:
     description: str = ""
 
 
+# What the tier columns hold (``LoyaltyTier``): a larger value was saved and then broke every
+# read of the programme. A tier's multiplier is bounded like a rule's ``award.factor``.
+MAX_THRESHOLD = Decimal(10) ** 12
+MAX_MULTIPLIER = Decimal(100)
+
+
 def validate_tiers(raw_tiers: list[dict]) -> tuple[TierDef, ...]:
     """A ladder: codes unique, the first tier from 0, thresholds rising with rank."""
     if not isinstance(raw_tiers, list):
@@ -385,7 +395,9 @@ def validate_tiers(raw_tiers: list[dict]) -> tuple[TierDef, ...]:
         code = _text(raw.get("code"), f"{path}.code", 40)
         if not re.fullmatch(r"[a-z0-9_-]+", code):
             raise LoyaltyError(f"{path}.code", N_("lower-case letters, digits, - and _ only"))
-        multiplier = _dec(raw.get("multiplier", 1), f"{path}.multiplier", Decimal(1), 2)
+        multiplier = _dec(
+            raw.get("multiplier", 1), f"{path}.multiplier", Decimal(1), 2, MAX_MULTIPLIER
+        )
         discount = _dec(raw.get("discount_percent", 0), f"{path}.discount_percent", Decimal(0), 2)
         if discount > 100:
             raise LoyaltyError(f"{path}.discount_percent", AT_MOST, max=100)
@@ -394,7 +406,9 @@ def validate_tiers(raw_tiers: list[dict]) -> tuple[TierDef, ...]:
                 code=code,
                 name=_text(raw.get("name"), f"{path}.name", 80),
                 rank=i,
-                threshold=_dec(raw.get("threshold"), f"{path}.threshold", Decimal(0), 2),
+                threshold=_dec(
+                    raw.get("threshold"), f"{path}.threshold", Decimal(0), 2, MAX_THRESHOLD
+                ),
                 multiplier=multiplier,
                 discount_percent=discount,
                 description=_text(raw.get("description", ""), f"{path}.description", 300, True),

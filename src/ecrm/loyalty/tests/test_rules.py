@@ -229,6 +229,17 @@ def test_tiers_upgrade_at_once_and_downgrade_after_grace():
     with pytest.raises(rules.LoyaltyError) as refused:
         rules.validate_tiers([{"code": "a", "name": "A", "threshold": 5}])
     assert refused.value.field == "tiers[0].threshold"
+    # Found by schemathesis-style probing: these were saved, and every later read of the
+    # programme failed (the columns hold 18 and 6 digits).
+    base = {"code": "a", "name": "A", "threshold": 0}
+    for tier, field, message in (
+        ({"threshold": "1e30"}, "tiers[1].threshold", "must be at most 1000000000000"),
+        ({"threshold": 1, "multiplier": "1e9"}, "tiers[1].multiplier", "must be at most 100"),
+    ):
+        with pytest.raises(rules.LoyaltyError) as refused:
+            rules.validate_tiers([base, {"code": "b", "name": "B", **tier}])
+        with translation.override("en"):
+            assert (refused.value.field, str(refused.value)) == (field, f"{field}: {message}")
 
 
 def test_the_quote_respects_share_balance_and_minimum():
