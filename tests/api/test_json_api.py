@@ -135,6 +135,65 @@ def test_a_missing_body_is_400_naming_the_body(client, token):
     )
 
 
+def test_an_id_past_64_bits_is_400_naming_it(call):
+    """Such a number reached the query and failed there (SQLite's driver: OverflowError)."""
+    big = 2**63
+    message = "Input should be less than or equal to 9223372036854775807"
+    assert call("get", f"/api/products?after={big}") == (
+        400,
+        {"error": f"after: {message}", "field": "after"},
+    )
+    order = {
+        "external_id": "W-1",
+        "customer_id": big,
+        "placed_at": "2026-11-11T00:00:00+08:00",
+        "lines": [{"sku": "S1"}],
+    }
+    assert call("put", "/api/orders", order) == (
+        400,
+        {"error": f"customer_id: {message}", "field": "customer_id"},
+    )
+
+
+def test_a_nul_character_is_refused_naming_the_field(call, client, token):
+    """PostgreSQL cannot store NUL in text (its driver's error was a 500); SQLite would keep
+    it. Refused alike on both, with the field's path; so is an unpaired surrogate."""
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    c = factories.customer(name="甲")
+    assert call("post", "/api/customers", {"name": "周\x00杰", "email": "z@example.com"}) == (
+        400,
+        {
+            "error": "name: contains a NUL character",
+            "field": "name",
+        },
+    )
+    contact = {"channel": "phone", "direction": "in", "summary": "ok", "attributes": ["a\x00"]}
+    status, body = call("post", f"/api/customers/{c.pk}/contacts", contact)
+    assert (status, body["field"]) == (400, "attributes.0")
+    lone = b'{"name": "\\ud800", "email": "s@example.com"}'  # an unpaired surrogate
+    response = client.post("/api/customers", data=lone, content_type="application/json", **auth)
+    assert (response.status_code, response.json()["error"]) == (
+        400,
+        "name: contains an unpaired surrogate",
+    )
+    assert not Customer.objects.filter(name__startswith="周").exists()
+
+
+def test_what_the_database_cannot_hold_is_a_400_not_a_500(call):
+    """The safety net under the schemas: a NUL in a query string reaches PostgreSQL's driver,
+    which refuses it (SQLite searches for it and finds nobody)."""
+    from django.db import connection
+
+    status, body = call("get", "/api/customers?q=%00")
+    if connection.vendor == "postgresql":
+        assert (status, body["error"]) == (
+            400,
+            "a value cannot be stored: PostgreSQL text fields cannot contain NUL (0x00) bytes",
+        )
+    else:
+        assert (status, body["items"]) == (200, [])
+
+
 def test_merge_through_the_api(call):
     a = factories.customer(name="甲")
     b = factories.customer(name="乙")

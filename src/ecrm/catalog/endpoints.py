@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema
 
 from ecrm.catalog import api as catalog
 from ecrm.catalog.models import Product
-from ecrm.config.api import require
+from ecrm.config.api import Key, require
 from ecrm.core.fields import MONEY_LIMIT
 from ecrm.staff import rules as perms
 
@@ -55,7 +55,7 @@ def _out(p: Product) -> dict:
 
 
 @router.get("", response=ProductPage, summary="Products, newest first (keyset pages)")
-def list_products(request, after: int | None = None, limit: int = Query(50, ge=1, le=200)):
+def list_products(request, after: Key | None = None, limit: int = Query(50, ge=1, le=200)):
     require(request, perms.VIEW_CUSTOMERS)
     qs = Product.objects.select_related("category", "brand").order_by("-pk")
     if after is not None:

@@ -5,22 +5,49 @@ Every error is ``{"error": "<sentence>", "field": "<name or null>"}`` with a 4xx
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import DataError
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
-from ninja import NinjaAPI
+from ninja import Field, NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
 from ecrm.analytics.rules import ReportError
 from ecrm.contacts.api import ContactError
+from ecrm.core.text import SUSPECT_JSON, unstorable
 from ecrm.customers.api import MergeError, ProfileError
 from ecrm.loyalty.api import InsufficientPoints, LoyaltyError
 from ecrm.orders.api import OrderError
 from ecrm.promotions import api as promotions
 from ecrm.segments.api import DefinitionError, SegmentError
 from ecrm.staff import api as staff
+
+
+class Unstorable(ValueError):
+    """A string of a JSON body that no database stores (``core.text.unstorable``)."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field or None
+
+
+class JsonBodies(Parser):
+    """JSON bodies without a NUL character or an unpaired surrogate in any string: neither
+    can be stored (PostgreSQL refuses NUL in text, neither driver encodes a lone surrogate),
+    and reaching the database they were a 500. The tracking API refuses the same."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        if SUSPECT_JSON.search(request.body):
+            found = unstorable(data, item=".{}")
+            if found:
+                raise Unstorable(*found)
+        return data
 
 
 class BearerToken(HttpBearer):
@@ -46,12 +73,18 @@ api = NinjaAPI(
     version="1",
     urls_namespace="api",
     auth=[BearerToken(), ConsoleSession()],
+    parser=JsonBodies(),
     description=(
         "Profiles, orders, products and the contact log of eCRM. Authenticate with "
         "`Authorization: Bearer <token>` (`ecrm apitoken create USER NAME`) or a console "
         "session. The Segment-compatible tracking API lives at `/v1/` and uses write keys."
     ),
 )
+
+
+# A row id or keyset cursor in a request: what the databases' 64-bit keys hold. A larger
+# number reached the query and failed there (SQLite: OverflowError) with a 500.
+Key = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
 def error_response(request, status: int, message: str, field: str | None = None):
@@ -75,6 +108,17 @@ def _malformed_multipart(request, exc):
     boundary, a cut-off body): Django raises when the form is read, ninja would pass it on
     as a 500."""
     return error_response(request, 400, f"the request body is not valid multipart/form-data: {exc}")
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def _out_of_range(request, exc):
+    """The safety net for a value no schema bounds that the database cannot hold: a number
+    past its integer columns (OverflowError from SQLite's driver, PostgreSQL's "integer out
+    of range") or text PostgreSQL refuses (a NUL character). Nothing was saved: the
+    request's transaction ended with the error."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    return error_response(request, 400, f"a value cannot be stored: {reason}")
 
 
 @api.exception_handler(ProfileError)
@@ -152,6 +196,8 @@ def _unauthorized(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
+    if isinstance(exc.__cause__, Unstorable):  # ninja wraps what the parser raises
+        return error_response(request, 400, str(exc.__cause__), exc.__cause__.field)
     return error_response(request, exc.status_code, str(exc))
 
 

@@ -1,4 +1,5 @@
-"""Text keys for search: pinyin of Chinese names, normalised e-mail addresses."""
+"""Text keys for search (pinyin of Chinese names, normalised e-mail addresses) and the text no
+database stores."""
 
 import re
 import unicodedata
@@ -59,3 +60,35 @@ def normalize_email(raw: str) -> str:
     except ValidationError as exc:
         raise InvalidEmail("", N_("%(value)s is not an e-mail address"), value=repr(raw)) from exc
     return text
+
+
+# How a JSON body spells what no database stores: NUL and the surrogate range.
+SUSPECT_JSON = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def unstorable(value, path: str = "", item: str = "[{}]") -> tuple[str, str] | None:
+    """The first string in decoded JSON ``value`` that a database cannot store, as (its path,
+    why): a NUL character (PostgreSQL refuses it in text) or an unpaired surrogate (no UTF-8
+    for it: both drivers fail). A key is reported at its object's path; ``item`` formats a
+    list index onto the path. Worth calling only where ``SUSPECT_JSON`` matches the body."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path, "contains a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path, "contains an unpaired surrogate"
+        return None
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found = unstorable(key, path, item) or unstorable(
+                child, f"{path}.{key}" if path else key, item
+            )
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            found = unstorable(child, path + item.format(i), item)
+            if found:
+                return found
+    return None

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from ecrm.config.api import require
+from ecrm.config.api import Key, require
 from ecrm.contacts import api as contacts
 from ecrm.core.audit import Actor
 from ecrm.customers import api as customers
@@ -152,7 +152,7 @@ def customer_360(customer: Customer) -> dict:
 
 
 @router.get("", response=Page, summary="Search customers (keyset pages, newest first)")
-def search(request, q: str = "", after: int | None = None, limit: int = Query(50, ge=1, le=200)):
+def search(request, q: str = "", after: Key | None = None, limit: int = Query(50, ge=1, le=200)):
     require(request, perms.VIEW_CUSTOMERS)
     page = queries.search_customers(q, after=after, limit=limit)
     return {"items": page.items, "next": page.next_cursor}

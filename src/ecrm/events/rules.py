@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ecrm.core.text import SUSPECT_JSON, unstorable
 from ecrm.customers.api import IdentityKind, ProfileError, clean_profile, make_claim
 from ecrm.events import ecommerce
 from ecrm.events.ecommerce import Commerce, CommerceError
@@ -71,7 +71,6 @@ COUNTRY_NAMES = {
     "united states": "US", "usa": "US", "美国": "US",
     "united kingdom": "GB", "uk": "GB", "英国": "GB",
 }  # fmt: skip
-_SUSPECT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 class InvalidMessage(ValueError):
@@ -127,31 +126,15 @@ def decode_body(raw: bytes) -> dict:
         raise InvalidMessage("body", f"is not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise InvalidMessage("body", "must be a JSON object")
-    if _SUSPECT.search(raw):
-        _check_text(data, "")
+    if SUSPECT_JSON.search(raw):
+        found = unstorable(data)
+        if found:
+            raise InvalidMessage(found[0] or "body", found[1])
     return data
 
 
 def _no_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
-
-
-def _check_text(value, path: str) -> None:
-    """Strings a database cannot store: NUL characters and unpaired surrogates."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidMessage(path or "body", "contains a NUL character")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidMessage(path or "body", "contains an unpaired surrogate") from exc
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_text(key, path or "body")
-            _check_text(item, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_text(item, f"{path}[{i}]")
 
 
 def batch_messages(body: dict, *, received_at: dt.datetime, currency: str) -> list[Message]:

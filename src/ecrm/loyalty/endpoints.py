@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from ecrm.config.api import require
+from ecrm.config.api import Key, require
 from ecrm.core.audit import Actor
 from ecrm.customers.models import Customer
 from ecrm.loyalty import queries, rules, services
@@ -203,7 +203,7 @@ class SimulateIn(Schema):
     currency: str = "CNY"
     lines: list[LineIn] = []
     draft: dict | None = Field(None, description="an unsaved rule definition to preview")
-    draft_rule_id: int | None = None
+    draft_rule_id: Key | None = None
 
 
 class OutcomeOut(Schema):
@@ -455,7 +455,7 @@ def member_points(request, customer_id: int):
 
 @members.get("/{customer_id}/points/history", response=HistoryOut, summary="Points history")
 def member_history(
-    request, customer_id: int, before: int | None = None, limit: int = Query(50, ge=1, le=200)
+    request, customer_id: int, before: Key | None = None, limit: int = Query(50, ge=1, le=200)
 ):
     require(request, perms.VIEW_CUSTOMERS)
     _customer(customer_id)

@@ -549,6 +549,9 @@ def restore_points(
         return m.points
 
 
+MAX_ADJUSTMENT = 100_000_000  # points in one staff adjustment (a rule's cap at most)
+
+
 def adjust_points(
     customer_id: int,
     points: int,
@@ -564,6 +567,10 @@ def adjust_points(
         raise LoyaltyError("reason", N_("say why the points change"))
     if not isinstance(points, int) or points == 0:
         raise LoyaltyError("points", N_("must be a non-zero whole number"))
+    if abs(points) > MAX_ADJUSTMENT:
+        raise LoyaltyError(
+            "points", N_("must be from -%(max)s to %(max)s"), max=f"{MAX_ADJUSTMENT:,}"
+        )
     ref = uuid.uuid4().hex
     at = clock.now()
     with transaction.atomic():

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_noop as N_
 from ninja import Field, Query, Router, Schema, Status
 
-from ecrm.config.api import require
+from ecrm.config.api import Key, require
 from ecrm.core.audit import Actor
 from ecrm.customers import api as customers
 from ecrm.promotions import queries, services
@@ -66,8 +66,8 @@ class CodesOut(Schema):
 
 
 class IssueIn(Schema):
-    customer_id: int | None = None
-    segment_id: int | None = None
+    customer_id: Key | None = None
+    segment_id: Key | None = None
     source_ref: str = Field("", max_length=120)
 
 
@@ -137,7 +137,7 @@ class RewardIn(Schema):
     description: str = ""
     kind: str
     points: int
-    campaign_id: int | None = None
+    campaign_id: Key | None = None
     gift_sku: str = ""
     stock: int | None = None
     active: bool = True
@@ -483,7 +483,7 @@ def attribute(request, payload: ReferralIn):
 def list_referrals(
     request,
     state: str = "",
-    before_id: int | None = None,
+    before_id: Key | None = None,
     limit: int = Query(100, ge=1, le=500),
 ):
     require(request, perms.VIEW_CUSTOMERS)

@@ -184,6 +184,7 @@ def set_campaign_status(campaign_id: int, status: str, *, actor: audit.Actor) ->
 
 
 MAX_BATCH = 100_000
+MAX_STOCK = 100_000_000  # a reward's stock (the same bound as a campaign's limits)
 
 
 def generate_codes(
@@ -670,6 +671,8 @@ def save_reward(
         raise PromotionError("points", N_("must be a whole number from 1 to 10,000,000"))
     if stock is not None and (not isinstance(stock, int) or stock < 0):
         raise PromotionError("stock", N_("must be a whole number, 0 or more"))
+    if stock is not None and stock > MAX_STOCK:  # was a 500 past the column's integers
+        raise PromotionError("stock", rules.FROM_TO, min=0, max=f"{MAX_STOCK:,}")
     if kind == RewardKind.COUPON:
         if campaign_id is None:
             raise PromotionError("campaign_id", N_("a coupon reward needs a unique-code campaign"))

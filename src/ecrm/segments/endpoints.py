@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from ecrm.config.api import require
+from ecrm.config.api import Key, require
 from ecrm.core.audit import Actor
 from ecrm.segments import fields, queries, services
 from ecrm.segments.models import Segment, SegmentKind, SegmentVersion
@@ -214,7 +214,7 @@ def delete(request, segment_id: int):
 
 
 @router.get("/{int:segment_id}/members", response=MemberPage, summary="Members (keyset pages)")
-def members(request, segment_id: int, after: int = 0, limit: int = Query(50, ge=1, le=1000)):
+def members(request, segment_id: int, after: Key = 0, limit: int = Query(50, ge=1, le=1000)):
     require(request, perms.VIEW_CUSTOMERS)
     get_object_or_404(Segment, pk=segment_id)
     items, nxt = queries.member_page(segment_id, after=after, limit=limit)
@@ -225,7 +225,7 @@ def members(request, segment_id: int, after: int = 0, limit: int = Query(50, ge=
     "/{int:segment_id}/changes", response=ChangePage, summary="Entries and exits, newest first"
 )
 def changes(
-    request, segment_id: int, before: int | None = None, limit: int = Query(50, ge=1, le=1000)
+    request, segment_id: int, before: Key | None = None, limit: int = Query(50, ge=1, le=1000)
 ):
     require(request, perms.VIEW_CUSTOMERS)
     get_object_or_404(Segment, pk=segment_id)

@@ -157,6 +157,10 @@ def test_a_service_agent_adjusts_points_and_it_is_audited(signed_in):
     agent = signed_in(Role.SERVICE_AGENT)
     response = agent.post(f"/loyalty/members/{c.pk}/adjust/", {"points": "-500", "reason": "x"})
     assert response.status_code == 400
+    huge = {"points": str(10**20), "reason": "x"}  # was a 500 (an integer SQLite cannot hold)
+    response = agent.post(f"/loyalty/members/{c.pk}/adjust/", huge)
+    assert response.status_code == 400
+    assert "须在 -100,000,000 到 100,000,000 之间" in response.content.decode()
     response = agent.post(f"/loyalty/members/{c.pk}/adjust/", {"points": "50", "reason": "补偿"})
     assert response.status_code == 302
     assert api.balance(c.pk) == 350

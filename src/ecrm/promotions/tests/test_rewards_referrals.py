@@ -77,6 +77,12 @@ def test_reward_validation_names_the_field():
     with pytest.raises(services.PromotionError) as caught:
         services.save_reward(name="券", kind="gift", points=0, actor=SYSTEM)
     assert caught.value.field == "points"
+    with pytest.raises(services.PromotionError) as caught:  # was a 500 (past 64 bits)
+        services.save_reward(name="杯", kind="gift", points=5, stock=10**20, actor=SYSTEM)
+    assert (caught.value.field, str(caught.value)) == (
+        "stock",
+        "stock: must be from 0 to 100,000,000",
+    )
 
 
 def test_tier_targeting_asks_loyalty():
