@@ -7,6 +7,10 @@ method with a plain-text 405; an unexpected exception would end in Django's HTML
 This middleware gives those (and Django's own 400 and 403 pages there) the path's JSON
 shape, keeping the status and the Allow header.
 
+A NUL character in a query parameter (or a console form's field) is refused up front with a
+400 naming the parameter: PostgreSQL cannot store or even compare one in text, and a search
+for ``?q=%00`` answered 500 there.
+
 It also answers a busy database, on every path, with 503 and ``Retry-After`` instead of a
 500: SQLite lets one connection write at a time, and a long job (``core.database``) can hold
 the lock longer than a request waits for it (``busy_timeout``, 30 s). Nothing of such a
@@ -20,6 +24,7 @@ import logging
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from ecrm.config.api import error_response as api_error
 from ecrm.core import database
@@ -65,13 +70,41 @@ def _json(request: HttpRequest, shape: str, status: int, allowed: str = "") -> H
     return tracking_error(status, "", message, CODES[status])
 
 
+NUL = "contains a NUL character"
+
+
+def _nul_parameter(request: HttpRequest, shape: str | None) -> str | None:
+    """The first query parameter (or, in the console, posted form field) whose name or value
+    holds a NUL character. The APIs' JSON bodies are checked by their own parsers."""
+    sources = [request.GET]
+    if shape is None and request.method == "POST":
+        sources.append(request.POST)
+    for source in sources:
+        for name, values in source.lists():
+            if any("\x00" in text for text in (name, *values)):
+                return name.replace("\x00", "") or "?"
+    return None
+
+
+def _refuse_nul(request: HttpRequest, shape: str | None, name: str) -> HttpResponse:
+    if shape == "api":
+        return api_error(request, 400, f"{name}: {NUL}", name)
+    if shape == "tracking":
+        return tracking_error(400, name, NUL, "invalid_request")
+    problem = _("%(name)s: contains a NUL character") % {"name": name}
+    return render(request, "console/bad_request.html", {"problem": problem}, status=400)
+
+
 class JsonErrors:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
         shape = _shape(request)
+        nul = _nul_parameter(request, shape)
+        if nul is not None:
+            return _refuse_nul(request, shape, nul)
+        response = self.get_response(request)
         if shape is None or response.status_code not in (400, 403, 404, 405):
             return response
         if response.get("Content-Type", "").startswith("application/json"):
