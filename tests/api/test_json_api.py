@@ -179,6 +179,16 @@ def test_a_nul_character_is_refused_naming_the_field(call, client, token):
     assert not Customer.objects.filter(name__startswith="周").exists()
 
 
+def _search_raises(monkeypatch, error: Exception) -> None:
+    """The customer search endpoint's query raises ``error``."""
+    from ecrm.customers import endpoints
+
+    def search(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(endpoints.queries, "search_customers", search)
+
+
 def test_a_nul_in_a_query_parameter_is_a_400_naming_it(call, client):
     """PostgreSQL's driver refuses NUL in text: ``?q=%00`` answered 500 there (console and
     API); the middleware refuses it on every path, in each path's shape."""
@@ -193,12 +203,7 @@ def test_a_nul_in_a_query_parameter_is_a_400_naming_it(call, client):
 def test_what_the_database_cannot_hold_is_a_400_not_a_500(call, monkeypatch):
     """The safety net under the schemas: a value that still reaches a database which cannot
     hold it (SQLite's driver: OverflowError; PostgreSQL: DataError) is a 400 saying why."""
-    from ecrm.customers import endpoints
-
-    def too_large(*args, **kwargs):
-        raise OverflowError("Python int too large to convert to SQLite INTEGER")
-
-    monkeypatch.setattr(endpoints.queries, "search_customers", too_large)
+    _search_raises(monkeypatch, OverflowError("Python int too large to convert to SQLite INTEGER"))
     assert call("get", "/api/customers?q=x") == (
         400,
         {
@@ -356,13 +361,7 @@ def test_tracking_paths_answer_unknown_types_in_the_tracking_shape(client):
 
 def test_an_unexpected_error_is_a_logged_json_500(call, monkeypatch, caplog):
     """Nothing the code did not foresee reaches a client as an HTML page or a traceback."""
-    from ecrm.customers import endpoints
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(endpoints.queries, "search_customers", broken)
-
+    _search_raises(monkeypatch, RuntimeError("disk on fire"))
     assert call("get", "/api/customers?q=x") == (
         500,
         {
