@@ -281,8 +281,24 @@ def clean_code(raw) -> str:
 
 
 def generate_code(prefix: str = "", length: int = 10) -> str:
-    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
-    return f"{prefix}{body}"
+    return random_codes(1, prefix, length)[0]
+
+
+# The random bytes that map evenly onto the alphabet (the rest are drawn again).
+_EVEN_BYTES = 256 // len(CODE_ALPHABET) * len(CODE_ALPHABET)
+
+
+def random_codes(count: int, prefix: str = "", length: int = 10) -> list[str]:
+    """``count`` codes of ``length`` random alphabet characters after ``prefix`` (from the
+    system's secure source, as ``secrets`` draws; they may repeat). One draw of bytes for
+    all of them: a character at a time, 100,000 codes took 3 s."""
+    chars: list[str] = []
+    while len(chars) < count * length:
+        need = count * length - len(chars)
+        raw = secrets.token_bytes(need + need // 16 + 16)
+        chars += [CODE_ALPHABET[b % len(CODE_ALPHABET)] for b in raw if b < _EVEN_BYTES]
+    body = "".join(chars)
+    return [prefix + body[i * length : (i + 1) * length] for i in range(count)]
 
 
 # --- checkout: what a coupon gives, or why not ------------------------------------

@@ -18,12 +18,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.core import audit, clock
 from ecrm.core.messages import MUST_BE_ONE_OF, REQUIRED_UP_TO, Problem
+from ecrm.core.tables import insert_rows, select_where_in
 from ecrm.customers import api as customers
 from ecrm.promotions import rules
 from ecrm.promotions.models import (
@@ -204,19 +205,24 @@ def generate_codes(
             raise PromotionError("count", N_("a shared-code campaign has its one code"))
         now = clock.now()
         codes = _new_codes(count, prefix)
-        Coupon.objects.bulk_create(
-            [
-                Coupon(
-                    code=c,
-                    campaign=campaign,
-                    max_uses=terms.uses_per_code,
-                    expires_at=rules.expiry_for(terms, now),
-                    source="batch",
-                    issued_at=now,
-                )
-                for c in codes
-            ],
-            batch_size=2000,
+        # Plain rows in one stream (COPY on PostgreSQL): 100,000 model instances through
+        # bulk_create took 6 s of the 11 s the request took.
+        ops = connection.ops
+        insert_rows(
+            Coupon._meta.db_table,
+            ("code",),
+            [(c,) for c in codes],
+            same={
+                "campaign_id": campaign.pk,
+                "customer_id": None,
+                "max_uses": terms.uses_per_code,
+                "uses": 0,
+                "expires_at": ops.adapt_datetimefield_value(rules.expiry_for(terms, now)),
+                "void": False,
+                "source": "batch",
+                "source_ref": "",
+                "issued_at": ops.adapt_datetimefield_value(now),
+            },
         )
         CouponCampaign.objects.filter(pk=campaign.pk).update(issued=F("issued") + count)
         audit.record(
@@ -228,16 +234,10 @@ def generate_codes(
 def _new_codes(count: int, prefix: str) -> list[str]:
     """``count`` distinct codes no coupon has yet (10 random characters: collisions are rare)."""
     codes: set[str] = set()
+    table = Coupon._meta.db_table
     while len(codes) < count:
-        want = {rules.generate_code(prefix) for _ in range(count - len(codes))}
-        taken = set()
-        wanted = list(want)
-        for start in range(0, len(wanted), 900):
-            taken.update(
-                Coupon.objects.filter(code__in=wanted[start : start + 900]).values_list(
-                    "code", flat=True
-                )
-            )
+        want = set(rules.random_codes(count - len(codes), prefix)) - codes
+        taken = {row[0] for row in select_where_in(table, "code", list(want), ())}
         codes |= want - taken
     return sorted(codes)
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from ecrm.core import clock
 from ecrm.core.audit import SYSTEM
 from ecrm.customers.tests import factories as people
 from ecrm.orders import api as orders
@@ -106,6 +107,19 @@ def test_generated_batch_codes_are_distinct_and_each_usable_once():
     campaign = factories.campaign(name="门店券", code="", codes="unique")
     codes = services.generate_codes(campaign.pk, 50, actor=SYSTEM, prefix="SH")
     assert len(set(codes)) == 50 and all(c.startswith("SH") for c in codes)
+    assert all(len(c) == 12 and set(c[2:]) <= set(services.rules.CODE_ALPHABET) for c in codes)
+    # Written as plain rows (COPY on PostgreSQL): what the model would have written.
+    stored = Coupon.objects.get(code=codes[2])
+    terms = services.terms_of(campaign)
+    assert (stored.campaign_id, stored.customer_id, stored.uses, stored.void) == (
+        campaign.pk,
+        None,
+        0,
+        False,
+    )
+    assert (stored.source, stored.source_ref, stored.max_uses) == ("batch", "", terms.uses_per_code)
+    assert stored.expires_at == services.rules.expiry_for(terms, stored.issued_at)
+    assert abs((clock.now() - stored.issued_at).total_seconds()) < 60
     buyer = people.customer()
     services.redeem_coupon(codes[0], factories.cart(buyer.pk), order_ref="SO-1")
     assert services.quote_coupon(codes[0], factories.cart(buyer.pk)).reason == "code_used_up"
