@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from ecrm.config.api import error_response as api_error
 from ecrm.core import database
+from ecrm.core.text import NUL_CHARACTER
 from ecrm.events.web.tracking import error_response as tracking_error
 
 log = logging.getLogger("ecrm.api")
@@ -70,9 +71,6 @@ def _json(request: HttpRequest, shape: str, status: int, allowed: str = "") -> H
     return tracking_error(status, "", message, CODES[status])
 
 
-NUL = "contains a NUL character"
-
-
 def _nul_parameter(request: HttpRequest, shape: str | None) -> str | None:
     """The first query parameter (or, in the console, posted form field) whose name or value
     holds a NUL character. The APIs' JSON bodies are checked by their own parsers."""
@@ -88,9 +86,9 @@ def _nul_parameter(request: HttpRequest, shape: str | None) -> str | None:
 
 def _refuse_nul(request: HttpRequest, shape: str | None, name: str) -> HttpResponse:
     if shape == "api":
-        return api_error(request, 400, f"{name}: {NUL}", name)
+        return api_error(request, 400, f"{name}: {NUL_CHARACTER}", name)
     if shape == "tracking":
-        return tracking_error(400, name, NUL, "invalid_request")
+        return tracking_error(400, name, NUL_CHARACTER, "invalid_request")
     problem = _("%(name)s: contains a NUL character") % {"name": name}
     return render(request, "console/bad_request.html", {"problem": problem}, status=400)
 

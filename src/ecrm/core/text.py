@@ -62,6 +62,8 @@ def normalize_email(raw: str) -> str:
     return text
 
 
+NUL_CHARACTER = "contains a NUL character"
+LONE_SURROGATE = "contains an unpaired surrogate"
 # How a JSON body spells what no database stores: NUL and the surrogate range.
 SUSPECT_JSON = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
@@ -73,11 +75,11 @@ def unstorable(value, path: str = "", item: str = "[{}]") -> tuple[str, str] | N
     list index onto the path. Worth calling only where ``SUSPECT_JSON`` matches the body."""
     if isinstance(value, str):
         if "\x00" in value:
-            return path, "contains a NUL character"
+            return path, NUL_CHARACTER
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return path, "contains an unpaired surrogate"
+            return path, LONE_SURROGATE
         return None
     if isinstance(value, dict):
         for key, child in value.items():

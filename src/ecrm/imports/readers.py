@@ -25,6 +25,7 @@ from pathlib import Path
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.core.messages import Message, Problem
+from ecrm.core.text import NUL_CHARACTER, SUSPECT_JSON, unstorable
 
 GZIP_MAGIC = b"\x1f\x8b"
 # Encodings in which the bytes of a comma, semicolon, tab, quote, CR and LF are those
@@ -87,6 +88,8 @@ class Table:
     compressed: bool
     delimiter: str = ","
     header: list[str] = field(default_factory=list)
+    # Learnt by a whole pass of ``_split_counts``, which refuses to split at a NUL byte.
+    _no_nul: bool = field(default=False, init=False, repr=False, compare=False)
 
     def _text(self):
         return io.TextIOWrapper(_open_binary(self.path), encoding=self.encoding, newline="")
@@ -166,6 +169,7 @@ class Table:
                     rows.pop()  # after the last line end
                 split = [row.split(delimiter, index + 1) for row in rows]
                 counts.update([row[index] if len(row) > index else b"" for row in split])
+        self._no_nul = True
         if not counts:
             return Counter()
         # Decoded in one piece: no character's bytes contain a line end.
@@ -223,8 +227,22 @@ class Table:
             pass
         return None
 
+    def _has_nul(self) -> bool:
+        """Whether the file holds a NUL byte anywhere (one fast scan of the bytes): only then
+        are its rows checked one by one for NUL characters, which no database stores
+        (PostgreSQL refuses them in text). An order import's count of rows per order has
+        read every byte already."""
+        if self._no_nul:
+            return False
+        with _open_binary(self.path) as raw:
+            while block := raw.read(SPLIT_CHUNK):
+                if b"\x00" in block:
+                    return True
+        return False
+
     def _csv_records(self) -> Iterator[tuple]:
         width = len(self.header)
+        nul = self._has_nul()
         with self._text() as text:
             reader = csv.reader(text, delimiter=self.delimiter)
             next(reader, None)
@@ -242,6 +260,9 @@ class Table:
                     else:
                         yield line, values, _too_many(len(values), width)
                         continue
+                if nul and (problem := self._unstorable(values)) is not None:
+                    yield line, values, problem
+                    continue
                 yield line, values
 
     def _jsonl_records(self) -> Iterator[tuple]:
@@ -258,7 +279,25 @@ class Table:
                 values: list = [""] * width
                 for key, value in obj.items():
                     values[index[key]] = _scalar_text(value)
+                if _SUSPECT_TEXT.search(raw) and (problem := self._unstorable(values)):
+                    yield line, values, problem
+                    continue
                 yield line, values
+
+    def _unstorable(self, values: list) -> Message | None:
+        """Why no database stores this row's cells (``core.text.unstorable``), naming the
+        column, or None."""
+        found = unstorable(values, item=".{}")
+        if found is None:
+            return None
+        column = self.header[int(found[0].lstrip(".").split(".")[0])]
+        if found[1] == NUL_CHARACTER:
+            return Message(N_("%(column)s contains a NUL character"), column=column)
+        return Message(N_("%(column)s contains an unpaired surrogate"), column=column)
+
+
+# JSON's escapes of what no database stores (``core.text.SUSPECT_JSON``, for a decoded line).
+_SUSPECT_TEXT = re.compile(SUSPECT_JSON.pattern.decode())
 
 
 def _line_blocks(raw, decode, crlf_to_lf: bool = True) -> Iterator[bytes]:

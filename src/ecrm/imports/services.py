@@ -139,7 +139,8 @@ class Rejects:
         path.parent.mkdir(parents=True, exist_ok=True)
         width = len(self.header)
         with (
-            open(path, "w", encoding="utf-8-sig", newline="") as out,
+            # A lone surrogate of a JSON line (the row's reason) has no UTF-8: "?" instead.
+            open(path, "w", encoding="utf-8-sig", errors="replace", newline="") as out,
             translation.override(self.language),
         ):
             writer = csv.writer(out)

@@ -612,3 +612,30 @@ def test_buyer_lookups_stop_when_few_buyers_are_stored(tmp_path, monkeypatch):
     assert lookups(_buyers(parser, "C8")) == {}  # none of 2 stored: no more lookups
     assert lookups(_buyers(parser, "C1")) == {}
     assert not lookups.on
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_text_no_database_stores_is_a_rejected_row_not_a_crash(tmp_path, suffix):
+    """A NUL character (PostgreSQL refuses it in text; SQLite kept it) and, in JSON Lines,
+    an unpaired surrogate (no UTF-8 for it: the import stopped with a traceback) reject
+    their row, naming the column; the other rows go in. The reject file shows "?" for what
+    it cannot encode."""
+    path = tmp_path / f"people.{suffix}"
+    if suffix == "csv":
+        path.write_bytes("customer_id,name\nN1,张\x00三\nN2,李四\n".encode())
+        expected = [["2", "name contains a NUL character", "N1", "张\x00三"]]
+    else:
+        path.write_text(
+            '{"customer_id": "N1", "name": "王\\u0000五"}\n'
+            '{"customer_id": "N3", "name": "\\ud800"}\n'
+            '{"customer_id": "N2", "name": "李四"}\n'
+        )
+        expected = [
+            ["1", "name contains a NUL character", "N1", "王\x00五"],
+            ["2", "name contains an unpaired surrogate", "N3", "?"],
+        ]
+    summary = imports.run_import("customers", path, rejects=tmp_path / "r.csv")
+
+    assert (summary.rows_accepted, summary.rows_rejected) == (1, len(expected))
+    assert list(Customer.objects.values_list("name", flat=True)) == ["李四"]
+    assert read_rejects(tmp_path / "r.csv")[1:] == expected
