@@ -15,7 +15,7 @@ from django.utils.translation import gettext_noop as N_
 
 from ecrm import flows
 from ecrm.core import audit, clock
-from ecrm.core.messages import Problem
+from ecrm.core.messages import Message, Problem
 from ecrm.core.tables import select_where_in
 from ecrm.core.text import pinyin_keys
 from ecrm.customers import rules
@@ -327,6 +327,19 @@ def _customer_references() -> list[tuple[type[models.Model], str]]:
             continue
         refs.append((model, rel.field.name))
     return refs
+
+
+def merge_refusal(source: Customer, target: Customer) -> Message | None:
+    """Why the console does not offer to fold ``source`` into ``target``, in
+    ``merge_customers``' own words: the same profile, or either merged into another already
+    (the service would follow a merged target to its survivor; the console shows the
+    profiles as they are and lets staff open the survivor)."""
+    if source.pk == target.pk:
+        return Message(SELF_MERGE)
+    for customer in (source, target):
+        if customer.merged_into_id is not None:
+            return Message(MERGED_ALREADY, id=customer.pk, target=customer.merged_into_id)
+    return None
 
 
 def merge_customers(

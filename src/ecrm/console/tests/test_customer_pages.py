@@ -374,11 +374,23 @@ def test_merging_a_profile_already_merged_elsewhere_is_refused(agent_client):
     confirm = agent_client.get(f"/customers/{zhang.pk}/merge/{dup.pk}/")
     response = agent_client.post(f"/customers/{zhang.pk}/merge/{dup.pk}/", follow=True)
 
-    assert confirm.context["problem"] == f"客户 #{dup.pk} 已并入 #{wang.pk}。"
+    assert confirm.context["problem"] == f"客户 #{dup.pk} 已并入 #{wang.pk}"
     assert response.redirect_chain == [(f"/customers/{zhang.pk}/merge/{dup.pk}/", 302)]
     assert [str(m) for m in response.context["messages"]] == [f"客户 #{dup.pk} 已并入 #{wang.pk}"]
     assert Merge.objects.count() == 1
     assert Customer.objects.get(pk=dup.pk).merged_into_id == wang.pk
+
+
+def test_the_confirm_page_gives_the_services_reasons(agent_client):
+    """Itself, or a merged-away target: the same words ``merge_customers`` refuses with."""
+    zhang, dup = f.customer("张伟"), f.customer("张伟")
+    customers.merge_customers(dup.pk, zhang.pk, actor=Actor("t"))
+
+    itself = agent_client.get(f"/customers/{zhang.pk}/merge/{zhang.pk}/")
+    merged = agent_client.get(f"/customers/{dup.pk}/merge/{zhang.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert itself.context["problem"] == "客户不能与自身合并"
+    assert merged.context["problem"] == f"customer #{dup.pk} was already merged into #{zhang.pk}"
 
 
 def test_possible_duplicates_share_an_unverified_phone(agent_client):

@@ -236,26 +236,14 @@ def merge_confirm(request, customer_id: int, other_id: int):
             % {"source": record.source_id, "target": record.target_id, "moved": moved or "—"},
         )
         return redirect("console:customer", record.target_id)
-    problem = ""
-    if source.pk == target.pk:
-        problem = _("A customer cannot be merged with itself.")
-    elif source.merged_into_id is not None:
-        problem = _("Customer #%(id)s was already merged into #%(target)s.") % {
-            "id": source.pk,
-            "target": source.merged_into_id,
-        }
-    elif target.merged_into_id is not None:
-        problem = _("Customer #%(id)s was already merged into #%(target)s.") % {
-            "id": target.pk,
-            "target": target.merged_into_id,
-        }
+    refusal = customers.merge_refusal(source, target)
     return render(
         request,
         "customers/merge_confirm.html",
         {
             "target": target,
             "source": source,
-            "problem": problem,
+            "problem": refusal.localized() if refusal else "",
             "target_figures": figures.figures_of(target.pk),
             "source_figures": figures.figures_of(source.pk),
             "target_identities": queries.identities_of(target.pk),
