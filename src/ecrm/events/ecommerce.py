@@ -22,12 +22,20 @@ discount plus shipping and tax. Money is read from numbers or numeric strings.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ecrm.catalog.api import ProductInput
 from ecrm.core.fields import MONEY_LIMIT
-from ecrm.orders.api import LineInput, OrderInput, OrderStatus, ReturnInput
+from ecrm.orders.api import (
+    LineInput,
+    OrderError,
+    OrderInput,
+    OrderStatus,
+    ReturnInput,
+    check_amounts,
+)
 
 PRODUCT_EVENTS = frozenset(
     {"Product Viewed", "Product Clicked", "Product Added", "Product Removed"}
@@ -99,13 +107,7 @@ def parse(event: str, properties: dict, *, currency: str) -> Commerce | None:
         total = revenue + shipping + tax
     if total is None and subtotal is not None:
         total = subtotal - discount + shipping + tax
-    lines_total = sum((line.line_amount for line in lines), Decimal(0))
-    if abs(lines_total) >= MONEY_LIMIT:
-        raise CommerceError("products", f"the lines come to {lines_total:f}, out of range")
-    grand = total if total is not None else lines_total - discount + shipping + tax
-    if abs(grand) >= MONEY_LIMIT:
-        raise CommerceError("total", f"the order comes to {grand:f}, out of range")
-    return Commerce(
+    commerce = Commerce(
         event=event,
         products=tuple(p for p, _ in parsed if p.sku),
         order_id=order_id,
@@ -118,6 +120,29 @@ def parse(event: str, properties: dict, *, currency: str) -> Commerce | None:
         coupon=_text(properties.get("coupon"), "coupon", 80),
         store=_text(properties.get("affiliation"), "affiliation", 80),
     )
+    _check_amounts(commerce)
+    return commerce
+
+
+# Where an order's amount (``orders.check_amounts``) comes from in the event's properties.
+_ORDER_FIELD = re.compile(r"lines\.(\d+)\.(?:(quantity)|unit_price|amount)")
+
+
+def _check_amounts(commerce: Commerce) -> None:
+    """The amounts ``record_order`` will check, checked here, so that an event with one the
+    database cannot hold is refused before it is accepted (the order's time plays no part)."""
+    order = order_input(
+        commerce, placed_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), status=PAID, channel=""
+    )
+    try:
+        check_amounts(order)
+    except OrderError as exc:
+        line = _ORDER_FIELD.fullmatch(exc.field)
+        if line:
+            path = f"products[{line[1]}].{line[2] or 'price'}"
+        else:
+            path = "products" if exc.field == "subtotal" else exc.field
+        raise CommerceError(path, exc.message) from None
 
 
 def order_input(
@@ -192,8 +217,6 @@ def _product(raw, prefix: str) -> tuple[ProductInput, LineInput]:
     quantity = _number(raw.get("quantity"), prefix + "quantity", QUANTITY_LIMIT, MILLI)
     if quantity is None:
         quantity = Decimal(1)
-    if price is not None and abs(quantity * price) >= MONEY_LIMIT:
-        raise CommerceError(prefix + "price", f"{price:f} × {quantity:f} is out of range")
     product = ProductInput(
         sku=key,
         name=name,

@@ -12,6 +12,7 @@ from ecrm.orders.rules import (
     OrderShape,
     ReturnInput,
     ShapedOrder,
+    check_amounts,
 )
 from ecrm.orders.services import (
     BatchResult,
@@ -36,6 +37,7 @@ __all__ = [
     "LineKind",
     "OrderBrief",
     "OrderError",
+    "check_amounts",
     "OrderInput",
     "OrderShape",
     "ShapedOrder",
