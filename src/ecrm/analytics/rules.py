@@ -23,7 +23,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_noop as N_  # marks texts for translation; no ORM
 
-from ecrm.core.messages import NOT_A_DATE, Problem
+from ecrm.core import clock
+from ecrm.core.messages import NOT_A_DATE, OUT_OF_CALENDAR, Problem
+from ecrm.core.text import whole_number
 
 MAX_DIMENSIONS = 3
 MAX_ROWS = 5_000
@@ -502,6 +504,12 @@ _TIME_VALUE = {
 }
 
 
+def _in_calendar(day: dt.date, path: str) -> dt.date:
+    if not clock.in_calendar(day):
+        raise ReportError(path, OUT_OF_CALENDAR, first=clock.FIRST_DAY, last=clock.LAST_DAY)
+    return day
+
+
 def time_range(level: str, value: str, path: str) -> tuple[dt.date, dt.date]:
     """The days [start, end] one value of a time level covers."""
     match = _TIME_VALUE[level].match(str(value))
@@ -523,6 +531,8 @@ def time_range(level: str, value: str, path: str) -> tuple[dt.date, dt.date]:
             end = start + dt.timedelta(days=6 if level == "week" else 0)
     except ValueError:
         raise ReportError(path, NOT_A_PERIOD[level], value=repr(value)) from None
+    _in_calendar(start, path)
+    _in_calendar(end, path)
     if level == "week" and start.weekday() != 0:
         raise ReportError(path, NOT_A_MONDAY, value=value)
     return start, end
@@ -530,9 +540,10 @@ def time_range(level: str, value: str, path: str) -> tuple[dt.date, dt.date]:
 
 def parse_date(value, path: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(str(value))
+        day = dt.date.fromisoformat(str(value))
     except ValueError:
         raise ReportError(path, NOT_A_DATE, value=repr(value)) from None
+    return _in_calendar(day, path)
 
 
 # ---------------------------------------------------------------------------------------
@@ -654,7 +665,7 @@ def parse_report(data: dict) -> Report:
             continue
         if name in ("category", "segment"):
             for i, v in enumerate(values):
-                if not v.isdigit():
+                if whole_number(v) is None:
                     raise ReportError(f"{path}[{i}]", IDS_ONLY, name=name, value=repr(v))
         filters.append((name, values))
     if date_from and date_to and date_from > date_to:

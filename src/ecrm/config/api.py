@@ -19,7 +19,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from ecrm.analytics.rules import ReportError
 from ecrm.contacts.api import ContactError
-from ecrm.core.text import SUSPECT_JSON, unstorable
+from ecrm.core.text import MAX_KEY, SUSPECT_JSON, unstorable
 from ecrm.customers.api import MergeError, ProfileError
 from ecrm.loyalty.api import InsufficientPoints, LoyaltyError
 from ecrm.orders.api import OrderError
@@ -84,7 +84,7 @@ api = NinjaAPI(
 
 # A row id or keyset cursor in a request: what the databases' 64-bit keys hold. A larger
 # number reached the query and failed there (SQLite: OverflowError) with a 500.
-Key = Annotated[int, Field(ge=0, le=2**63 - 1)]
+Key = Annotated[int, Field(ge=0, le=MAX_KEY)]
 
 
 def error_response(request, status: int, message: str, field: str | None = None):

@@ -23,6 +23,7 @@ AT_LEAST = N_("must be at least %(min)s")
 AT_MOST = N_("must be at most %(max)s")
 NOT_NEGATIVE = N_("must not be negative")
 NOT_A_DATE = N_("%(value)s is not a date (YYYY-MM-DD)")
+OUT_OF_CALENDAR = N_("must be a date from %(first)s to %(last)s")
 
 
 class Message:

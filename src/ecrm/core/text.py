@@ -15,6 +15,21 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NOT_LETTER = re.compile(r"[^a-z0-9]")
 
 
+# The largest key a database's BIGINT column holds: a larger number names no row.
+MAX_KEY = 2**63 - 1
+
+
+def whole_number(text: str) -> int | None:
+    """``text`` (spaces around it allowed) as a whole number of ASCII digits that a database
+    key can hold, else None. ``str.isdigit`` alone admits digits ``int`` refuses ("²") and
+    numbers no database stores, which typed into a search box or a form must not fail."""
+    text = text.strip()
+    if not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if value <= MAX_KEY else None
+
+
 class InvalidEmail(Problem):
     """Not an e-mail address; raised with no field: the caller knows which one it was."""
 

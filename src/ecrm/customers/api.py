@@ -1,5 +1,6 @@
 """What other domains may call in customers: identity resolution and profile writes."""
 
+from ecrm.core.text import whole_number
 from ecrm.customers.models import ConsentChannel, ConsentStatus, IdentityKind
 from ecrm.customers.queries import holders_of
 from ecrm.customers.rules import PROFILE_FIELDS, Claim, ProfileError, clean_profile, make_claim
@@ -43,9 +44,9 @@ def find_customers(kind: str, values) -> dict[str, set[int]]:
     normal: dict[str, str] = {}
     for raw in values:
         if kind == "customer_id":
-            text = str(raw).strip()
-            if text.isdigit():
-                normal[raw] = text
+            number = whole_number(str(raw).removeprefix("#"))
+            if number is not None:
+                normal[raw] = str(number)
             continue
         try:
             normal[raw] = make_claim(kind, raw).value

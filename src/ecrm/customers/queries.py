@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from ecrm.core.phone import InvalidPhone, looks_like_phone, normalize_phone
-from ecrm.core.text import has_cjk, search_key
+from ecrm.core.text import has_cjk, search_key, whole_number
 from ecrm.customers.models import Consent, Customer, Identity, IdentityKind, Merge
 
 PAGE = 50
@@ -77,22 +77,23 @@ def search_customers(
 
 def _conditions(text: str) -> list[Q]:
     """Conditions on the customer table, each served by one index."""
-    if text.startswith("#") and text[1:].isdigit():
-        return [Q(pk=int(text[1:]))]
+    number = whole_number(text.removeprefix("#"))
+    if text.startswith("#") and number is not None:
+        return [Q(pk=number)]
     if "@" in text:
         return [_prefix("email", text.lower())]
     if looks_like_phone(text):
         conditions = []
         with contextlib.suppress(InvalidPhone):
             conditions.append(Q(phone=normalize_phone(text)))
-        if text.isdigit() and len(text) <= 12:
-            conditions.append(Q(pk=int(text)))
+        if number is not None and len(text) <= 12:
+            conditions.append(Q(pk=number))
         return conditions
     if has_cjk(text):
         return [_prefix("name", text)]
     conditions = [_prefix("name", text)]
-    if text.isdigit():
-        conditions.append(Q(pk=int(text)))
+    if number is not None:
+        conditions.append(Q(pk=number))
     key = search_key(text)
     if key:
         conditions += [_prefix("name_pinyin", key), _prefix("name_initials", key)]

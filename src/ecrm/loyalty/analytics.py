@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.core import clock
-from ecrm.core.messages import MUST_BE_ONE_OF, NOT_A_DATE, Problem
+from ecrm.core.messages import MUST_BE_ONE_OF, NOT_A_DATE, OUT_OF_CALENDAR, Problem
 from ecrm.figures import api as figures
 from ecrm.loyalty import queries
 from ecrm.loyalty.models import TOTALS, EntryKind, Membership, PointsEntry
@@ -69,9 +69,12 @@ def period(start: str = "", end: str = "", grain: str = "") -> Period:
         if not text:
             return default
         try:
-            return dt.date.fromisoformat(text)
+            parsed = dt.date.fromisoformat(text)
         except ValueError:
             raise PeriodError(name, NOT_A_DATE, value=repr(text)) from None
+        if not clock.in_calendar(parsed):
+            raise PeriodError(name, OUT_OF_CALENDAR, first=clock.FIRST_DAY, last=clock.LAST_DAY)
+        return parsed
 
     last = day(end, "end", today)
     first = day(start, "start", last - dt.timedelta(days=89))

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_noop as N_
 from ecrm.catalog.models import Category, Product
 from ecrm.core import clock
 from ecrm.core.messages import MUST_BE_ONE_OF
+from ecrm.core.text import whole_number
 from ecrm.customers.models import Customer
 from ecrm.loyalty import rules
 from ecrm.loyalty.models import (
@@ -438,8 +439,8 @@ def members_page(
         qs = (
             qs.filter(number=q.strip())
             if q.strip().upper().startswith("M")
-            else qs.filter(customer_id=int(q))
-            if q.strip().isdigit()
+            else qs.filter(customer_id=whole_number(q))
+            if whole_number(q) is not None
             else qs.none()
         )
     if after:

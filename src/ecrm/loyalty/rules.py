@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from django.utils.translation import gettext_noop as N_
 
+from ecrm.core.fields import MONEY_LIMIT
 from ecrm.core.messages import AT_LEAST, AT_MOST, NOT_NEGATIVE, Problem
 
 SCHEMA_VERSION = 1
@@ -136,6 +137,13 @@ def _dec(
         raise LoyaltyError(path, AT_LEAST, min=lo)
     if hi is not None and number > hi:
         raise LoyaltyError(path, AT_MOST, max=hi)
+    # No amount of a rule goes beyond what a money field stores (nor would quantize below
+    # cope with it).
+    if abs(number) >= MONEY_LIMIT:
+        ceiling = f"{MONEY_LIMIT - 1:f}"
+        if lo is not None:
+            raise LoyaltyError(path, AT_MOST, max=ceiling)
+        raise LoyaltyError(path, N_("must be from -%(max)s to %(max)s"), max=ceiling)
     if number != number.quantize(Decimal(1).scaleb(-places)):
         raise LoyaltyError(path, N_("at most %(places)s decimal places"), places=places)
     return number

@@ -16,6 +16,7 @@ hypergeometric form used by BTYD and lifetimes.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from scipy.optimize import minimize
 from scipy.special import digamma, gammaln, hyp2f1, logsumexp
 from threadpoolctl import threadpool_limits
 
+from ecrm.core.fields import MONEY_LIMIT
 from ecrm.core.messages import AT_LEAST, AT_MOST, Problem
 
 TIME_UNITS = {"day": 1, "week": 7}
@@ -656,16 +658,31 @@ class SettingsError(Problem):
 NOT_NEGATIVE = N_("must be 0 or more")
 
 
+# A century: longer windows mean nothing to a shop, and larger numbers of days overflow dates.
+MAX_DAYS = 36_500
+
+
 def check_rfm_settings(
     window_days: int | None, dormant_days: int, min_revenue: float, max_return_ratio: float
 ) -> None:
     """Refuse RFM settings out of range, naming the setting."""
     if window_days is not None and window_days < 1:
         raise SettingsError("window_days", N_("must be at least 1 (or empty: all orders)"))
-    if dormant_days < 1:
-        raise SettingsError("dormant_days", AT_LEAST, min=1)
+    if window_days is not None and window_days > MAX_DAYS:
+        raise SettingsError("window_days", AT_MOST, max=MAX_DAYS)
+    if not 1 <= dormant_days <= MAX_DAYS:
+        raise SettingsError(
+            "dormant_days", AT_LEAST if dormant_days < 1 else AT_MOST, min=1, max=MAX_DAYS
+        )
+    if not math.isfinite(min_revenue) or not math.isfinite(max_return_ratio):
+        raise SettingsError(
+            "low_return_revenue" if not math.isfinite(min_revenue) else "low_return_ratio",
+            N_("must be a number"),
+        )
     if min_revenue < 0:
         raise SettingsError("low_return_revenue", NOT_NEGATIVE)
+    if min_revenue >= MONEY_LIMIT:
+        raise SettingsError("low_return_revenue", AT_MOST, max=f"{MONEY_LIMIT - 1:f}")
     if not 0 < max_return_ratio <= 1:
         raise SettingsError("low_return_ratio", N_("must be above 0 and at most 1"))
 

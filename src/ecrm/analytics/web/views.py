@@ -358,20 +358,24 @@ def _rows_view(result: queries.ReportResult) -> list[dict]:
 @require(perms.VIEW_ANALYTICS)
 def staff(request):
     today = dt.date.today()
+    error = None
+    date_from = date_to = None
     try:
-        date_from = dt.date.fromisoformat(request.GET["from"]) if request.GET.get("from") else None
-        date_to = dt.date.fromisoformat(request.GET["to"]) if request.GET.get("to") else None
-    except ValueError:
-        date_from = date_to = None
-    if date_from is None and date_to is None and "from" not in request.GET:
-        date_from = rules.add_months(rules.month_start(today), -11)
-    rows = queries.staff_kpis(date_from, date_to)
+        if request.GET.get("from"):
+            date_from = rules.parse_date(request.GET["from"], "from")
+        if request.GET.get("to"):
+            date_to = rules.parse_date(request.GET["to"], "to")
+        if date_from is None and date_to is None and "from" not in request.GET:
+            date_from = rules.add_months(rules.month_start(today), -11)
+        rows = queries.staff_kpis(date_from, date_to)
+    except rules.ReportError as exc:
+        error, rows = exc.text.localized(), []
     recruits = {}
     try:
         from ecrm.loyalty import api as loyalty
 
         reader = getattr(loyalty, "recruits_by_employee", None)
-        recruits = reader(date_from, date_to) if reader else {}
+        recruits = reader(date_from, date_to) if reader and not error else {}
     except ImportError:
         recruits = {}
     known = {r["employee"] for r in rows}
@@ -421,6 +425,7 @@ def staff(request):
     top = rows[:15]
     context = {
         "rows": rows,
+        "error": error,
         "has_recruits": bool(recruits),
         "date_from": date_from.isoformat() if date_from else "",
         "date_to": date_to.isoformat() if date_to else "",
@@ -434,4 +439,4 @@ def staff(request):
         if top
         else None,
     }
-    return render(request, "analytics/staff.html", context)
+    return render(request, "analytics/staff.html", context, status=400 if error else 200)

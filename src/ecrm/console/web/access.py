@@ -12,6 +12,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
 from ecrm.core.audit import Actor
+from ecrm.core.text import whole_number
 from ecrm.staff import api as staff
 from ecrm.staff.models import Role
 
@@ -66,7 +67,4 @@ def is_htmx(request) -> bool:
 
 def int_param(request, name: str) -> int | None:
     """A positive whole number from the query string, or None when absent or malformed."""
-    raw = request.GET.get(name, "").strip()
-    if raw.isdigit() and len(raw) <= 18:
-        return int(raw)
-    return None
+    return whole_number(request.GET.get(name, ""))

@@ -70,3 +70,12 @@ def test_a_problem_survives_pickling_with_what_its_kind_adds():
         ImportFileError,
         "orders.csv: broken CSV (NUL)",
     )
+
+
+def test_whole_number_takes_only_ascii_digits_a_database_key_holds():
+    from ecrm.core.text import MAX_KEY, whole_number
+
+    assert [whole_number(t) for t in ("12", " 007 ", str(MAX_KEY))] == [12, 7, MAX_KEY]
+    assert [
+        whole_number(t) for t in ("", "-1", "1.0", "\u00b2", "\u0661\u0662", str(MAX_KEY + 1))
+    ] == [None] * 6

@@ -90,6 +90,14 @@ def occasion(day, amount="100", nth=None):
             "when.amount.max",
         ),
         ({"event": "party", "award": {"type": "fixed", "points": 5}}, "event"),
+        (
+            {
+                "event": "order_completed",
+                "when": {"amount": {"min": "1e400"}},
+                "award": {"type": "fixed", "points": 5},
+            },
+            "when.amount.min",
+        ),
     ],
 )
 def test_a_bad_rule_is_refused_naming_the_field(definition, field):
@@ -271,3 +279,28 @@ def test_a_rule_reads_as_a_marketer_would_say_it():
         assert rules.describe_rule(r, SETTINGS, {"gold": "金卡"}) == (
             "当订单完成时 在双十一期间 限 金卡 会员:积分乘以 2；每位会员每月最多 2000 分。"
         )
+
+
+def test_an_amount_beyond_what_money_fields_store_is_refused_with_the_ceiling():
+    """``1e400`` once reached ``Decimal.quantize`` and failed with InvalidOperation (a 500
+    in the console's rule form)."""
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rules.validate_rule(
+            {
+                "version": 1,
+                "event": "order_completed",
+                "when": {"amount": {"max": "-1e15"}},
+                "award": {"type": "fixed", "points": 5},
+            }
+        )
+    assert str(refused.value) == "when.amount.max: must be at least 0"
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rules.validate_rule(
+            {
+                "version": 1,
+                "event": "order_completed",
+                "when": {"amount": {"min": "1e400"}},
+                "award": {"type": "fixed", "points": 5},
+            }
+        )
+    assert str(refused.value) == "when.amount.min: must be at most 9999999999999"

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from ecrm.console.web.access import actor, require
 from ecrm.core.messages import Problem
+from ecrm.core.text import whole_number
 from ecrm.customers import api as customers
 from ecrm.promotions import queries, rules, services, tasks
 from ecrm.promotions.models import CampaignStatus, CouponCampaign, Reward
@@ -401,7 +402,7 @@ def referrals(request):
     if state not in ("pending", "rewarded", "rejected"):
         state = ""
     before = request.GET.get("before", "")
-    before_id = int(before) if before.isdigit() else None
+    before_id = whole_number(before)
     page = queries.referrals(state=state, before_id=before_id, limit=51)
     more = len(page) > 50
     page = page[:50]

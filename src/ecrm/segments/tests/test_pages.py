@@ -281,3 +281,27 @@ def test_an_analyst_sees_segments_but_cannot_build(client, staff_factory):
     client.force_login(staff_factory("an", Role.ANALYST))
     assert client.get("/segments/").status_code == 200
     assert client.get("/segments/new/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_customer_numbers_no_database_holds_are_refused_not_a_500(marketer):
+    """A superscript two is a digit to ``str.isdigit`` and not to ``int``; a number beyond
+    BIGINT overflowed SQLite's driver. Both once answered 500."""
+    segment = services.save_segment(name="VIP", kind="static", actor=SYSTEM)
+    url = f"/segments/{segment.pk}/members/"
+
+    odd = marketer.post(
+        url, {"what": "add", "customer_ids": "12 \u00b2"}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    huge = marketer.post(
+        url,
+        {"what": "add", "customer_ids": "99999999999999999999999"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    removed = marketer.post(url, {"what": "remove", "customer_id": "99999999999999999999999"})
+
+    assert "give customer numbers, e.g. 12 345 6789" in odd.content.decode()
+    assert "give customer numbers, e.g. 12 345 6789" in huge.content.decode()
+    assert removed.status_code == 302
+    assert not Member.objects.filter(segment=segment).exists()

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from ecrm.console.web.access import actor, allowed, int_param, is_htmx, require
 from ecrm.core.messages import Message
+from ecrm.core.text import whole_number
 from ecrm.segments import fields, queries, rules, services
 from ecrm.segments.models import ChangeReason, Segment, SegmentKind
 from ecrm.segments.web import builder
@@ -527,18 +528,18 @@ def segment_members_change(request, segment_id: int):
                 for r in result.rejects[:500]
             ]
         elif what == "remove":
-            ids = [int(c) for c in request.POST.getlist("customer_id") if c.isdigit()]
+            numbers = (whole_number(c) for c in request.POST.getlist("customer_id"))
+            ids = [n for n in numbers if n is not None]
             result = services.remove_members(segment.pk, ids, actor=actor(request))
             messages.success(request, _("%(n)s removed.") % {"n": result.removed})
         else:
             text = request.POST.get("customer_ids", "")
             parts = [p for p in text.replace(",", " ").replace("，", " ").split() if p]
-            bad = [p for p in parts if not p.lstrip("#").isdigit()]
-            if bad or not parts:
+            ids = [whole_number(p.lstrip("#")) for p in parts]
+            if None in ids or not ids:
                 raise services.SegmentError(
                     "customer_ids", N_("give customer numbers, e.g. 12 345 6789")
                 )
-            ids = [int(p.lstrip("#")) for p in parts]
             result = services.add_members(segment.pk, ids, actor=actor(request))
             messages.success(
                 request,

@@ -169,3 +169,30 @@ def test_customer_360_shows_the_value_card():
     assert f"{card.prediction['p_alive']:.2f}" in page
     empty = client_for(Role.ANALYST).get(f"/customers/{ids['never']}/").content.decode()
     assert 'id="customer-value"' in empty
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("low_return_revenue", "NaN", "low_return_revenue: must be a number"),
+        ("low_return_revenue", "1e400", "low_return_revenue: must be a number"),
+        ("low_return_revenue", "1e13", "low_return_revenue: must be at most 9999999999999"),
+        ("window_days", "99999999999999999999999", "window_days: must be at most 36500"),
+        ("dormant_days", "40000", "dormant_days: must be at most 36500"),
+    ],
+)
+def test_rfm_settings_no_run_could_use_are_refused_before_queueing(field, value, shown):
+    """NaN reached the audit entry (invalid JSON: a 500) and huge day counts reached the
+    worker, whose run then failed on a date it could not compute."""
+    client = client_for(Role.MARKETER)
+    chosen = {
+        "window_days": "365",
+        "dormant_days": "180",
+        "low_return_revenue": "0",
+        "low_return_ratio": "0.5",
+    } | {field: value}
+
+    response = client.post("/value/run/rfm/", chosen, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert f'<li class="error">{shown}</li>' in response.content.decode()
+    assert not AuditEntry.objects.filter(action="value.rfm_run").exists()
