@@ -119,6 +119,14 @@ def test_settings_forms_queue_runs_audit_them_and_refuse_bad_values():
     assert "horizon_days: must be a number" in response.content.decode()
 
 
+RFM_FORM = {
+    "window_days": "365",
+    "dormant_days": "180",
+    "low_return_revenue": "0",
+    "low_return_ratio": "0.5",
+}
+
+
 @pytest.mark.parametrize(
     ("language", "too_small", "not_a_number"),
     [
@@ -130,12 +138,7 @@ def test_refused_settings_speak_the_consoles_language(language, too_small, not_a
     """A refused run names the setting (never translated) and says why in the console's
     language, whether the rules or the form refused it; nothing is queued."""
     client = client_for(Role.MARKETER)
-    rfm = {
-        "window_days": "365",
-        "dormant_days": "0",
-        "low_return_revenue": "0",
-        "low_return_ratio": "0.5",
-    }
+    rfm = RFM_FORM | {"dormant_days": "0"}
 
     refused_rfm = client.post(
         "/value/run/rfm/", rfm, follow=True, HTTP_ACCEPT_LANGUAGE=language
@@ -185,12 +188,7 @@ def test_rfm_settings_no_run_could_use_are_refused_before_queueing(field, value,
     """NaN reached the audit entry (invalid JSON: a 500) and huge day counts reached the
     worker, whose run then failed on a date it could not compute."""
     client = client_for(Role.MARKETER)
-    chosen = {
-        "window_days": "365",
-        "dormant_days": "180",
-        "low_return_revenue": "0",
-        "low_return_ratio": "0.5",
-    } | {field: value}
+    chosen = RFM_FORM | {field: value}
 
     response = client.post("/value/run/rfm/", chosen, follow=True, HTTP_ACCEPT_LANGUAGE="en")
 
