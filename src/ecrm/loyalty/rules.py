@@ -387,6 +387,8 @@ class TierDef:
 
 # What the tier columns hold (``LoyaltyTier``): a larger value was saved and then broke every
 # read of the programme. A tier's multiplier is bounded like a rule's ``award.factor``.
+# The points a rule may award at most in its cap (and a staff adjustment at most).
+MAX_CAP_POINTS = 100_000_000
 MAX_THRESHOLD = Decimal(10) ** 12
 MAX_MULTIPLIER = Decimal(100)
 
@@ -696,7 +698,7 @@ def validate_rule(
     if raw.get("cap") is not None:
         cap = _obj(raw["cap"], "cap")
         _only(cap, "cap", ("points", "period"))
-        cap_points = _int(cap.get("points"), "cap.points", 1, 100_000_000)
+        cap_points = _int(cap.get("points"), "cap.points", 1, MAX_CAP_POINTS)
         cap_period = _choice(cap.get("period", "month"), "cap.period", PERIODS)
     group = _text(raw.get("group", ""), "group", 40, blank=True)
     return Rule(

@@ -549,7 +549,7 @@ def restore_points(
         return m.points
 
 
-MAX_ADJUSTMENT = 100_000_000  # points in one staff adjustment (a rule's cap at most)
+MAX_ADJUSTMENT = rules.MAX_CAP_POINTS  # points in one staff adjustment: a rule's cap at most
 
 
 def adjust_points(

@@ -36,6 +36,8 @@ DISCOUNT_KINDS = ("percent", "fixed", "free_shipping")
 CODE_KINDS = ("shared", "unique")
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("100000000")
+# A campaign's limits and a reward's stock: far beyond any shop, within every integer column.
+MAX_COUNT = 100_000_000
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,39}$")
 # Generated codes: no 0/O or 1/I/L, so a code read aloud or typed from paper works.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -166,7 +168,7 @@ def money_value(raw, path: str, *, required: bool = False, positive: bool = Fals
     return value.quantize(CENT)
 
 
-def _count(raw, path: str, *, minimum: int = 1, maximum: int = 100_000_000):
+def _count(raw, path: str, *, minimum: int = 1, maximum: int = MAX_COUNT):
     if raw is None or raw == "":
         return None
     if isinstance(raw, bool) or not isinstance(raw, int):

@@ -185,7 +185,7 @@ def set_campaign_status(campaign_id: int, status: str, *, actor: audit.Actor) ->
 
 
 MAX_BATCH = 100_000
-MAX_STOCK = 100_000_000  # a reward's stock (the same bound as a campaign's limits)
+MAX_STOCK = rules.MAX_COUNT  # a reward's stock: the same bound as a campaign's limits
 
 
 def generate_codes(
