@@ -435,14 +435,11 @@ def members_page(
         qs = qs.filter(tier=tier)
     if special is not None:
         qs = qs.filter(special=special)
-    if q:
-        qs = (
-            qs.filter(number=q.strip())
-            if q.strip().upper().startswith("M")
-            else qs.filter(customer_id=whole_number(q))
-            if whole_number(q) is not None
-            else qs.none()
-        )
+    if q.strip().upper().startswith("M"):
+        qs = qs.filter(number=q.strip())
+    elif q:
+        customer_id = whole_number(q)
+        qs = qs.filter(customer_id=customer_id) if customer_id is not None else qs.none()
     if after:
         qs = qs.filter(customer_id__lt=after)
     rows = list(

@@ -79,6 +79,7 @@ class LoyaltyError(Problem):
 MUST_BE_A_LIST = N_("must be a list")
 NOT_A_DATE = N_("must be a date YYYY-MM-DD, not %(value)s")
 NOT_A_NUMBER = N_("must be a number, not %(value)s")
+PLUS_OR_MINUS = N_("must be from -%(max)s to %(max)s")
 
 
 class InsufficientPoints(Exception):
@@ -143,7 +144,7 @@ def _dec(
         ceiling = f"{MONEY_LIMIT - 1:f}"
         if lo is not None:
             raise LoyaltyError(path, AT_MOST, max=ceiling)
-        raise LoyaltyError(path, N_("must be from -%(max)s to %(max)s"), max=ceiling)
+        raise LoyaltyError(path, PLUS_OR_MINUS, max=ceiling)
     if number != number.quantize(Decimal(1).scaleb(-places)):
         raise LoyaltyError(path, N_("at most %(places)s decimal places"), places=places)
     return number

@@ -568,9 +568,7 @@ def adjust_points(
     if not isinstance(points, int) or points == 0:
         raise LoyaltyError("points", N_("must be a non-zero whole number"))
     if abs(points) > MAX_ADJUSTMENT:
-        raise LoyaltyError(
-            "points", N_("must be from -%(max)s to %(max)s"), max=f"{MAX_ADJUSTMENT:,}"
-        )
+        raise LoyaltyError("points", rules.PLUS_OR_MINUS, max=f"{MAX_ADJUSTMENT:,}")
     ref = uuid.uuid4().hex
     at = clock.now()
     with transaction.atomic():

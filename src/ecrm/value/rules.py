@@ -670,15 +670,16 @@ def check_rfm_settings(
         raise SettingsError("window_days", N_("must be at least 1 (or empty: all orders)"))
     if window_days is not None and window_days > MAX_DAYS:
         raise SettingsError("window_days", AT_MOST, max=MAX_DAYS)
-    if not 1 <= dormant_days <= MAX_DAYS:
-        raise SettingsError(
-            "dormant_days", AT_LEAST if dormant_days < 1 else AT_MOST, min=1, max=MAX_DAYS
-        )
-    if not math.isfinite(min_revenue) or not math.isfinite(max_return_ratio):
-        raise SettingsError(
-            "low_return_revenue" if not math.isfinite(min_revenue) else "low_return_ratio",
-            N_("must be a number"),
-        )
+    if dormant_days < 1:
+        raise SettingsError("dormant_days", AT_LEAST, min=1)
+    if dormant_days > MAX_DAYS:
+        raise SettingsError("dormant_days", AT_MOST, max=MAX_DAYS)
+    for name, number in (
+        ("low_return_revenue", min_revenue),
+        ("low_return_ratio", max_return_ratio),
+    ):
+        if not math.isfinite(number):
+            raise SettingsError(name, N_("must be a number"))
     if min_revenue < 0:
         raise SettingsError("low_return_revenue", NOT_NEGATIVE)
     if min_revenue >= MONEY_LIMIT:
