@@ -608,7 +608,7 @@ def _decode(data: bytes) -> str:
 
 
 def _not_found(kind: str, value: str) -> Message:
-    if kind == "customer_id" and whole_number(value) is None:
+    if kind == "customer_id" and whole_number(value.removeprefix("#")) is None:
         return Message(N_("a customer id is a whole number"))
     if kind in ("email", "phone"):
         from ecrm.customers import api as customers

@@ -305,3 +305,20 @@ def test_customer_numbers_no_database_holds_are_refused_not_a_500(marketer):
     assert "give customer numbers, e.g. 12 345 6789" in huge.content.decode()
     assert removed.status_code == 302
     assert not Member.objects.filter(segment=segment).exists()
+
+
+@pytest.mark.django_db
+def test_an_uploaded_customer_number_may_carry_a_hash_as_in_the_console():
+    """``#12`` names customer 12 (``customers.find_customers``); a missing ``#99999`` is
+    missing, not "not a whole number"."""
+    a = factories.customer(name="甲")
+    segment = services.save_segment(name="VIP", kind="static", actor=SYSTEM)
+    data = f"customer_id\n#{a.pk}\n#99999\n#x\n".encode()
+
+    result = services.upload_members(segment.pk, data, actor=SYSTEM)
+
+    assert result.added == 1
+    assert [(r.line, r.value, str(r.reason)) for r in result.rejects] == [
+        (3, "#99999", "no customer has it"),
+        (4, "#x", "a customer id is a whole number"),
+    ]

@@ -535,7 +535,7 @@ def segment_members_change(request, segment_id: int):
         else:
             text = request.POST.get("customer_ids", "")
             parts = [p for p in text.replace(",", " ").replace("，", " ").split() if p]
-            ids = [whole_number(p.lstrip("#")) for p in parts]
+            ids = [whole_number(p.removeprefix("#")) for p in parts]
             if None in ids or not ids:
                 raise services.SegmentError(
                     "customer_ids", N_("give customer numbers, e.g. 12 345 6789")
