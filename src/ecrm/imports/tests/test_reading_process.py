@@ -229,22 +229,40 @@ def test_a_batch_that_cannot_be_sent_fails_the_import_instead_of_vanishing(
     assert _readers() == [] and list(spool_root.iterdir()) == []
 
 
+class _Reading:
+    """Stands in for the reading process: whether it has ended."""
+
+    def __init__(self):
+        self.ended = False
+
+    def finished(self) -> bool:
+        return self.ended
+
+
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write-ahead log")
-def test_the_checkpointer_folds_committed_writes_into_the_database_file():
-    """What an import commits with automatic checkpoints off stays in the write-ahead log
-    until the checkpointer's thread copies it into the database file. (The file's bytes
-    are compared, not its size: earlier tests leave free pages the new rows may fill.)"""
+def test_the_checkpointer_syncs_while_reading_and_folds_in_once_reading_ends():
+    """What an import commits with automatic checkpoints off stays in the write-ahead log.
+    While the reading process runs, the checkpointer's thread only syncs the log after a
+    commit; once reading has ended it copies the log into the database file, without
+    waiting for another commit. (The file's bytes are compared, not its size: earlier
+    tests leave free pages the new rows may fill.)"""
     import hashlib
-    import time
 
     database = Path(connection.settings_dict["NAME"])
 
     def content() -> str:
         return hashlib.blake2b(database.read_bytes(), digest_size=16).hexdigest()
 
+    def wait_until(condition) -> None:
+        deadline = time.monotonic() + 10
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         cursor.execute("PRAGMA wal_autocheckpoint=0")
+    reading = _Reading()
+    folding = services._Checkpointer(reading)
     try:
         before = content()
         with transaction.atomic():
@@ -259,18 +277,20 @@ def test_the_checkpointer_folds_committed_writes_into_the_database_file():
                 )
                 for i in range(3000)
             )
-        time.sleep(0.2)
-        assert content() == before  # only in the log
-        folding = services._Checkpointer()
         folding.poke()
-        deadline = time.monotonic() + 10
-        while content() == before and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: folding.synced == 1)
+        time.sleep(0.2)
+        assert folding.synced == 1
+        assert content() == before  # synced, but only in the log
+        reading.ended = True  # no poke: the thread sees it on its own
+        wait_until(lambda: content() != before)
+        assert content() != before
         folding.stop()
         folding.stop()  # twice is harmless
-        assert content() != before
         assert not folding._thread.is_alive()
+        assert folding.synced == 1
     finally:
+        folding.stop()
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_autocheckpoint=1000")
 
