@@ -323,6 +323,69 @@ def test_openapi_document_lists_the_endpoints(client):
     assert {"/api/customers", "/api/customers/{customer_id}", "/api/orders"} <= set(paths)
 
 
+def test_openapi_document_has_one_schema_per_name(client):
+    """The document names a body or answer schema by its class: two classes of one name
+    (orders' and promotions' ``StatusIn`` were) would be one schema in it, and one of the
+    two operations would be described with the other's fields."""
+    from ninja import Schema
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = [c for c in subclasses(Schema) if c.__module__.startswith("ecrm.")]
+    names = [c.__name__ for c in ours]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+    listed = client.get("/api/openapi.json").json()["components"]["schemas"]
+    assert {"OrderStatusIn", "CampaignStatusIn", "OrderLineIn", "SimulatedLineIn"} <= set(listed)
+
+
+def test_openapi_document_declares_the_choices_and_bounds_endpoints_check(call, client):
+    """What an endpoint checks itself (with its own message) is declared in the document,
+    so that a generated client knows it; the check and its message stay as they were."""
+    document = client.get("/api/openapi.json").json()
+    schemas, paths = document["components"]["schemas"], document["paths"]
+
+    def prop(schema: str, name: str) -> dict:
+        return {k: v for k, v in schemas[schema]["properties"][name].items() if k != "title"}
+
+    def param(path: str, name: str) -> dict:
+        (found,) = [p for p in paths[path]["get"]["parameters"] if p["name"] == name]
+        return {k: v for k, v in found["schema"].items() if k != "title"}
+
+    assert param("/api/analytics/activity", "grain") == {
+        "type": "string", "enum": ["m", "q", "y"], "default": "m"
+    }  # fmt: skip
+    assert param("/api/analytics/cohorts", "months") == {
+        "type": "integer", "minimum": 1, "maximum": 120, "default": 18
+    }  # fmt: skip
+    assert prop("IdentityIn", "kind")["enum"] == [
+        "anonymous_id", "user_id", "email", "phone", "wechat_openid", "external"
+    ]  # fmt: skip
+    assert prop("ContactIn", "direction") == {"type": "string", "enum": ["in", "out"]}
+    assert prop("OrderStatusIn", "status")["enum"] == [
+        "placed", "paid", "shipped", "delivered", "cancelled", "returned", "refunded"
+    ]  # fmt: skip
+    assert prop("OrderLineIn", "kind") == {
+        "type": "string", "enum": ["product", "fee"], "default": "product"
+    }  # fmt: skip
+    assert prop("CampaignStatusIn", "status") == {
+        "type": "string", "enum": ["active", "paused", "ended"]
+    }  # fmt: skip
+    assert prop("RuleIn", "name") == {
+        "type": "string", "minLength": 1, "maxLength": 120, "pattern": "\\S"
+    }  # fmt: skip
+    (channel,) = [
+        p for p in paths["/api/customers/{customer_id}/consents/{channel}"]["put"]["parameters"]
+        if p["name"] == "channel"
+    ]  # fmt: skip
+    assert channel["schema"]["enum"] == ["email", "sms", "phone", "wechat", "push"]
+    assert call("get", "/api/analytics/activity?grain=w") == (
+        400, {"error": "grain: must be one of m, q, y", "field": "grain"}
+    )  # fmt: skip
+
+
 def test_unknown_paths_and_methods_answer_json_in_the_api_shape(call, client):
     """What no endpoint answers (an unknown path, a path parameter of the wrong type, a
     wrong method) is JSON too, not the console's HTML page or ninja's plain text."""

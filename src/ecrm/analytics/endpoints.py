@@ -10,7 +10,7 @@ import datetime as dt
 from ninja import Router, Schema
 
 from ecrm.analytics import queries, rules
-from ecrm.config.api import require
+from ecrm.config.api import between, one_of, require
 from ecrm.core.messages import MUST_BE_ONE_OF
 from ecrm.staff import rules as perms
 
@@ -132,10 +132,14 @@ class PeriodOut(Schema):
     repeat_rate: float | None
 
 
+Grain = one_of(rules.ACTIVITY_GRAINS)
+CohortMonths = between(1, 120)
+
+
 @router.get(
     "/activity", response=list[PeriodOut], summary="Funnel stages and repeat rate per period"
 )
-def activity(request, grain: str = "m"):
+def activity(request, grain: Grain = "m"):
     """Per month (``m``), quarter (``q``) or year (``y``): distinct customers at each funnel
     stage, first-time and returning buyers, the repeat-purchase rate, orders and revenue."""
     require(request, perms.VIEW_ANALYTICS)
@@ -152,7 +156,7 @@ class CohortOut(Schema):
 
 
 @router.get("/cohorts", response=list[CohortOut], summary="Cohort retention by first-order month")
-def cohorts(request, months: int = 18):
+def cohorts(request, months: CohortMonths = 18):
     require(request, perms.VIEW_ANALYTICS)
     if not 1 <= months <= 120:
         raise rules.ReportError("months", rules.BETWEEN, min=1, max=120)

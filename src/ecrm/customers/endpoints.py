@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from ecrm.config.api import Key, require
+from ecrm.config.api import Key, one_of, require
 from ecrm.contacts import api as contacts
 from ecrm.core.audit import Actor
 from ecrm.customers import api as customers
@@ -18,6 +18,12 @@ from ecrm.figures import api as figures
 from ecrm.staff import rules as perms
 
 router = Router(tags=["customers"])
+
+
+IdentityKindText = one_of(customers.IdentityKind.values)
+ContactChannelText = one_of(contacts.ContactChannel.values)
+DirectionText = one_of(contacts.Direction.values)
+ConsentChannelText = one_of(customers.ConsentChannel.values)
 
 
 class IdentityOut(Schema):
@@ -85,7 +91,7 @@ class ProfileIn(Schema):
 
 
 class IdentityIn(Schema):
-    kind: str
+    kind: IdentityKindText
     value: str
     namespace: str = ""
     verified: bool = False
@@ -123,8 +129,8 @@ class MergeOut(Schema):
 
 
 class ContactIn(Schema):
-    channel: str
-    direction: str
+    channel: ContactChannelText
+    direction: DirectionText
     summary: str
     occurred_at: dt.datetime | None = None
 
@@ -208,7 +214,7 @@ def update(request, customer_id: int, payload: CustomerPatch):
     response=CustomerOut,
     summary="Record a consent decision for one channel",
 )
-def consent(request, customer_id: int, channel: str, payload: ConsentIn):
+def consent(request, customer_id: int, channel: ConsentChannelText, payload: ConsentIn):
     require(request, perms.EDIT_CUSTOMERS)
     get_object_or_404(Customer, pk=customer_id)
     customers.set_consent(

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from ecrm.config.api import Key, require
+from ecrm.config.api import Key, name_text, require
 from ecrm.core.audit import Actor
 from ecrm.customers.models import Customer
 from ecrm.loyalty import queries, rules, services
@@ -98,14 +98,17 @@ class RuleOut(Schema):
     updated_at: dt.datetime
 
 
+RuleName = name_text(120)
+
+
 class RuleIn(Schema):
-    name: str
+    name: RuleName
     description: str = ""
     active: bool = True
     definition: dict
 
 
-class VersionOut(Schema):
+class RuleVersionOut(Schema):
     version: int
     name: str
     active: bool
@@ -169,12 +172,12 @@ def put_rule(request, rule_id: int, payload: RuleIn):
     return _rule_out(row, queries.setup())
 
 
-@router.get("/rules/{rule_id}/versions", response=list[VersionOut])
+@router.get("/rules/{rule_id}/versions", response=list[RuleVersionOut])
 def rule_versions(request, rule_id: int):
     require(request, perms.VIEW_CUSTOMERS)
     row = get_object_or_404(EarningRule, pk=rule_id)
     return [
-        VersionOut(
+        RuleVersionOut(
             version=v.version,
             name=v.name,
             active=v.active,
@@ -189,7 +192,7 @@ def rule_versions(request, rule_id: int):
 # --- simulator ------------------------------------------------------------------------
 
 
-class LineIn(Schema):
+class SimulatedLineIn(Schema):
     sku: str
     amount: Decimal
 
@@ -201,7 +204,7 @@ class SimulateIn(Schema):
     date: dt.date | None = None
     amount: Decimal | None = None
     currency: str = "CNY"
-    lines: list[LineIn] = []
+    lines: list[SimulatedLineIn] = []
     draft: dict | None = Field(None, description="an unsaved rule definition to preview")
     draft_rule_id: Key | None = None
 
@@ -282,7 +285,7 @@ class QuoteIn(Schema):
     points: int | None = Field(None, description="points the customer wants to use")
 
 
-class QuoteOut(Schema):
+class PointsQuoteOut(Schema):
     customer_id: int
     balance: int
     point_value: Decimal
@@ -291,7 +294,7 @@ class QuoteOut(Schema):
     value: Decimal
 
 
-class RedeemIn(Schema):
+class PointsRedeemIn(Schema):
     customer_id: int
     points: int = Field(..., gt=0)
     reference: str = Field(..., min_length=1, max_length=120, description="checkout or order id")
@@ -303,7 +306,7 @@ class BalanceOut(Schema):
     balance: int
 
 
-@router.post("/checkout/quote", response=QuoteOut, summary="Points an order may use")
+@router.post("/checkout/quote", response=PointsQuoteOut, summary="Points an order may use")
 def checkout_quote(request, payload: QuoteIn):
     require(request, perms.VIEW_CUSTOMERS)
     get_object_or_404(Customer, pk=payload.customer_id)
@@ -313,7 +316,7 @@ def checkout_quote(request, payload: QuoteIn):
         queries.current_settings(),
         payload.points,
     )
-    return QuoteOut(customer_id=payload.customer_id, **q.__dict__)
+    return PointsQuoteOut(customer_id=payload.customer_id, **q.__dict__)
 
 
 @router.post(
@@ -321,7 +324,7 @@ def checkout_quote(request, payload: QuoteIn):
     response={200: BalanceOut},
     summary="Redeem points (409 with the balance when short; once per reference)",
 )
-def checkout_redeem(request, payload: RedeemIn):
+def checkout_redeem(request, payload: PointsRedeemIn):
     require(request, perms.REDEEM_POINTS)
     try:
         balance = services.spend_points(
@@ -376,7 +379,7 @@ def adjust(request, customer_id: int, payload: AdjustIn):
 # --- member-facing --------------------------------------------------------------------
 
 
-class MemberOut(Schema):
+class LoyaltyMemberOut(Schema):
     customer_id: int
     member: bool
     number: str | None
@@ -433,14 +436,14 @@ def _customer(customer_id: int) -> None:
     get_object_or_404(Customer, pk=customer_id)
 
 
-@members.get("/{customer_id}/points", response=MemberOut, summary="Membership and balance")
+@members.get("/{customer_id}/points", response=LoyaltyMemberOut, summary="Membership and balance")
 def member_points(request, customer_id: int):
     require(request, perms.VIEW_CUSTOMERS)
     _customer(customer_id)
     m = queries.membership(customer_id)
     balance = queries.ledger_balance(customer_id)
     value = queries.current_settings().point_value
-    return MemberOut(
+    return LoyaltyMemberOut(
         customer_id=customer_id,
         member=m is not None,
         number=m.number if m else None,

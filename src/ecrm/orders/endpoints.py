@@ -9,7 +9,7 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
-from ecrm.config.api import Key, require
+from ecrm.config.api import Key, one_of, require
 from ecrm.core.audit import Actor
 from ecrm.customers import api as customers
 from ecrm.orders import api as orders
@@ -52,19 +52,23 @@ class OrderOut(Schema):
     lines: list[LineOut]
 
 
-class LineIn(Schema):
+StatusText = one_of(orders.OrderStatus.values)
+LineKindText = one_of(orders.LineKind.values)
+
+
+class OrderLineIn(Schema):
     sku: str = Field(..., min_length=1, max_length=80)
     name: str = ""
     quantity: Decimal = Decimal(1)
     unit_price: Decimal = Decimal(0)
-    kind: str = "product"
+    kind: LineKindText = "product"
 
 
 class OrderIn(Schema):
     external_id: str = Field(..., min_length=1, max_length=80)
     customer_id: Key | None = None
     placed_at: dt.datetime
-    status: str = "paid"
+    status: StatusText = "paid"
     currency: str = Field("", max_length=3)
     channel: str = ""
     store: str = ""
@@ -77,11 +81,11 @@ class OrderIn(Schema):
     tax: Decimal = Decimal(0)
     coupon: str = ""
     employee: str = Field("", max_length=80)
-    lines: list[LineIn] = Field(..., min_length=1)
+    lines: list[OrderLineIn] = Field(..., min_length=1)
 
 
-class StatusIn(Schema):
-    status: str
+class OrderStatusIn(Schema):
+    status: StatusText
 
 
 def _out(order: Order) -> dict:
@@ -148,7 +152,7 @@ def upsert(request, payload: OrderIn):
 @router.post(
     "/{external_id}/status", response=OrderOut, summary="Move an order along its lifecycle"
 )
-def change_status(request, external_id: str, payload: StatusIn):
+def change_status(request, external_id: str, payload: OrderStatusIn):
     require(request, perms.EDIT_CUSTOMERS)
     get_object_or_404(Order, external_id=external_id)
     order = orders.set_order_status(external_id, payload.status, actor=Actor.of(request.user))

@@ -15,11 +15,11 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_noop as N_
 from ninja import Field, Query, Router, Schema, Status
 
-from ecrm.config.api import Key, require
+from ecrm.config.api import Key, name_text, one_of, require
 from ecrm.core.audit import Actor
 from ecrm.customers import api as customers
 from ecrm.promotions import queries, services
-from ecrm.promotions.models import CouponCampaign, Reward
+from ecrm.promotions.models import CampaignStatus, CouponCampaign, Reward, RewardKind
 from ecrm.staff import rules as perms
 
 router = Router(tags=["promotions"])
@@ -28,8 +28,13 @@ router = Router(tags=["promotions"])
 # --- schemas -------------------------------------------------------------------------
 
 
+Name = name_text(120)
+CampaignStatusText = one_of(CampaignStatus.values)
+RewardKindText = one_of(RewardKind.values)
+
+
 class CampaignIn(Schema):
-    name: str = Field(..., max_length=120)
+    name: Name = Field(..., max_length=120)
     description: str = ""
     code: str = Field("", description="the shared code (campaigns with shared codes)")
     definition: dict = Field(..., description="terms; see promotions/rules.py")
@@ -52,8 +57,8 @@ class CampaignOut(Schema):
     updated_at: dt.datetime
 
 
-class StatusIn(Schema):
-    status: str
+class CampaignStatusIn(Schema):
+    status: CampaignStatusText
 
 
 class CodesIn(Schema):
@@ -84,11 +89,11 @@ class CartIn(Schema):
     shipping: Decimal = Decimal(0)
 
 
-class RedeemIn(CartIn):
+class CouponRedeemIn(CartIn):
     order_ref: str = Field(..., min_length=1, max_length=80)
 
 
-class QuoteOut(Schema):
+class CouponQuoteOut(Schema):
     code: str
     applies: bool
     discount: Decimal
@@ -133,9 +138,9 @@ class CouponOut(Schema):
 
 
 class RewardIn(Schema):
-    name: str = Field(..., max_length=120)
+    name: Name = Field(..., max_length=120)
     description: str = ""
-    kind: str
+    kind: RewardKindText
     points: int
     campaign_id: Key | None = None
     gift_sku: str = ""
@@ -256,7 +261,7 @@ def update_campaign(request, campaign_id: int, payload: CampaignIn):
     response=CampaignOut,
     summary="Pause, resume or end a campaign",
 )
-def campaign_status(request, campaign_id: int, payload: StatusIn):
+def campaign_status(request, campaign_id: int, payload: CampaignStatusIn):
     require(request, perms.MANAGE_PROMOTIONS)
     get_object_or_404(CouponCampaign, pk=campaign_id)
     campaign = services.set_campaign_status(
@@ -316,7 +321,7 @@ def _cart(payload: CartIn):
 
 @router.post(
     "/checkout/coupons/quote",
-    response=QuoteOut,
+    response=CouponQuoteOut,
     summary="What a coupon takes off a cart, or why it does not apply",
 )
 def quote(request, payload: CartIn):
@@ -338,7 +343,7 @@ def quote(request, payload: CartIn):
     response={200: RedemptionOut, 201: RedemptionOut},
     summary="Use a coupon on an order, atomically (the same order again is a no-op)",
 )
-def redeem(request, payload: RedeemIn):
+def redeem(request, payload: CouponRedeemIn):
     require(request, perms.REDEEM_COUPONS)
     redemption, created = services.redeem_coupon(
         payload.code, _cart(payload), order_ref=payload.order_ref, actor=Actor.of(request.user)

@@ -47,14 +47,14 @@ class SegmentOut(Schema):
     updated_at: dt.datetime
 
 
-class VersionOut(Schema):
+class SegmentVersionOut(Schema):
     version: int
     definition: dict[str, Any]
     created_at: dt.datetime
 
 
 class SegmentDetail(SegmentOut):
-    versions: list[VersionOut]
+    versions: list[SegmentVersionOut]
 
 
 class PreviewIn(Schema):
@@ -67,7 +67,7 @@ class PreviewOut(Schema):
     sample: list[int]
 
 
-class MemberOut(Schema):
+class SegmentMemberOut(Schema):
     customer_id: int
     entered_at: dt.datetime
     name: str
@@ -77,7 +77,7 @@ class MemberOut(Schema):
 
 
 class MemberPage(Schema):
-    items: list[MemberOut]
+    items: list[SegmentMemberOut]
     next: int | None = Field(None, description="pass as ?after= for the next page")
 
 
