@@ -126,13 +126,36 @@ def test_a_malformed_multipart_upload_is_400(client, token):
 
 
 def test_a_missing_body_is_400_naming_the_body(client, token):
-    response = client.put(
-        "/api/loyalty/tiers", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
-    )
-    assert (response.status_code, response.json()) == (
+    for path in ("/api/loyalty/tiers", "/api/promotions/referral-programme"):
+        response = client.put(
+            path, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+        )
+        assert (path, response.status_code, response.json()) == (
+            path,
+            400,
+            {"error": "body: Field required", "field": "body"},
+        )
+
+
+def test_the_referral_programme_is_changed_with_a_json_body(call):
+    """Its terms were read from a query parameter named ``payload`` (a bare ``dict``
+    parameter), so no JSON body ever reached them; the document now lists a body."""
+    terms = {
+        "version": 1,
+        "referrer_points": 800,
+        "referee_points": 300,
+        "min_order_total": "99.00",
+        "qualifying_statuses": ["paid", "delivered"],
+        "landing_url": "/invite",
+        "cookie_days": 14,
+    }
+    assert call("put", "/api/promotions/referral-programme", terms) == (200, terms)
+    assert call("get", "/api/promotions/referral-programme") == (200, terms)
+    assert call("put", "/api/promotions/referral-programme", {**terms, "cookie_days": 400}) == (
         400,
-        {"error": "body: Field required", "field": "body"},
+        {"error": "cookie_days: must be from 1 to 365", "field": "cookie_days"},
     )
+    assert call("get", "/api/promotions/referral-programme") == (200, terms)
 
 
 def test_an_id_past_64_bits_is_400_naming_it(call):

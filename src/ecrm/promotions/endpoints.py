@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_noop as N_
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Body, Field, Query, Router, Schema, Status
 
 from ecrm.config.api import Key, name_text, one_of, require
 from ecrm.core.audit import Actor
@@ -502,6 +502,6 @@ def read_programme(request):
 
 
 @router.put("/promotions/referral-programme", response=dict, summary="Change the terms")
-def save_programme(request, payload: dict):
+def save_programme(request, payload: Body[dict]):
     require(request, perms.MANAGE_PROMOTIONS)
     return services.save_programme(payload, actor=Actor.of(request.user)).as_json()
