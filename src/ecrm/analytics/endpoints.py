@@ -133,7 +133,7 @@ class PeriodOut(Schema):
 
 
 Grain = one_of(rules.ACTIVITY_GRAINS)
-CohortMonths = between(1, 120)
+CohortMonths = between(1, rules.MAX_COHORT_MONTHS)
 
 
 @router.get(
@@ -158,6 +158,6 @@ class CohortOut(Schema):
 @router.get("/cohorts", response=list[CohortOut], summary="Cohort retention by first-order month")
 def cohorts(request, months: CohortMonths = 18):
     require(request, perms.VIEW_ANALYTICS)
-    if not 1 <= months <= 120:
-        raise rules.ReportError("months", rules.BETWEEN, min=1, max=120)
+    if not 1 <= months <= rules.MAX_COHORT_MONTHS:
+        raise rules.ReportError("months", rules.BETWEEN, min=1, max=rules.MAX_COHORT_MONTHS)
     return queries.cohorts(months)["rows"]

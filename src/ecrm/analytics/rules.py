@@ -29,6 +29,7 @@ from ecrm.core.text import whole_number
 
 MAX_DIMENSIONS = 3
 MAX_ROWS = 5_000
+MAX_COHORT_MONTHS = 120  # months of retention a cohort table shows at most
 DEFAULT_LIMIT = 500
 
 

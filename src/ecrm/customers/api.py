@@ -1,9 +1,15 @@
 """What other domains may call in customers: identity resolution and profile writes."""
 
-from ecrm.core.text import whole_number
 from ecrm.customers.models import ConsentChannel, ConsentStatus, IdentityKind
 from ecrm.customers.queries import holders_of
-from ecrm.customers.rules import PROFILE_FIELDS, Claim, ProfileError, clean_profile, make_claim
+from ecrm.customers.rules import (
+    PROFILE_FIELDS,
+    Claim,
+    ProfileError,
+    clean_profile,
+    customer_number,
+    make_claim,
+)
 from ecrm.customers.services import (
     REMEMBERED_LIMIT,
     BulkResolved,
@@ -44,7 +50,7 @@ def find_customers(kind: str, values) -> dict[str, set[int]]:
     normal: dict[str, str] = {}
     for raw in values:
         if kind == "customer_id":
-            number = whole_number(str(raw).removeprefix("#"))
+            number = customer_number(str(raw))
             if number is not None:
                 normal[raw] = str(number)
             continue
@@ -78,6 +84,7 @@ def find_customers(kind: str, values) -> dict[str, set[int]]:
 
 
 __all__ = [
+    "customer_number",
     "PROFILE_FIELDS",
     "REMEMBERED_LIMIT",
     "BulkResolved",

@@ -9,8 +9,9 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from ecrm.core.phone import InvalidPhone, looks_like_phone, normalize_phone
-from ecrm.core.text import has_cjk, search_key, whole_number
+from ecrm.core.text import has_cjk, search_key
 from ecrm.customers.models import Consent, Customer, Identity, IdentityKind, Merge
+from ecrm.customers.rules import customer_number
 
 PAGE = 50
 
@@ -77,7 +78,7 @@ def search_customers(
 
 def _conditions(text: str) -> list[Q]:
     """Conditions on the customer table, each served by one index."""
-    number = whole_number(text.removeprefix("#"))
+    number = customer_number(text)
     if text.startswith("#") and number is not None:
         return [Q(pk=number)]
     if "@" in text:

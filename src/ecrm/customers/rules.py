@@ -9,8 +9,14 @@ from django.utils.translation import gettext_noop as N_
 
 from ecrm.core.messages import EMPTY, NOT_A_DATE, ONE_OF, TOO_LONG, Problem
 from ecrm.core.phone import InvalidPhone, normalize_phone
-from ecrm.core.text import InvalidEmail, normalize_email
+from ecrm.core.text import InvalidEmail, normalize_email, whole_number
 from ecrm.customers.models import EXCLUSIVE_KINDS, Gender, IdentityKind
+
+
+def customer_number(text: str) -> int | None:
+    """A customer's number as staff type it, ``12`` or ``#12`` (as the console shows it),
+    else None."""
+    return whole_number(text.removeprefix("#"))
 
 
 class ProfileError(Problem):

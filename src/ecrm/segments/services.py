@@ -31,7 +31,6 @@ from django.utils.translation import gettext_noop as N_
 
 from ecrm.core import audit, clock
 from ecrm.core.messages import MUST_BE_ONE_OF, REQUIRED_UP_TO, Message, Problem
-from ecrm.core.text import whole_number
 from ecrm.segments import fields, queries, rules
 from ecrm.segments.models import (
     ChangeKind,
@@ -608,11 +607,11 @@ def _decode(data: bytes) -> str:
 
 
 def _not_found(kind: str, value: str) -> Message:
-    if kind == "customer_id" and whole_number(value.removeprefix("#")) is None:
+    from ecrm.customers import api as customers
+
+    if kind == "customer_id" and customers.customer_number(value) is None:
         return Message(N_("a customer id is a whole number"))
     if kind in ("email", "phone"):
-        from ecrm.customers import api as customers
-
         try:
             customers.make_claim(kind, value)
         except customers.ProfileError as exc:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from ecrm.console.web.access import actor, allowed, int_param, is_htmx, require
 from ecrm.core.messages import Message
 from ecrm.core.text import whole_number
+from ecrm.customers import api as customers
 from ecrm.segments import fields, queries, rules, services
 from ecrm.segments.models import ChangeReason, Segment, SegmentKind
 from ecrm.segments.web import builder
@@ -535,7 +536,7 @@ def segment_members_change(request, segment_id: int):
         else:
             text = request.POST.get("customer_ids", "")
             parts = [p for p in text.replace(",", " ").replace("，", " ").split() if p]
-            ids = [whole_number(p.removeprefix("#")) for p in parts]
+            ids = [customers.customer_number(p) for p in parts]
             if None in ids or not ids:
                 raise services.SegmentError(
                     "customer_ids", N_("give customer numbers, e.g. 12 345 6789")
