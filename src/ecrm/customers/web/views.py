@@ -19,7 +19,6 @@ from ecrm.console import keyset
 from ecrm.console.web.access import actor, allowed, int_param, is_htmx, require
 from ecrm.contacts.web import queries as contact_queries
 from ecrm.contacts.web.forms import ContactForm
-from ecrm.core.text import whole_number
 from ecrm.customers import api as customers
 from ecrm.customers import queries
 from ecrm.customers.models import ConsentChannel, Customer, IdentityKind
@@ -188,7 +187,7 @@ def merge_pick(request, customer_id: int):
     q = request.GET.get("q", "").strip()[:200]
     candidates = []
     if q:
-        other_id = whole_number(q.lstrip("#"))
+        other_id = customers.customer_number(q)
         if other_id is not None and other_id != customer.pk and queries.get_customer(other_id):
             return redirect("console:customer_merge_confirm", customer.pk, other_id)
         page = queries.search_customers(q, limit=20)
