@@ -9,6 +9,7 @@ from ecrm.customers.rules import (
     clean_profile,
     customer_number,
     make_claim,
+    profile_problems,
 )
 from ecrm.customers.services import (
     REMEMBERED_LIMIT,
@@ -106,6 +107,7 @@ __all__ = [
     "live_profiles",
     "live_id",
     "make_claim",
+    "profile_problems",
     "merge_customers",
     "merge_refusal",
     "resolve_customer",

@@ -194,6 +194,18 @@ def clean_profile(values: dict) -> dict:
     return cleaned
 
 
+def profile_problems(values: dict) -> list[ProfileError]:
+    """What ``clean_profile`` would refuse in ``values``, every field's problem (a form shows
+    them together; ``clean_profile`` stops at the first)."""
+    found = []
+    for key, raw in values.items():
+        try:
+            clean_profile({key: raw})
+        except ProfileError as problem:
+            found.append(problem)
+    return found
+
+
 def _clean_field(key: str, raw):
     if raw is None:
         return None if key in ("birthday", "registered_at") else ""

@@ -245,6 +245,24 @@ def test_edit_profile_shows_the_error_next_to_the_field(agent_client):
     assert zhang.city == "深圳"
 
 
+def test_edit_profile_shows_every_fields_error_at_once(agent_client):
+    """A bad mobile, email and birthday are all named in one answer, not one per attempt."""
+    zhang = f.customer("张伟", city="深圳")
+    agent_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    response = agent_client.post(
+        f"/customers/{zhang.pk}/edit/",
+        {"name": "<b>张伟</b>", "phone": "12345", "email": "not-an-email", "city": "北京"},
+    )
+
+    zhang.refresh_from_db()
+    assert response.context["form"].errors == {
+        "email": ["'not-an-email' is not an e-mail address"],
+        "phone": ["'12345' is not a valid phone number"],
+    }
+    assert (zhang.name, zhang.city) == ("张伟", "深圳")
+
+
 def test_edit_profile_errors_speak_the_consoles_language(agent_client):
     """The console's default is Chinese (above); in English the same error is in English,
     as the API gives it."""

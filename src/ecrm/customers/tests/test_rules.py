@@ -2,7 +2,15 @@
 
 import pytest
 
-from ecrm.customers.rules import Claim, Holder, ProfileError, clean_profile, make_claim, resolve
+from ecrm.customers.rules import (
+    Claim,
+    Holder,
+    ProfileError,
+    clean_profile,
+    make_claim,
+    profile_problems,
+    resolve,
+)
 
 ANON = Claim("anonymous_id", "a-1")
 USER = Claim("user_id", "u-1")
@@ -75,6 +83,14 @@ def test_clean_profile_refuses_unknown_fields_by_name():
     with pytest.raises(ProfileError) as info:
         clean_profile({"nickname": "小王"})
     assert info.value.field == "nickname"
+
+
+def test_profile_problems_names_every_bad_field_in_order():
+    problems = profile_problems(
+        {"name": "王芳", "phone": "12", "gender": "x", "birthday": "1990-13-01", "city": "上海"}
+    )
+    assert [p.field for p in problems] == ["phone", "gender", "birthday"]
+    assert profile_problems({"name": "王芳", "phone": "138 0013 8000"}) == []
 
 
 def test_clean_profile_normalises_values():

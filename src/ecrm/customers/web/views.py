@@ -134,6 +134,10 @@ def customer_edit(request, customer_id: int):
     if request.method == "POST":
         form = ProfileForm(request.POST)
         if form.is_valid():
+            # Every field's problem at once, not one per attempt; the service checks again.
+            for problem in customers.profile_problems(form.changes()):
+                _add_problem(form, problem)
+        if form.is_valid():
             try:
                 customers.update_profile(
                     customer.pk,
@@ -142,10 +146,7 @@ def customer_edit(request, customer_id: int):
                     attributes=form.cleaned_data["attributes"] or None,
                 )
             except customers.ProfileError as exc:
-                if exc.field in form.fields:
-                    form.add_error(exc.field, exc.text.localized(with_subject=False))
-                else:
-                    form.add_error(None, exc.text.localized())
+                _add_problem(form, exc)
             else:
                 messages.success(request, _("Profile saved."))
                 return redirect("console:customer", customer.pk)
@@ -153,6 +154,13 @@ def customer_edit(request, customer_id: int):
         initial = {key: getattr(customer, key) for key in EDITABLE}
         form = ProfileForm(initial=initial)
     return render(request, "customers/edit.html", {"customer": customer, "form": form})
+
+
+def _add_problem(form: ProfileForm, problem: customers.ProfileError) -> None:
+    if problem.field in form.fields:
+        form.add_error(problem.field, problem.text.localized(with_subject=False))
+    else:
+        form.add_error(None, problem.text.localized())
 
 
 @require_POST
