@@ -252,11 +252,18 @@ def test_edit_profile_shows_every_fields_error_at_once(agent_client):
 
     response = agent_client.post(
         f"/customers/{zhang.pk}/edit/",
-        {"name": "<b>张伟</b>", "phone": "12345", "email": "not-an-email", "city": "北京"},
+        {
+            "name": "<b>张伟</b>",
+            "phone": "12345",
+            "email": "not-an-email",
+            "birthday": "1990-13-01",
+            "city": "北京",
+        },
     )
 
     zhang.refresh_from_db()
     assert response.context["form"].errors == {
+        "birthday": ["Enter a valid date."],
         "email": ["'not-an-email' is not an e-mail address"],
         "phone": ["'12345' is not a valid phone number"],
     }

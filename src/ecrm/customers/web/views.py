@@ -133,10 +133,11 @@ def customer_edit(request, customer_id: int):
         return _follow_merge(request, customer)
     if request.method == "POST":
         form = ProfileForm(request.POST)
-        if form.is_valid():
-            # Every field's problem at once, not one per attempt; the service checks again.
-            for problem in customers.profile_problems(form.changes()):
-                _add_problem(form, problem)
+        form.is_valid()  # cleans every field
+        # Every field's problem at once, not one per attempt; the service checks again.
+        passed = {k: v for k, v in form.changes().items() if k in form.cleaned_data}
+        for problem in customers.profile_problems(passed):
+            _add_problem(form, problem)
         if form.is_valid():
             try:
                 customers.update_profile(
