@@ -283,6 +283,18 @@ def test_edit_profile_errors_speak_the_consoles_language(agent_client):
     assert response.context["form"].errors == {"phone": ["'12' is not a valid phone number"]}
 
 
+def test_edit_page_lists_the_current_custom_attributes(agent_client):
+    """The attributes box adds or replaces keys, so the page shows what the profile holds
+    (escaped), in the console's language."""
+    zhang = f.customer("张伟")
+    Customer.objects.filter(pk=zhang.pk).update(attributes={"会员等级": "<b>金卡</b>"})
+
+    page = agent_client.get(f"/customers/{zhang.pk}/edit/").content.decode()
+
+    assert "当前自定义属性" in page
+    assert "<dt>会员等级</dt><dd>&lt;b&gt;金卡&lt;/b&gt;</dd>" in page
+
+
 def test_edit_profile_refuses_attributes_that_are_not_json(agent_client):
     """Bad JSON in custom attributes is an error on that field."""
     zhang = f.customer("张伟")
