@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from itertools import chain
 
 from django.db import connection
 
@@ -40,25 +41,59 @@ def _literal(value) -> str:
     return "'" + str(value).replace("'", "''").replace("%", "%%") + "'"
 
 
+# Rows per INSERT statement where ``insert_rows`` writes several per statement (SQLite).
+ROWS_PER_STATEMENT = 128
+
+
 def insert_rows(
-    table: str, columns: tuple[str, ...], rows: Iterable[tuple], same: dict | None = None
+    table: str,
+    columns: tuple[str, ...],
+    rows: Iterable[tuple],
+    same: dict | None = None,
+    *,
+    grouped: bool = False,
 ) -> None:
     """Append ``rows`` (tuples in ``columns`` order), each with the values of ``same``
     (column: value, one for all rows), to ``table`` in one stream: COPY on PostgreSQL, one
     prepared INSERT over all rows on SQLite, with ``same`` written once into the statement
-    (each value bound per row costs as much as a column of data)."""
+    (each value bound per row costs as much as a column of data).
+
+    ``grouped`` (SQLite, a list of rows): ``ROWS_PER_STATEMENT`` rows per statement, which
+    opens the table's and its indexes' cursors once per group instead of once per row. The
+    statement is ``INSERT OR FAIL``: a plain INSERT of many rows inside a transaction
+    keeps a statement journal of every page it changes, to undo itself alone on a
+    constraint error; with ``OR FAIL`` the error leaves the statement's earlier rows for
+    the caller's transaction to roll back, so call it only where an error fails the whole
+    transaction (no savepoint it could be caught and resumed at)."""
     same = same or {}
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in (*columns, *same))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             tail = tuple(same.values())
-            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+            # The driver's own cursor: Django's errors (IntegrityError...) as for a query.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row + tail if tail else row)
             return
-        marks = ", ".join(["%s"] * len(columns) + [_literal(v) for v in same.values()])
-        cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
+        marks = "(" + ", ".join(["%s"] * len(columns) + [_literal(v) for v in same.values()]) + ")"
+        if not grouped or len(rows) < ROWS_PER_STATEMENT:
+            cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES {marks}", rows)
+            return
+        head = f"INSERT OR FAIL INTO {quote(table)} ({names}) VALUES "
+        n = ROWS_PER_STATEMENT
+        full = len(rows) - len(rows) % n
+        flat = chain.from_iterable
+        cursor.executemany(
+            head + ", ".join([marks] * n),
+            (tuple(flat(rows[at : at + n])) for at in range(0, full, n)),
+        )
+        if full < len(rows):
+            rest = rows[full:]
+            cursor.execute(head + ", ".join([marks] * len(rest)), tuple(flat(rest)))
 
 
 IN_CHUNK = 500  # values per IN (...) list where the database takes no array

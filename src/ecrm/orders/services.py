@@ -585,7 +585,10 @@ def record_packed_orders(
                 insert_rows(table, _ORDER_ROW, rows, same=same)
             else:
                 insert_rows(table, (*_ORDER_ROW, *_COMMON), rows, same={"status_changed_at": now})
-        insert_rows(OrderLine._meta.db_table, ("order_id", *_LINE_COLUMNS), lines)
+        # Several lines per statement: half the time of one each (0.9 against 1.75 s for the
+        # bench file's 500,000 lines at 1M customers). Not for orders, whose time goes to
+        # their random index inserts (docs/IMPORT.md).
+        insert_rows(OrderLine._meta.db_table, ("order_id", *_LINE_COLUMNS), lines, grouped=True)
     return BatchResult(
         created=len(new),
         changed=len(replaced),
@@ -649,7 +652,7 @@ def record_returns(
         if replaced:
             _delete_lines(ReturnLine, "ret_id", [r[-1] for r in replaced])
             _update_rows(Return._meta.db_table, _RETURN_INSERT[2:], replaced)
-        insert_rows(ReturnLine._meta.db_table, ("ret_id", *_LINE_COLUMNS), lines)
+        insert_rows(ReturnLine._meta.db_table, ("ret_id", *_LINE_COLUMNS), lines, grouped=True)
         _mark_refunded({t[4] for t in todo if t[4] is not None})
     return BatchResult(
         created=len(rows),
