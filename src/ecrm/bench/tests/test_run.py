@@ -66,3 +66,14 @@ def test_an_unknown_section_is_refused_with_the_known_ones():
     options = runner.Options.quick(only=("segmnets",), output=None)
     with pytest.raises(RuntimeError, match="unknown benchmark section segmnets; the sections"):
         runner.run(options, say=lambda message: None)
+
+
+def test_a_reused_sqlite_file_is_read_into_the_page_cache(tmp_path, monkeypatch):
+    from ecrm.bench import measure
+
+    path = tmp_path / "ecrm.sqlite3"
+    path.write_bytes(b"x" * 50_000)
+    monkeypatch.setitem(connection.settings_dict, "NAME", str(path))
+    assert measure.read_into_cache() == (50_000 if connection.vendor == "sqlite" else 0)
+    monkeypatch.setitem(connection.settings_dict, "NAME", str(tmp_path / "gone.sqlite3"))
+    assert measure.read_into_cache() == 0
