@@ -145,10 +145,26 @@ def _moment(value):
     return value
 
 
+def _bucketer(grain: str):
+    """``_bucket(_moment(key), grain)`` of group keys, worked out once per key: a series of
+    90 days groups by quarter hour and kind, some 35,000 rows over 8,640 keys, and the
+    time zone conversion per row took 0.5 s of the member analytics page at 1M members."""
+    known: dict = {}
+
+    def bucket(key) -> dt.date:
+        found = known.get(key)
+        if found is None:
+            found = known[key] = _bucket(_moment(key), grain)
+        return found
+
+    return bucket
+
+
 def _series(rows, p: Period) -> dict[dt.date, int]:
     found: dict[dt.date, int] = {}
+    bucket = _bucketer(p.grain)
     for at, n in rows:
-        key = _bucket(_moment(at), p.grain)
+        key = bucket(at)
         found[key] = found.get(key, 0) + (n or 0)
     return found
 
@@ -251,8 +267,9 @@ def series(p: Period) -> list[SeriesRow]:
         .values_list("b", "kind", "n")
     )
     moved: dict[str, dict[dt.date, int]] = {"issued": {}, "redeemed": {}, "expired": {}}
+    bucket = _bucketer(p.grain)
     for at, kind, n in entries:
-        key = _bucket(_moment(at), p.grain)
+        key = bucket(at)
         if kind in ISSUED_KINDS:
             moved["issued"][key] = moved["issued"].get(key, 0) + n
         elif kind in REDEEMED_KINDS:
@@ -285,21 +302,32 @@ class Breakdown:
     points: int
 
 
+def _group_key(field: str):
+    """What a breakdown groups by: the column, on SQLite as ``+column`` (the same value),
+    which no index serves. Grouped by the bare ``tier``, SQLite read the memberships in the
+    order of the (tier, points) index and fetched each one's join date from the table:
+    0.57 s at 534,000 members against 0.28 s for one pass over the table."""
+    if connection.vendor == "sqlite":
+        return Func(F(field), template="+%(expressions)s", output_field=CharField())
+    return F(field)
+
+
 def _breakdown(field: str, p: Period, labels: dict[str, str] | None = None) -> list[Breakdown]:
     rows = (
-        Membership.objects.values(field)
+        Membership.objects.annotate(key=_group_key(field))
+        .values("key")
         .annotate(
             members=Count("pk"),
             new=Count("pk", filter=Q(joined_at__gte=p.since, joined_at__lt=p.until)),
             points=Coalesce(Sum("points"), Value(0)),
         )
-        .order_by("-members", field)
+        .order_by("-members", "key")
     )
     labels = labels or {}
     return [
         Breakdown(
-            key=r[field],
-            label=labels.get(r[field], r[field]),
+            key=r["key"],
+            label=labels.get(r["key"], r["key"]),
             members=r["members"],
             new_members=r["new"],
             points=r["points"],
