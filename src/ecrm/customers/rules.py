@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_noop as N_
 
+from ecrm.core import clock
 from ecrm.core.messages import EMPTY, NOT_A_DATE, ONE_OF, TOO_LONG, Problem
 from ecrm.core.phone import InvalidPhone, normalize_phone
 from ecrm.core.text import InvalidEmail, normalize_email, whole_number
@@ -224,7 +225,7 @@ def _clean_field(key: str, raw):
             )
         return _GENDERS[value].value
     if key == "birthday":
-        return _date("birthday", raw)
+        return _birthday(_date("birthday", raw))
     if key == "registered_at":
         return _datetime("registered_at", raw)
     if not isinstance(raw, str | int | float):
@@ -255,6 +256,16 @@ def _date(name: str, raw) -> dt.date:
         return dt.date.fromisoformat(text[:10])
     except ValueError as exc:
         raise ProfileError(name, NOT_A_DATE, value=repr(raw)) from exc
+
+
+def _birthday(day: dt.date) -> dt.date:
+    """A birthday from 1900 to today (a day's slack: it is already tomorrow east of the
+    shop's time zone)."""
+    if day < clock.FIRST_DAY:
+        raise ProfileError("birthday", N_("must not be before %(first)s"), first=clock.FIRST_DAY)
+    if day > clock.now().date() + dt.timedelta(days=1):
+        raise ProfileError("birthday", N_("must not be in the future"))
+    return day
 
 
 def _datetime(name: str, raw) -> dt.datetime:

@@ -270,6 +270,31 @@ def test_edit_profile_shows_every_fields_error_at_once(agent_client):
     assert (zhang.name, zhang.city) == ("张伟", "深圳")
 
 
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_edit_page_shows_the_birthday_as_the_date_picker_reads_it(agent_client, language):
+    """Chinese formats dates as 2001/01/15, which a date picker rejects and shows empty: a
+    save then erased the birthday."""
+    zhang = f.customer("张伟", birthday=dt.date(2001, 1, 15))
+    agent_client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+
+    page = agent_client.get(f"/customers/{zhang.pk}/edit/").content.decode()
+
+    assert 'type="date" name="birthday" value="2001-01-15"' in page
+
+
+def test_edit_profile_refuses_a_birthday_in_the_future(agent_client):
+    zhang = f.customer("张伟", birthday=dt.date(2001, 1, 15))
+    later = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+
+    response = agent_client.post(
+        f"/customers/{zhang.pk}/edit/", {"name": "张伟", "birthday": later}
+    )
+
+    zhang.refresh_from_db()
+    assert response.context["form"].errors == {"birthday": ["不能晚于今天"]}
+    assert zhang.birthday == dt.date(2001, 1, 15)
+
+
 def test_edit_profile_errors_speak_the_consoles_language(agent_client):
     """The console's default is Chinese (above); in English the same error is in English,
     as the API gives it."""

@@ -1,7 +1,10 @@
 """Identity resolution decisions, as pure functions."""
 
+import datetime as dt
+
 import pytest
 
+from ecrm.core import clock
 from ecrm.customers.rules import (
     Claim,
     Holder,
@@ -102,3 +105,20 @@ def test_clean_profile_normalises_values():
         "birthday": __import__("datetime").date(1990, 5, 4),
         "phone": "+8613900001111",
     }
+
+
+@pytest.mark.parametrize(
+    "birthday, message",
+    [
+        ("2026-12-10", "must not be in the future"),
+        ("1899-12-31", "must not be before 1900-01-01"),
+    ],
+)
+def test_a_birthday_is_from_1900_to_today(monkeypatch, birthday, message):
+    monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 12, 8, 3, 0, tzinfo=dt.UTC))
+    with pytest.raises(ProfileError) as info:
+        clean_profile({"birthday": birthday})
+    assert (info.value.field, str(info.value.text)) == ("birthday", f"birthday: {message}")
+    # A day's slack for the zones east of the shop's, where it is already tomorrow.
+    assert clean_profile({"birthday": "2026-12-09"}) == {"birthday": dt.date(2026, 12, 9)}
+    assert clean_profile({"birthday": "1900-01-01"}) == {"birthday": dt.date(1900, 1, 1)}

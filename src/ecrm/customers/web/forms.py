@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from ecrm.core.forms import DateInput
 from ecrm.customers.models import Gender
 from ecrm.customers.rules import PROFILE_FIELDS
 
@@ -25,9 +26,7 @@ class ProfileForm(forms.Form):
         help_text=_("Mainland numbers may omit +86."),
     )
     gender = forms.ChoiceField(label=_("Gender"), required=False, choices=Gender.choices)
-    birthday = forms.DateField(
-        label=_("Birthday"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    birthday = forms.DateField(label=_("Birthday"), required=False, widget=DateInput())
     country = forms.CharField(label=_("Country"), required=False, max_length=60)
     province = forms.CharField(label=_("Province"), required=False, max_length=60)
     city = forms.CharField(label=_("City"), required=False, max_length=60)
