@@ -181,6 +181,23 @@ def test_a_file_the_worker_cannot_read_fails_the_run_in_the_uploaders_language(m
     assert "order_id: 没有列对应到此字段；文件的列为：&#x27;订单号&#x27;, &#x27;金额&#x27;" in page
 
 
+def test_a_failed_upload_is_named_as_the_user_named_it(marketer, data_dir):
+    """The stored copy is ``<uuid>-bin.csv`` in the upload folder; the page says bin.csv."""
+    marketer.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    upload = SimpleUploadedFile("bin.csv", b"customer_id,name\n1,\xff\xfe\xfd\n", "text/csv")
+    marketer.post(reverse("console:imports"), {"kind": "customers", "data_file": upload})
+    run = ImportRun.objects.get()
+
+    run_queued(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error.startswith(Path(run.file_name).name) and run.file_name != "bin.csv"
+    page = marketer.get(f"/imports/{run.pk}/").content.decode()
+    assert '<div class="callout">bin.csv: not valid gb18030 text at line 2' in page
+    assert Path(run.file_name).name not in page
+
+
 def test_missing_file_and_unknown_kind_are_field_errors(marketer, data_dir):
     """Without a file and with an unknown kind, both fields say what is wrong."""
     response = marketer.post(reverse("console:imports"), {"kind": "refunds"})

@@ -52,6 +52,7 @@ class RunRow:
     changed: list[tuple[str, int]]
     reject_path: Path | None  # the run's reject file, when it lies under the data directory
     active: bool
+    error: str  # why the run failed, naming the file as the user knows it
 
     @property
     def has_rejects(self) -> bool:
@@ -80,7 +81,17 @@ def _row(run: ImportRun) -> RunRow:
         changed=_counts(run.changed or {}),
         reject_path=files.reject_path(run.reject_file),
         active=run.status in queries.ACTIVE,
+        error=_error(run),
     )
+
+
+def _error(run: ImportRun) -> str:
+    """The run's error with the stored upload (``<folder>/<uuid>-orders.csv``) named as
+    the user knows it (``orders.csv``)."""
+    if not run.error or not run.file_name:
+        return run.error
+    shown = files.display_name(run.file_name)
+    return run.error.replace(run.file_name, shown).replace(Path(run.file_name).name, shown)
 
 
 def _runs_context(request) -> dict:
