@@ -74,6 +74,37 @@ class Message:
         self.subject, self.template, self.params = state
 
 
+class Reasons:
+    """Several messages about one record told as one, ``phone: …; birthday: …``: a rejected
+    row names every bad field at once, not one per attempt. Reads like a ``Message``."""
+
+    __slots__ = ("messages",)
+
+    def __init__(self, messages):
+        self.messages = tuple(messages)
+
+    @property
+    def subject(self) -> str:
+        return self.messages[0].subject
+
+    def __str__(self) -> str:
+        return "; ".join(str(m) for m in self.messages)
+
+    def localized(self, with_subject: bool = True) -> str:
+        return "; ".join(m.localized(with_subject) for m in self.messages)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Reasons):
+            return NotImplemented
+        return self.messages == other.messages
+
+    def __hash__(self) -> int:
+        return hash(self.messages)
+
+    def __repr__(self) -> str:
+        return f"Reasons({list(self.messages)!r})"
+
+
 class Problem(ValueError):
     """A value is unusable; ``text`` says why, about ``field`` (the subject), in English
     through ``str()`` and in the active language through ``text.localized()``."""
@@ -96,6 +127,15 @@ class Problem(ValueError):
     def message(self) -> str:
         """The reason without the field, in English."""
         return self.text.template % self.text.params
+
+    @classmethod
+    def together(cls, problems: list[Problem]) -> Problem:
+        """One problem telling every one of ``problems`` (about one record)."""
+        first = problems[0]
+        if len(problems) > 1:
+            first.text = Reasons(p.text for p in problems)
+            first.args = (str(first.text),)
+        return first
 
     def __reduce__(self):
         # The reading process of an import sends its errors to the importing process.

@@ -24,6 +24,7 @@ from ecrm.customers.api import (
     ProfileRecord,
     clean_profile,
     make_claim,
+    profile_problems,
 )
 from ecrm.orders.api import (
     LineInput,
@@ -603,8 +604,22 @@ class RowParser:
         return claim
 
     def customer(self, values: list) -> ProfileRecord:
-        claims = self.claims({f: self.raw(values, f) for f in CLAIM_FIELDS})
-        if not claims:
+        """A customer row; a bad row's error names every bad field (``Problem.together``)."""
+        problems: list[RowError] = []
+
+        def checked(read, *args):
+            try:
+                return read(*args)
+            except RowError as exc:
+                problems.append(exc)
+                return None
+
+        claims: tuple = ()
+        for f in CLAIM_FIELDS:
+            raw = self.raw(values, f)
+            if raw:
+                claims += checked(self.claims, {f: raw}) or ()
+        if not claims and not problems:
             raise RowError("customer_id", N_("a customer needs a customer_id, email or phone"))
         profile: dict = {}
         for key in (
@@ -620,24 +635,25 @@ class RowParser:
         for claim in claims:
             if claim.kind in (IdentityKind.EMAIL, IdentityKind.PHONE):
                 profile[claim.kind] = claim.value
-        country = self.raw(values, "country")
-        if country:
-            profile["country"] = self.country_code("country", country)
-        birthday = self.raw(values, "birthday")
-        if birthday:
-            profile["birthday"] = self.date("birthday", birthday)
-        registered = self.raw(values, "registered_at")
-        if registered:
-            profile["registered_at"] = self.datetime("registered_at", registered)
-        try:
-            profile = clean_profile(profile)
-        except ProfileError as exc:
-            raise self._error_of(exc.field, exc) from None
+        for key, read in (
+            ("country", self.country_code),
+            ("birthday", self.date),
+            ("registered_at", self.datetime),
+        ):
+            raw = self.raw(values, key)
+            value = checked(read, key, raw) if raw else None
+            if value is not None:
+                profile[key] = value
+        problems += [self._error_of(p.field, p) for p in profile_problems(profile)]
         consents = {}
         for channel, key in (("email", "email_opt_in"), ("sms", "sms_opt_in")):
             raw = self.raw(values, key)
-            if raw:
-                consents[channel] = self.flag(key, raw)
+            flag = checked(self.flag, key, raw) if raw else None
+            if flag is not None:
+                consents[channel] = flag
+        if problems:
+            raise RowError.together(problems)
+        profile = clean_profile(profile)
         attributes = {}
         for name, i in self.layout.attributes:
             value = values[i]

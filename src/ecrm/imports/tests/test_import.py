@@ -137,6 +137,22 @@ def test_gb18030_customers_with_a_mapping_file(tmp_path):
     ]
 
 
+def test_a_rejected_customer_row_names_every_bad_field_in_the_uploaders_language(tmp_path):
+    source = tmp_path / "customers.csv"
+    source.write_text(
+        "customer_id,name,phone,birthday\nC-1,王芳,12345,1991-13-45\nC-2,李娜,13800138000,\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import(
+        "customers", source, rejects=tmp_path / "r.csv", language="zh-hans"
+    )
+    assert (summary.rows_accepted, summary.rows_rejected) == (1, 1)
+    assert read_rejects(tmp_path / "r.csv")[1][:2] == [
+        "2",
+        "phone: '12345' 不是有效的电话号码; birthday: '1991-13-45' 不是日期（YYYY-MM-DD）",
+    ]
+
+
 def test_products_jsonl(tmp_path):
     """JSON Lines products: category paths create both levels, brands are shared; a row
     without SKU, a line that is not JSON and a bad price are rejected."""

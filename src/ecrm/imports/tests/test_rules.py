@@ -78,3 +78,25 @@ def test_equal_lines_of_different_orders_are_one_shared_line():
     assert b.lines[1] is not b.lines[0] and b.lines[1] == b.lines[0]
     assert [str(line.unit_price) for line in b.lines] == ["99.5", "99.50", "99.5"]
     assert a.lines[0] == c.lines[0] and a.lines[0].line_amount == Decimal("199.0")
+
+
+def test_a_bad_customer_row_names_every_bad_field():
+    """A bad mobile, an impossible birthday and a bad opt-in flag are told together, in the
+    row's one reason; a good row still parses."""
+    from ecrm.imports.rules import RowError, RowParser
+
+    header = ["customer_id", "phone", "birthday", "sms_opt_in", "name"]
+    layout = bind(parse_mapping({}, kind="customers"), header)
+    parser = RowParser(layout, currency="CNY", timezone="Asia/Shanghai")
+
+    with pytest.raises(RowError) as info:
+        parser.customer(["C-1", "12345", "1991-13-45", "maybe", "王芳"])
+
+    assert info.value.field == "phone"
+    assert str(info.value.text) == (
+        "phone: '12345' is not a valid phone number; "
+        "birthday: '1991-13-45' is not a date (YYYY-MM-DD); "
+        "sms_opt_in: 'maybe' is not yes/no (1/0, true/false, 是/否)"
+    )
+    record = parser.customer(["C-1", "138 0013 8000", "1991-12-25", "是", "王芳"])
+    assert record.profile["phone"] == "+8613800138000"
