@@ -22,9 +22,12 @@ from typing import Any
 
 from django.utils.translation import gettext_noop as N_
 
-from ecrm.core.messages import NOT_A_DATE, NOT_NEGATIVE, ONE_OF, REQUIRED, Problem
+from ecrm.core.messages import AT_MOST, NOT_A_DATE, NOT_NEGATIVE, ONE_OF, REQUIRED, Problem
 
 SCHEMA_VERSION = 1
+
+# Counts and day spans a condition may name: far beyond any shop, inside what SQL stores.
+MAX_WHOLE = 1_000_000_000
 
 
 class DefinitionError(Problem):
@@ -347,6 +350,8 @@ def _scalar(value, where: str, kind: str):
             raise DefinitionError(where, N_("a month is 1 to 12"))
         if value < 0:
             raise DefinitionError(where, NOT_NEGATIVE)
+        if value > MAX_WHOLE:
+            raise DefinitionError(where, AT_MOST, max=f"{MAX_WHOLE:,}")
         return value
     if kind == NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float | str):

@@ -177,6 +177,24 @@ def test_a_builder_error_speaks_the_consoles_language(marketer, language, error)
 
 
 @pytest.mark.django_db
+def test_a_count_too_large_for_any_shop_is_named_as_such(marketer):
+    """Eleven digits typed for an order count: the bound, not "must be a whole number"."""
+    tree = builder.from_definition(
+        {"version": 1, "match": {"all": [{"figure": "order_count", "op": "gte", "value": 1}]}}
+    )
+    form = _form(tree, name="大客户")
+    form[f"value_{tree.children[0].id}"] = "99999999999"
+
+    response = marketer.post(
+        "/segments/builder/", form, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert '<div class="seg-error">value: must be at most 1,000,000,000</div>' in (
+        response.content.decode()
+    )
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("language", "error"),
     [("zh-hans", "必须填写，最多 120 个字符"), ("en", "is required, at most 120 characters")],

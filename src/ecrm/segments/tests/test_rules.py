@@ -77,6 +77,12 @@ BAD = [
         "must be a whole number",
     ),
     (
+        "a count no shop reaches",
+        _wrap({"figure": "order_count", "op": "gte", "value": 10**30}),
+        "match.all[0].value",
+        "must be at most 1,000,000,000",
+    ),
+    (
         "is_set takes no value",
         _wrap({"profile": "city", "op": "is_set", "value": "x"}),
         "match.all[0].value",

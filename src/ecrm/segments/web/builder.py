@@ -312,7 +312,7 @@ def _split(text: str) -> list[str]:
 
 def _whole(text):
     text = str(text).strip()
-    return int(text) if re.fullmatch(r"-?\d{1,9}", text) else text
+    return int(text) if re.fullmatch(r"-?\d{1,30}", text) else text
 
 
 def _typed(kind: str, text: str):
