@@ -12,6 +12,27 @@ from __future__ import annotations
 from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as N_
 
+# What Python's json module says of bad JSON (its fixed messages), for ``json_problem``.
+JSON_ERRORS = frozenset(
+    {
+        N_("Expecting value"),
+        N_("Expecting property name enclosed in double quotes"),
+        N_("Expecting ',' delimiter"),
+        N_("Expecting ':' delimiter"),
+        N_("Extra data"),
+        N_("Unterminated string starting at"),
+        N_("Invalid control character at"),
+        N_("Invalid \\uXXXX escape"),
+    }
+)
+
+
+def json_problem(error) -> str:
+    """A ``json.JSONDecodeError``'s reason in the active language (as the json module
+    wrote it where it is none of its fixed messages)."""
+    return gettext(error.msg) if error.msg in JSON_ERRORS else error.msg
+
+
 # Reasons several domains give about a value.
 EMPTY = N_("is empty")
 TOO_LONG = N_("is longer than %(limit)s characters")

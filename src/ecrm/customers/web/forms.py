@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from ecrm.core.forms import DateInput
+from ecrm.core.messages import json_problem
 from ecrm.customers.models import Gender
 from ecrm.customers.rules import PROFILE_FIELDS
 
@@ -50,7 +51,7 @@ class ProfileForm(forms.Form):
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
-                _("Not valid JSON: %(error)s") % {"error": exc.msg}
+                _("Not valid JSON: %(error)s") % {"error": json_problem(exc)}
             ) from exc
         if not isinstance(value, dict):
             raise forms.ValidationError(_("Custom attributes must be a JSON object."))

@@ -8,6 +8,7 @@ from pathlib import Path
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ecrm.core.messages import json_problem
 from ecrm.imports import api as imports
 from ecrm.imports import rules
 
@@ -98,7 +99,7 @@ class ImportForm(forms.Form):
             self.add_error(
                 "mapping_file",
                 _("Not valid JSON: %(error)s at line %(line)s, column %(column)s.")
-                % {"error": exc.msg, "line": exc.lineno, "column": exc.colno},
+                % {"error": json_problem(exc), "line": exc.lineno, "column": exc.colno},
             )
             return
         try:
