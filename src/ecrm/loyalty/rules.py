@@ -80,6 +80,8 @@ MUST_BE_A_LIST = N_("must be a list")
 NOT_A_DATE = N_("must be a date YYYY-MM-DD, not %(value)s")
 NOT_A_NUMBER = N_("must be a number, not %(value)s")
 PLUS_OR_MINUS = N_("must be from -%(max)s to %(max)s")
+NOT_AN_AMOUNT = N_("%(value)s is not an amount")
+CURRENCY_CODE = N_("a three-letter currency code")
 
 
 class InsufficientPoints(Exception):
@@ -607,7 +609,7 @@ def validate_rule(
         )
         for i, c in enumerate(w["currencies"]):
             if not re.fullmatch(r"[A-Z]{3}", c):
-                raise LoyaltyError(f"when.currencies[{i}]", N_("a three-letter currency code"))
+                raise LoyaltyError(f"when.currencies[{i}]", CURRENCY_CODE)
     for key in ("products", "categories", "brands"):
         if key in when_raw:
             w[key] = _texts(when_raw[key], f"when.{key}")
@@ -882,6 +884,32 @@ def tenure_years(joined: dt.date | None, day: dt.date) -> int:
 def money_units(value: Decimal) -> int:
     """Ten-thousandths of a money value, the unit both evaluators compare in."""
     return int((value * SCALE).to_integral_value())
+
+
+def order_amount(value, path: str) -> Decimal:
+    """The amount of an order or order line to simulate: a finite number from 0 to below
+    ``MONEY_LIMIT`` (what an order's money column stores), which ``money_units`` counts."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise LoyaltyError(path, NOT_AN_AMOUNT, value=repr(value))
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise LoyaltyError(path, NOT_AN_AMOUNT, value=value) from None
+    if not number.is_finite():
+        raise LoyaltyError(path, NOT_AN_AMOUNT, value=value)
+    if number < 0:
+        raise LoyaltyError(path, NOT_NEGATIVE)
+    if number >= MONEY_LIMIT:
+        raise LoyaltyError(path, AT_MOST, max=f"{MONEY_LIMIT - 1:f}")
+    return number
+
+
+def currency_code(value, path: str) -> str:
+    """A currency as orders hold it: three letters, in capitals."""
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise LoyaltyError(path, CURRENCY_CODE)
+    return code
 
 
 def _matching_amount(when: When, lines: Sequence[LineFact]) -> int | None:

@@ -150,6 +150,35 @@ def test_the_simulator_page_explains(signed_in):
     assert response.context["sim"].evaluation.points == 88
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "error"),
+    [
+        ({"lines": "P-1 abc"}, "lines", "第 1 行:abc 不是金额"),
+        ({"lines": "P-1 NaN"}, "lines", "第 1 行:NaN 不是金额"),
+        ({"lines": "P-1 Infinity"}, "lines", "第 1 行:Infinity 不是金额"),
+        ({"lines": "P-1 10\nP-2 1e999999"}, "lines", "第 2 行:不能大于 9999999999999"),
+        ({"lines": "P-1 -5"}, "lines", "第 1 行:不能为负数"),
+        ({"amount": "1e30"}, "amount", "不能大于 9999999999999"),
+        ({"currency": "Z1"}, "currency", "须为三个字母的币种代码"),
+    ],
+)
+def test_the_simulator_refuses_an_amount_or_currency_it_cannot_count(
+    signed_in, query, field, error
+):
+    """Non-finite or huge amounts were a 500 (``money_units`` could not convert them);
+    now they are an error on their field, like an amount that is not a number."""
+    programme()
+    c = customer()
+    client = signed_in(Role.ADMIN)
+    base = {"customer_id": c.pk, "event": "order_completed", "currency": "CNY"}
+
+    response = client.get("/loyalty/simulator/", {**base, **query})
+
+    assert response.status_code == 200
+    assert response.context["sim"] is None
+    assert response.context["form"].errors == {field: [error]}
+
+
 def test_a_service_agent_adjusts_points_and_it_is_audited(signed_in):
     programme()
     c = customer()

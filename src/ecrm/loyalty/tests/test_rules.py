@@ -301,3 +301,40 @@ def test_an_amount_beyond_what_money_fields_store_is_refused_with_the_ceiling(am
             }
         )
     assert str(refused.value) == refusal
+
+
+@pytest.mark.parametrize(
+    ("value", "refusal"),
+    [
+        ("abc", "amount: abc is not an amount"),
+        ("NaN", "amount: NaN is not an amount"),
+        ("Infinity", "amount: Infinity is not an amount"),
+        ("1e999999", "amount: must be at most 9999999999999"),
+        ("1e30", "amount: must be at most 9999999999999"),
+        ("-1", "amount: must not be negative"),
+    ],
+)
+def test_a_simulated_amount_is_a_finite_amount_a_money_field_stores(value, refusal):
+    """``NaN``, ``Infinity`` and ``1e999999`` once reached ``money_units`` and failed with
+    ValueError or OverflowError (a 500 in the simulator)."""
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rules.order_amount(value, "amount")
+    assert str(refused.value) == refusal
+
+
+def test_a_simulated_amount_within_range_is_read_as_written():
+    assert rules.order_amount("199.90", "amount") == Decimal("199.90")
+    assert rules.order_amount(Decimal("9999999999999.9999"), "amount") == Decimal(
+        "9999999999999.9999"
+    )
+
+
+@pytest.mark.parametrize("value", ["ZZ", "C1Y", "CNYY", "人民币", "", None])
+def test_a_simulated_currency_is_three_letters(value):
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rules.currency_code(value, "currency")
+    assert str(refused.value) == "currency: a three-letter currency code"
+
+
+def test_a_simulated_currency_is_read_in_capitals():
+    assert rules.currency_code(" usd ", "currency") == "USD"

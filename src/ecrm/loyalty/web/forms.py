@@ -100,6 +100,14 @@ def _split(text: str) -> list[str]:
     return [p.strip() for p in text.replace(",", ",").replace("\n", ",").split(",") if p.strip()]
 
 
+def _refused_as_invalid(check, value):
+    """``check(value)`` of ``rules``, its LoyaltyError as the field's error."""
+    try:
+        return check(value, "")
+    except rules.LoyaltyError as exc:
+        raise forms.ValidationError(exc.text.localized(with_subject=False)) from None
+
+
 def _number(value):
     """A Decimal from the form as JSON: whole numbers as int, others as text."""
     if value is None:
@@ -440,6 +448,13 @@ class SimulateForm(forms.Form):
         help_text=_("one per line: SKU amount, e.g. P-1001 199.00"),
     )
 
+    def clean_amount(self):
+        amount = self.cleaned_data.get("amount")
+        return None if amount is None else _refused_as_invalid(rules.order_amount, amount)
+
+    def clean_currency(self):
+        return _refused_as_invalid(rules.currency_code, self.cleaned_data["currency"])
+
     def line_list(self) -> list[dict]:
         out = []
         for i, raw in enumerate((self.cleaned_data.get("lines") or "").splitlines(), 1):
@@ -449,12 +464,11 @@ class SimulateForm(forms.Form):
             if len(parts) != 2:
                 raise forms.ValidationError(_("line %(n)s: write SKU and amount") % {"n": i})
             try:
-                from decimal import Decimal
-
-                out.append({"sku": parts[0], "amount": Decimal(parts[1])})
-            except ArithmeticError:
+                out.append({"sku": parts[0], "amount": rules.order_amount(parts[1], "lines")})
+            except rules.LoyaltyError as exc:
                 raise forms.ValidationError(
-                    _("line %(n)s: %(a)s is not an amount") % {"n": i, "a": parts[1]}
+                    _("line %(n)s: %(reason)s")
+                    % {"n": i, "reason": exc.text.localized(with_subject=False)}
                 ) from None
         return out
 
