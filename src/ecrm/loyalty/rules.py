@@ -397,9 +397,12 @@ MAX_MULTIPLIER = Decimal(100)
 
 
 def validate_tiers(raw_tiers: list[dict]) -> tuple[TierDef, ...]:
-    """A ladder: codes unique, the first tier from 0, thresholds rising with rank."""
+    """A ladder: at least one tier (every member holds one), codes unique, the first tier
+    from 0, thresholds rising with rank."""
     if not isinstance(raw_tiers, list):
         raise LoyaltyError("tiers", MUST_BE_A_LIST)
+    if not raw_tiers:
+        raise LoyaltyError("tiers", N_("keep at least one tier: every member holds one"))
     tiers = []
     for i, raw in enumerate(raw_tiers):
         path = f"tiers[{i}]"
@@ -433,7 +436,7 @@ def validate_tiers(raw_tiers: list[dict]) -> tuple[TierDef, ...]:
             raise LoyaltyError(
                 f"tiers[{i}].code", N_("tier %(code)s is listed twice"), code=repr(code)
             )
-    if tiers and tiers[0].threshold != 0:
+    if tiers[0].threshold != 0:
         raise LoyaltyError("tiers[0].threshold", N_("the first tier is for every member: 0"))
     for i in range(1, len(tiers)):
         if tiers[i].threshold <= tiers[i - 1].threshold:

@@ -6,7 +6,7 @@ from django.test import Client
 
 from ecrm.core import clock
 from ecrm.core.models import AuditEntry
-from ecrm.loyalty import api
+from ecrm.loyalty import api, queries
 from ecrm.loyalty.models import EarningRule
 from ecrm.loyalty.tests.factories import customer, day, order, programme
 from ecrm.staff.models import Role
@@ -137,6 +137,61 @@ def test_a_refused_tier_ladder_speaks_the_consoles_language(signed_in, language,
 
     assert response.status_code == 200
     assert f'<ul class="errorlist"><li>{error}</li></ul>' in response.content.decode()
+
+
+def _tier_rows(rows, initial=3):
+    form = {
+        "what": "tiers",
+        "tiers-TOTAL_FORMS": str(len(rows)),
+        "tiers-INITIAL_FORMS": str(initial),
+    }
+    for i, row in enumerate(rows):
+        form.update({f"tiers-{i}-{k}": v for k, v in row.items()})
+    return form
+
+
+SAVED_TIERS = [
+    {"code": "member", "name": "普通会员", "threshold": "0"},
+    {"code": "silver", "name": "银卡", "threshold": "1000", "multiplier": "1.5"},
+    {"code": "gold", "name": "金卡", "threshold": "5000", "multiplier": "2"},
+]
+
+
+def test_clearing_every_tier_code_is_refused_and_keeps_the_ladder(signed_in):
+    """Blank codes remove saved tiers; removing all of them left members without a tier
+    and said "Tiers saved."."""
+    programme()
+    client = signed_in(Role.ADMIN)
+    rows = [{**t, "code": ""} for t in SAVED_TIERS]
+
+    response = client.post("/loyalty/", _tier_rows(rows))
+
+    assert response.status_code == 200
+    assert list(response.context["tiers"].non_form_errors()) == [
+        "至少保留一个等级：每位会员都属于一个等级"
+    ]
+    assert [t.code for t in queries.tier_defs()] == ["member", "silver", "gold"]
+    assert "清空已保存等级的代码即删除该等级" in response.content.decode()
+
+
+def test_a_new_tier_row_without_a_code_is_an_error_on_its_code(signed_in):
+    """A new row with a name but no code was dropped without a word; an empty extra row
+    is still ignored."""
+    programme()
+    client = signed_in(Role.ADMIN)
+    rows = [*SAVED_TIERS, {"name": "钻石", "threshold": "20000"}, {}]
+
+    response = client.post("/loyalty/", _tier_rows(rows))
+
+    assert response.status_code == 200
+    assert [f.errors for f in response.context["tiers"].forms] == [
+        {},
+        {},
+        {},
+        {"code": ["这个字段是必填项。"]},
+        {},
+    ]
+    assert [t.code for t in queries.tier_defs()] == ["member", "silver", "gold"]
 
 
 def test_the_simulator_page_explains(signed_in):

@@ -250,6 +250,19 @@ def test_tiers_upgrade_at_once_and_downgrade_after_grace():
             assert (refused.value.field, str(refused.value)) == (field, f"{field}: {message}")
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_ladder_keeps_at_least_one_tier(language):
+    """Every member holds a tier: an empty ladder was saved and left them none."""
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rules.validate_tiers([])
+    with translation.override(language):
+        text = refused.value.text.localized()
+    assert (refused.value.field, text) == {
+        "en": ("tiers", "tiers: keep at least one tier: every member holds one"),
+        "zh-hans": ("tiers", "tiers: 至少保留一个等级：每位会员都属于一个等级"),
+    }[language]
+
+
 def test_the_quote_respects_share_balance_and_minimum():
     s = rules.validate_settings(
         {"point_value": "0.01", "max_redeem_percent": 50, "min_redeem_points": 100}

@@ -6,6 +6,8 @@ from the services is put back on the form field its JSON path names.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -482,4 +484,27 @@ class TierRowForm(forms.Form):
     description = forms.CharField(label=_("Benefits"), max_length=300, required=False)
 
 
-TierFormSet = forms.formset_factory(TierRowForm, extra=2, max_num=12)
+class BaseTierFormSet(forms.BaseFormSet):
+    """The ladder's rows, lowest first. A saved tier whose code is cleared is removed; a
+    new row needs a code unless it is left entirely empty."""
+
+    def clean(self):
+        for form in self.forms[self.initial_form_count() :]:
+            data = getattr(form, "cleaned_data", {})
+            if not data.get("code") and any(v not in (None, "") for v in data.values()):
+                form.add_error("code", form.fields["code"].error_messages["required"])
+
+    def ladder(self) -> list[dict]:
+        """The rows with a code as the JSON ``rules.validate_tiers`` reads."""
+        return [
+            {
+                k: str(v) if isinstance(v, Decimal) else v
+                for k, v in f.cleaned_data.items()
+                if v not in (None, "")
+            }
+            for f in self.forms
+            if f.cleaned_data.get("code")
+        ]
+
+
+TierFormSet = forms.formset_factory(TierRowForm, BaseTierFormSet, extra=2, max_num=12)

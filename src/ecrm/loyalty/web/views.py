@@ -41,6 +41,11 @@ def _error_on(form, exc: rules.LoyaltyError, fallback: str | None = None) -> Non
     form.add_error(name or fallback, exc.text.localized())
 
 
+def _tier_error_on(tiers, exc: rules.LoyaltyError) -> None:
+    with_subject = exc.field != "tiers"
+    tiers._non_form_errors = tiers.error_class([exc.text.localized(with_subject)])
+
+
 @require(perms.VIEW_CUSTOMERS)
 def programme(request):
     setup = queries.setup()
@@ -90,26 +95,12 @@ def programme(request):
         if what == "tiers":
             tiers = TierFormSet(request.POST, prefix="tiers")
             if tiers.is_valid():
-                raw = [
-                    {
-                        k: (
-                            str(v)
-                            if v is not None
-                            and k in ("threshold", "multiplier", "discount_percent")
-                            else v
-                        )
-                        for k, v in f.cleaned_data.items()
-                        if v not in (None, "")
-                    }
-                    for f in tiers.forms
-                    if f.cleaned_data.get("code")
-                ]
                 try:
-                    services.save_tiers(raw, actor=actor(request))
+                    services.save_tiers(tiers.ladder(), actor=actor(request))
                     messages.success(request, _("Tiers saved."))
                     return redirect("console:loyalty")
                 except rules.LoyaltyError as exc:
-                    tiers._non_form_errors = tiers.error_class([exc.text.localized()])
+                    _tier_error_on(tiers, exc)
     counts = queries.member_counts()
     totals = queries.ledger_totals()
     return render(
