@@ -116,12 +116,13 @@ def test_a_rule_editor_error_speaks_the_consoles_language(signed_in, language, e
 @pytest.mark.parametrize(
     ("language", "error"),
     [
-        ("zh-hans", "tiers[0].threshold: 第一个等级面向所有会员，门槛必须是 0"),
-        ("en", "tiers[0].threshold: the first tier is for every member: 0"),
+        ("zh-hans", "第一个等级面向所有会员，门槛必须是 0"),
+        ("en", "the first tier is for every member: 0"),
     ],
 )
 def test_a_refused_tier_ladder_speaks_the_consoles_language(signed_in, language, error):
-    """A ladder whose first tier does not start at 0 is refused above the table."""
+    """A ladder whose first tier does not start at 0 is refused on that row's threshold,
+    without the JSON path."""
     programme()
     client = signed_in(Role.ADMIN)
     form = {
@@ -136,7 +137,12 @@ def test_a_refused_tier_ladder_speaks_the_consoles_language(signed_in, language,
     response = client.post("/loyalty/", form, HTTP_ACCEPT_LANGUAGE=language)
 
     assert response.status_code == 200
-    assert f'<ul class="errorlist"><li>{error}</li></ul>' in response.content.decode()
+    assert response.context["tiers"].forms[0].errors == {"threshold": [error]}
+    assert (
+        '<ul class="errorlist" id="id_tiers-0-threshold_error">'
+        f"<li>{error}</li></ul></td>" in response.content.decode()
+    )
+    assert "tiers[0]" not in response.content.decode()
 
 
 def _tier_rows(rows, initial=3):
@@ -192,6 +198,57 @@ def test_a_new_tier_row_without_a_code_is_an_error_on_its_code(signed_in):
         {},
     ]
     assert [t.code for t in queries.tier_defs()] == ["member", "silver", "gold"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "row", "errors"),
+    [
+        (
+            [SAVED_TIERS[0], {**SAVED_TIERS[1], "discount_percent": "150"}, SAVED_TIERS[2]],
+            1,
+            {"discount_percent": ["不能大于 100"]},
+        ),
+        (
+            [*SAVED_TIERS[:2], {**SAVED_TIERS[2], "threshold": "800"}],
+            2,
+            {"threshold": ["必须高于上一个等级"]},
+        ),
+        (
+            [*SAVED_TIERS[:2], {**SAVED_TIERS[2], "code": "silver"}],
+            2,
+            {"code": ["等级 'silver' 重复了"]},
+        ),
+        (
+            [SAVED_TIERS[0], {**SAVED_TIERS[1], "name": ""}, SAVED_TIERS[2]],
+            1,
+            {"name": ["这个字段是必填项。"]},
+        ),
+        (
+            [SAVED_TIERS[0], {**SAVED_TIERS[1], "threshold": ""}, SAVED_TIERS[2]],
+            1,
+            {"threshold": ["这个字段是必填项。"]},
+        ),
+        (  # the second row is removed: the third is the ladder's second tier
+            [SAVED_TIERS[0], {**SAVED_TIERS[1], "code": ""}, {**SAVED_TIERS[2], "threshold": "0"}],
+            2,
+            {"threshold": ["必须高于上一个等级"]},
+        ),
+    ],
+)
+def test_a_refused_tier_is_shown_on_its_row_and_field(signed_in, rows, row, errors):
+    """Refusals of the ladder read 'tiers[1].discount_percent: ...' above the table; they
+    are on the row and field now, and nothing is saved."""
+    programme()
+    client = signed_in(Role.ADMIN)
+
+    response = client.post("/loyalty/", _tier_rows(rows))
+
+    assert response.status_code == 200
+    forms = response.context["tiers"].forms
+    assert [f.errors for f in forms] == [errors if i == row else {} for i in range(3)]
+    assert list(response.context["tiers"].non_form_errors()) == []
+    assert "tiers[" not in response.content.decode()
+    assert [t.threshold for t in queries.tier_defs()] == [0, 1000, 5000]
 
 
 def test_the_simulator_page_explains(signed_in):

@@ -6,6 +6,7 @@ from the services is put back on the form field its JSON path names.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django import forms
@@ -483,6 +484,19 @@ class TierRowForm(forms.Form):
     discount_percent = forms.DecimalField(label=_("Discount %"), required=False, min_value=0)
     description = forms.CharField(label=_("Benefits"), max_length=300, required=False)
 
+    def clean(self):
+        """A row with a code is a tier: it needs a name and a threshold."""
+        data = super().clean()
+        if data.get("code"):
+            for name in ("name", "threshold"):
+                if name not in self.errors and data.get(name) in (None, ""):
+                    self.add_error(name, self.fields[name].error_messages["required"])
+        return data
+
+
+# A refusal of ``rules.validate_tiers`` about one tier's field, e.g. ``tiers[1].threshold``.
+TIER_FIELD = re.compile(r"tiers\[(\d+)\]\.(\w+)")
+
 
 class BaseTierFormSet(forms.BaseFormSet):
     """The ladder's rows, lowest first. A saved tier whose code is cleared is removed; a
@@ -494,6 +508,9 @@ class BaseTierFormSet(forms.BaseFormSet):
             if not data.get("code") and any(v not in (None, "") for v in data.values()):
                 form.add_error("code", form.fields["code"].error_messages["required"])
 
+    def _tier_rows(self) -> list[TierRowForm]:
+        return [f for f in self.forms if f.cleaned_data.get("code")]
+
     def ladder(self) -> list[dict]:
         """The rows with a code as the JSON ``rules.validate_tiers`` reads."""
         return [
@@ -502,9 +519,19 @@ class BaseTierFormSet(forms.BaseFormSet):
                 for k, v in f.cleaned_data.items()
                 if v not in (None, "")
             }
-            for f in self.forms
-            if f.cleaned_data.get("code")
+            for f in self._tier_rows()
         ]
+
+    def add_ladder_error(self, exc: rules.LoyaltyError) -> None:
+        """A refusal of the ladder on the row and field its path names (tier 2 of the
+        ladder is the second row with a code), else above the table; never the path."""
+        text = exc.text.localized(with_subject=False)
+        found = TIER_FIELD.fullmatch(exc.field)
+        rows = self._tier_rows()
+        if found and int(found[1]) < len(rows) and found[2] in TierRowForm.base_fields:
+            rows[int(found[1])].add_error(found[2], text)
+        else:
+            self._non_form_errors = self.error_class([text])
 
 
 TierFormSet = forms.formset_factory(TierRowForm, BaseTierFormSet, extra=2, max_num=12)

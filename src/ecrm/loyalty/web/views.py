@@ -41,11 +41,6 @@ def _error_on(form, exc: rules.LoyaltyError, fallback: str | None = None) -> Non
     form.add_error(name or fallback, exc.text.localized())
 
 
-def _tier_error_on(tiers, exc: rules.LoyaltyError) -> None:
-    with_subject = exc.field != "tiers"
-    tiers._non_form_errors = tiers.error_class([exc.text.localized(with_subject)])
-
-
 @require(perms.VIEW_CUSTOMERS)
 def programme(request):
     setup = queries.setup()
@@ -100,7 +95,7 @@ def programme(request):
                     messages.success(request, _("Tiers saved."))
                     return redirect("console:loyalty")
                 except rules.LoyaltyError as exc:
-                    _tier_error_on(tiers, exc)
+                    tiers.add_ladder_error(exc)
     counts = queries.member_counts()
     totals = queries.ledger_totals()
     return render(
