@@ -251,6 +251,25 @@ def test_a_refused_tier_is_shown_on_its_row_and_field(signed_in, rows, row, erro
     assert [t.threshold for t in queries.tier_defs()] == [0, 1000, 5000]
 
 
+def test_activity_mappings_without_a_colon_are_refused_and_nothing_is_saved(signed_in):
+    """'no colon here' in place of the mappings said "Settings saved." and dropped them."""
+    programme()
+    client = signed_in(Role.ADMIN)
+    shown = client.get("/loyalty/").context["form"].initial
+    form = {k: v for k, v in shown.items() if v is not None}
+    before = queries.setup().settings
+
+    response = client.post(
+        "/loyalty/", {**form, "what": "settings", "event_names": "no colon here"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "event_names": ["第 1 行:'no colon here' 缺少冒号，请写成 活动类型: 事件名, 事件名"]
+    }
+    assert queries.setup().settings == before
+
+
 def test_the_simulator_page_explains(signed_in):
     programme()
     c = customer()

@@ -385,6 +385,21 @@ class SettingsForm(forms.Form):
 
     FIELD_OF = {"festivals": "festivals", "event_names": "event_names"}
 
+    def clean_event_names(self) -> dict[str, list[str]]:
+        """Activity -> event names, a line each; a line without the colon is refused."""
+        names = {}
+        for i, line in enumerate(self.cleaned_data["event_names"].splitlines(), 1):
+            if not line.strip():
+                continue
+            kind, colon, listed = line.replace("：", ":").partition(":")
+            if not colon:
+                raise forms.ValidationError(
+                    _("line %(n)s: %(text)s has no colon; write activity: event name, event name")
+                    % {"n": i, "text": repr(line.strip())}
+                )
+            names[kind.strip()] = _split(listed)
+        return names
+
     def settings_json(self) -> dict:
         d = self.cleaned_data
         festivals = []
@@ -395,11 +410,6 @@ class SettingsForm(forms.Form):
             while len(parts) < 3:
                 parts.append("")
             festivals.append({"code": parts[0], "name": parts[1], "days": _split(parts[2])})
-        names = {}
-        for line in (d.get("event_names") or "").splitlines():
-            if ":" in line:
-                kind, _sep, listed = line.partition(":")
-                names[kind.strip()] = _split(listed)
         return {
             "join": d["join"],
             "starts_on": d["starts_on"].isoformat() if d.get("starts_on") else None,
@@ -414,7 +424,7 @@ class SettingsForm(forms.Form):
             "tier_grace_days": d["tier_grace_days"],
             "special_label": d["special_label"],
             "festivals": festivals,
-            "event_names": names,
+            "event_names": d["event_names"],
         }
 
     @classmethod
