@@ -394,6 +394,8 @@ class TierDef:
 MAX_CAP_POINTS = 100_000_000
 MAX_THRESHOLD = Decimal(10) ** 12
 MAX_MULTIPLIER = Decimal(100)
+# The smallest amount spent that points per amount count (a cent).
+MIN_PER = Decimal("0.01")
 
 
 def validate_tiers(raw_tiers: list[dict]) -> tuple[TierDef, ...]:
@@ -686,7 +688,7 @@ def validate_rule(
             raise LoyaltyError(
                 "award.basis", N_("matching lines need products, categories or brands in when")
             )
-        per = _dec(award_raw.get("per", 1), "award.per", Decimal("0.01"))
+        per = _dec(award_raw.get("per", 1), "award.per", MIN_PER)
         award = Award(kind, _int(award_raw.get("points"), "award.points", 1, 1_000_000), per, basis)
     elif kind == "fixed":
         _only(award_raw, "award", ("type", "points"))

@@ -82,6 +82,29 @@ def test_the_rule_editor_saves_a_version_and_shows_errors_by_field(signed_in):
     assert response.context["form"].errors["amount_min"] == ["when.amount: 仅适用于已完成的订单"]
 
 
+def test_points_per_an_amount_of_0_is_refused_on_its_field(signed_in):
+    """It was saved as 'per 1'."""
+    programme()
+    client = signed_in(Role.MARKETER)
+    form = {
+        "name": "零元积分",
+        "event": "order_completed",
+        "award_type": "per_amount",
+        "award_points": "1",
+        "award_per": "0",
+        "award_basis": "order",
+        "priority": "0",
+        "cap_period": "month",
+        "nth_period": "ever",
+    }
+
+    response = client.post("/loyalty/rules/new/", form)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"award_per": ["确保该值大于或等于0.01。"]}
+    assert not EarningRule.objects.filter(name="零元积分").exists()
+
+
 @pytest.mark.parametrize(
     ("language", "error"),
     [

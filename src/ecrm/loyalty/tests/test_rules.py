@@ -250,6 +250,16 @@ def test_tiers_upgrade_at_once_and_downgrade_after_grace():
             assert (refused.value.field, str(refused.value)) == (field, f"{field}: {message}")
 
 
+@pytest.mark.parametrize("per", [0, "0.001", -1])
+def test_points_per_amount_are_per_a_cent_at_least(per):
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rule(
+            1,
+            {"event": "order_completed", "award": {"type": "per_amount", "points": 1, "per": per}},
+        )
+    assert str(refused.value) == "award.per: must be at least 0.01"
+
+
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_a_ladder_keeps_at_least_one_tier(language):
     """Every member holds a tier: an empty ladder was saved and left them none."""

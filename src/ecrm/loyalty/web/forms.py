@@ -182,7 +182,7 @@ class RuleForm(forms.Form):
     award_type = forms.ChoiceField(label=_("Award"), choices=AWARD_CHOICES)
     award_points = forms.IntegerField(label=_("Points"), required=False, min_value=1)
     award_per = forms.DecimalField(
-        label=_("per amount spent"), required=False, initial=1, min_value=0
+        label=_("per amount spent"), required=False, initial=1, min_value=rules.MIN_PER
     )
     award_basis = forms.ChoiceField(label=_("counting"), choices=BASIS_CHOICES, required=False)
     award_factor = forms.DecimalField(label=_("Multiply by"), required=False, min_value=0)
@@ -256,7 +256,7 @@ class RuleForm(forms.Form):
             award = {
                 "type": kind,
                 "points": d.get("award_points"),
-                "per": _number(d.get("award_per")) or 1,
+                "per": 1 if d.get("award_per") is None else _number(d["award_per"]),
                 "basis": d.get("award_basis") or "order",
             }
         elif kind == "fixed":
