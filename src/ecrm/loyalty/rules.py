@@ -1178,11 +1178,25 @@ def describe_rule(
     if w.tenure_years is not None:
         r = w.tenure_years
         if r.lo is not None and r.hi is not None:
-            parts.append(_("members for %(a)s–%(b)s years") % {"a": _num(r.lo), "b": _num(r.hi)})
+            parts.append(_("by members of %(a)s–%(b)s years") % {"a": _num(r.lo), "b": _num(r.hi)})
         elif r.lo is not None:
-            parts.append(_("members for at least %(a)s years") % {"a": _num(r.lo)})
+            parts.append(
+                ngettext(
+                    "by members of at least %(a)s year",
+                    "by members of at least %(a)s years",
+                    int(r.lo),
+                )
+                % {"a": _num(r.lo)}
+            )
         else:
-            parts.append(_("members for at most %(b)s years") % {"b": _num(r.hi)})
+            parts.append(
+                ngettext(
+                    "by members of at most %(b)s year",
+                    "by members of at most %(b)s years",
+                    int(r.hi),
+                )
+                % {"b": _num(r.hi)}
+            )
     if w.special is True:
         parts.append(_("for %(s)s") % {"s": settings.special_label})
     if w.special is False:
@@ -1192,11 +1206,11 @@ def describe_rule(
         parts.append(_("for members of the segments %(s)s") % {"s": ", ".join(names)})
     if a.type == "per_amount":
         basis = _("of the matching products") if a.basis == "matching_lines" else ""
-        award = _("earn %(p)s points per %(per)s spent %(basis)s") % {
-            "p": a.points,
-            "per": _num(a.per),
-            "basis": basis,
-        }
+        award = ngettext(
+            "earn %(p)s point per %(per)s spent %(basis)s",
+            "earn %(p)s points per %(per)s spent %(basis)s",
+            a.points,
+        ) % {"p": a.points, "per": _num(a.per), "basis": basis}
     elif a.type == "fixed":
         award = ngettext("earn %(p)s point", "earn %(p)s points", a.points) % {"p": a.points}
     else:
@@ -1205,7 +1219,11 @@ def describe_rule(
     extra = []
     if rule.cap_points is not None:
         extra.append(
-            _("at most %(c)s points per member per %(p)s")
+            ngettext(
+                "at most %(c)s point per member per %(p)s",
+                "at most %(c)s points per member per %(p)s",
+                rule.cap_points,
+            )
             % {"c": rule.cap_points, "p": _period_word(rule.cap_period)}
         )
     if rule.exclusive:

@@ -293,6 +293,30 @@ def test_activity_mappings_without_a_colon_are_refused_and_nothing_is_saved(sign
     assert queries.setup().settings == before
 
 
+def test_the_rule_list_reads_one_point_and_tenure_in_english(signed_in):
+    programme(
+        rule_list=[
+            (
+                "老会员",
+                "",
+                {
+                    "version": 1,
+                    "event": "order_completed",
+                    "when": {"tenure_years": {"min": 3}},
+                    "award": {"type": "per_amount", "points": 1, "per": 1},
+                },
+            )
+        ]
+    )
+    client = signed_in(Role.MARKETER)
+
+    response = client.get("/loyalty/rules/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert [r["text"] for r in response.context["rows"]] == [
+        "When an order is completed by members of at least 3 years: earn 1 point per 1 spent."
+    ]
+
+
 def test_the_simulator_page_explains(signed_in):
     programme()
     c = customer()

@@ -361,3 +361,58 @@ def test_a_simulated_currency_is_three_letters(value):
 
 def test_a_simulated_currency_is_read_in_capitals():
     assert rules.currency_code(" usd ", "currency") == "USD"
+
+
+@pytest.mark.parametrize(
+    ("definition", "english", "chinese"),
+    [
+        (
+            {"award": {"type": "per_amount", "points": 1, "per": 1}},
+            "When an order is completed: earn 1 point per 1 spent.",
+            "当订单完成时:每消费 1 得 1 分。",
+        ),
+        (
+            {"award": {"type": "per_amount", "points": 2, "per": 10}},
+            "When an order is completed: earn 2 points per 10 spent.",
+            "当订单完成时:每消费 10 得 2 分。",
+        ),
+        (
+            {
+                "when": {"tenure_years": {"min": 3}},
+                "award": {"type": "fixed", "points": 1},
+                "cap": {"points": 1, "period": "month"},
+            },
+            "When an order is completed by members of at least 3 years: earn 1 point; "
+            "at most 1 point per member per month.",
+            "当订单完成时 限入会满 3 年的会员:得 1 分；每位会员每月最多 1 分。",
+        ),
+        (
+            {"when": {"tenure_years": {"min": 1}}, "award": {"type": "fixed", "points": 5}},
+            "When an order is completed by members of at least 1 year: earn 5 points.",
+            "当订单完成时 限入会满 1 年的会员:得 5 分。",
+        ),
+        (
+            {"when": {"tenure_years": {"max": 1}}, "award": {"type": "fixed", "points": 5}},
+            "When an order is completed by members of at most 1 year: earn 5 points.",
+            "当订单完成时 限入会不超过 1 年的会员:得 5 分。",
+        ),
+        (
+            {
+                "when": {"tenure_years": {"min": 1, "max": 3}},
+                "award": {"type": "fixed", "points": 5},
+                "cap": {"points": 100, "period": "year"},
+            },
+            "When an order is completed by members of 1–3 years: earn 5 points; "
+            "at most 100 points per member per year.",
+            "当订单完成时 限入会 1–3 年的会员:得 5 分；每位会员每年最多 100 分。",
+        ),
+    ],
+)
+def test_a_rule_reads_in_words_with_singulars_and_tenure(definition, english, chinese):
+    """'earn 1 points' and 'When an order is completed members for at least 3 years' read
+    as English now."""
+    r = rule(1, {"event": "order_completed", **definition})
+    with translation.override("en"):
+        assert rules.describe_rule(r, SETTINGS, {}) == english
+    with translation.override("zh-hans"):
+        assert rules.describe_rule(r, SETTINGS, {}) == chinese
