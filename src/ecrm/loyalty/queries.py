@@ -524,6 +524,13 @@ def simulate(
     s = setup()
     if event not in rules.EVENT_TYPES:
         raise rules.LoyaltyError("event", MUST_BE_ONE_OF, choices=", ".join(rules.EVENT_TYPES))
+    currency = rules.currency_code(currency, "currency")
+    if amount is not None:
+        amount = rules.order_amount(amount, "amount")
+    lines = [
+        {**r, "amount": rules.order_amount(r.get("amount", 0), f"lines[{i}].amount")}
+        for i, r in enumerate(lines or [])
+    ]
     customer = Customer.objects.filter(pk=customer_id).values("birthday").first()
     if customer is None:
         raise rules.LoyaltyError("customer_id", N_("no customer #%(id)s"), id=customer_id)
@@ -551,9 +558,9 @@ def simulate(
     else:
         day = day or local_day(clock.now())
         if event == rules.ORDER_COMPLETED:
-            facts_lines = _line_facts(lines or [])
+            facts_lines = _line_facts(lines)
             if amount is None:
-                amount = sum((Decimal(r["amount"]) for r in lines or []), Decimal(0))
+                amount = sum((r["amount"] for r in lines), Decimal(0))
             nth = _next_positions(customer_orders(customer_id), s.settings, day)
     occasion = rules.Occasion(
         event=event,
@@ -561,7 +568,7 @@ def simulate(
         day=day,
         label=order_number,
         amount=rules.money_units(amount or Decimal(0)),
-        currency=(currency or "").upper(),
+        currency=currency,
         lines=facts_lines,
         nth=nth,
     )

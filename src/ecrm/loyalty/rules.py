@@ -80,6 +80,8 @@ MUST_BE_A_LIST = N_("must be a list")
 NOT_A_DATE = N_("must be a date YYYY-MM-DD, not %(value)s")
 NOT_A_NUMBER = N_("must be a number, not %(value)s")
 PLUS_OR_MINUS = N_("must be from -%(max)s to %(max)s")
+NOT_AN_AMOUNT = N_("%(value)s is not an amount")
+CURRENCY_CODE = N_("a three-letter currency code")
 
 
 class InsufficientPoints(Exception):
@@ -392,12 +394,17 @@ class TierDef:
 MAX_CAP_POINTS = 100_000_000
 MAX_THRESHOLD = Decimal(10) ** 12
 MAX_MULTIPLIER = Decimal(100)
+# The smallest amount spent that points per amount count (a cent).
+MIN_PER = Decimal("0.01")
 
 
 def validate_tiers(raw_tiers: list[dict]) -> tuple[TierDef, ...]:
-    """A ladder: codes unique, the first tier from 0, thresholds rising with rank."""
+    """A ladder: at least one tier (every member holds one), codes unique, the first tier
+    from 0, thresholds rising with rank."""
     if not isinstance(raw_tiers, list):
         raise LoyaltyError("tiers", MUST_BE_A_LIST)
+    if not raw_tiers:
+        raise LoyaltyError("tiers", N_("keep at least one tier: every member holds one"))
     tiers = []
     for i, raw in enumerate(raw_tiers):
         path = f"tiers[{i}]"
@@ -431,7 +438,7 @@ def validate_tiers(raw_tiers: list[dict]) -> tuple[TierDef, ...]:
             raise LoyaltyError(
                 f"tiers[{i}].code", N_("tier %(code)s is listed twice"), code=repr(code)
             )
-    if tiers and tiers[0].threshold != 0:
+    if tiers[0].threshold != 0:
         raise LoyaltyError("tiers[0].threshold", N_("the first tier is for every member: 0"))
     for i in range(1, len(tiers)):
         if tiers[i].threshold <= tiers[i - 1].threshold:
@@ -607,7 +614,7 @@ def validate_rule(
         )
         for i, c in enumerate(w["currencies"]):
             if not re.fullmatch(r"[A-Z]{3}", c):
-                raise LoyaltyError(f"when.currencies[{i}]", N_("a three-letter currency code"))
+                raise LoyaltyError(f"when.currencies[{i}]", CURRENCY_CODE)
     for key in ("products", "categories", "brands"):
         if key in when_raw:
             w[key] = _texts(when_raw[key], f"when.{key}")
@@ -681,7 +688,7 @@ def validate_rule(
             raise LoyaltyError(
                 "award.basis", N_("matching lines need products, categories or brands in when")
             )
-        per = _dec(award_raw.get("per", 1), "award.per", Decimal("0.01"))
+        per = _dec(award_raw.get("per", 1), "award.per", MIN_PER)
         award = Award(kind, _int(award_raw.get("points"), "award.points", 1, 1_000_000), per, basis)
     elif kind == "fixed":
         _only(award_raw, "award", ("type", "points"))
@@ -882,6 +889,32 @@ def tenure_years(joined: dt.date | None, day: dt.date) -> int:
 def money_units(value: Decimal) -> int:
     """Ten-thousandths of a money value, the unit both evaluators compare in."""
     return int((value * SCALE).to_integral_value())
+
+
+def order_amount(value, path: str) -> Decimal:
+    """The amount of an order or order line to simulate: a finite number from 0 to below
+    ``MONEY_LIMIT`` (what an order's money column stores), which ``money_units`` counts."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise LoyaltyError(path, NOT_AN_AMOUNT, value=repr(value))
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise LoyaltyError(path, NOT_AN_AMOUNT, value=value) from None
+    if not number.is_finite():
+        raise LoyaltyError(path, NOT_AN_AMOUNT, value=value)
+    if number < 0:
+        raise LoyaltyError(path, NOT_NEGATIVE)
+    if number >= MONEY_LIMIT:
+        raise LoyaltyError(path, AT_MOST, max=f"{MONEY_LIMIT - 1:f}")
+    return number
+
+
+def currency_code(value, path: str) -> str:
+    """A currency as orders hold it: three letters, in capitals."""
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise LoyaltyError(path, CURRENCY_CODE)
+    return code
 
 
 def _matching_amount(when: When, lines: Sequence[LineFact]) -> int | None:
@@ -1145,11 +1178,25 @@ def describe_rule(
     if w.tenure_years is not None:
         r = w.tenure_years
         if r.lo is not None and r.hi is not None:
-            parts.append(_("members for %(a)s–%(b)s years") % {"a": _num(r.lo), "b": _num(r.hi)})
+            parts.append(_("by members of %(a)s–%(b)s years") % {"a": _num(r.lo), "b": _num(r.hi)})
         elif r.lo is not None:
-            parts.append(_("members for at least %(a)s years") % {"a": _num(r.lo)})
+            parts.append(
+                ngettext(
+                    "by members of at least %(a)s year",
+                    "by members of at least %(a)s years",
+                    int(r.lo),
+                )
+                % {"a": _num(r.lo)}
+            )
         else:
-            parts.append(_("members for at most %(b)s years") % {"b": _num(r.hi)})
+            parts.append(
+                ngettext(
+                    "by members of at most %(b)s year",
+                    "by members of at most %(b)s years",
+                    int(r.hi),
+                )
+                % {"b": _num(r.hi)}
+            )
     if w.special is True:
         parts.append(_("for %(s)s") % {"s": settings.special_label})
     if w.special is False:
@@ -1159,11 +1206,11 @@ def describe_rule(
         parts.append(_("for members of the segments %(s)s") % {"s": ", ".join(names)})
     if a.type == "per_amount":
         basis = _("of the matching products") if a.basis == "matching_lines" else ""
-        award = _("earn %(p)s points per %(per)s spent %(basis)s") % {
-            "p": a.points,
-            "per": _num(a.per),
-            "basis": basis,
-        }
+        award = ngettext(
+            "earn %(p)s point per %(per)s spent %(basis)s",
+            "earn %(p)s points per %(per)s spent %(basis)s",
+            a.points,
+        ) % {"p": a.points, "per": _num(a.per), "basis": basis}
     elif a.type == "fixed":
         award = ngettext("earn %(p)s point", "earn %(p)s points", a.points) % {"p": a.points}
     else:
@@ -1172,7 +1219,11 @@ def describe_rule(
     extra = []
     if rule.cap_points is not None:
         extra.append(
-            _("at most %(c)s points per member per %(p)s")
+            ngettext(
+                "at most %(c)s point per member per %(p)s",
+                "at most %(c)s points per member per %(p)s",
+                rule.cap_points,
+            )
             % {"c": rule.cap_points, "p": _period_word(rule.cap_period)}
         )
     if rule.exclusive:

@@ -6,7 +6,7 @@ from django.test import Client
 
 from ecrm.core import clock
 from ecrm.core.models import AuditEntry
-from ecrm.loyalty import api
+from ecrm.loyalty import api, queries
 from ecrm.loyalty.models import EarningRule
 from ecrm.loyalty.tests.factories import customer, day, order, programme
 from ecrm.staff.models import Role
@@ -82,6 +82,29 @@ def test_the_rule_editor_saves_a_version_and_shows_errors_by_field(signed_in):
     assert response.context["form"].errors["amount_min"] == ["when.amount: 仅适用于已完成的订单"]
 
 
+def test_points_per_an_amount_of_0_is_refused_on_its_field(signed_in):
+    """It was saved as 'per 1'."""
+    programme()
+    client = signed_in(Role.MARKETER)
+    form = {
+        "name": "零元积分",
+        "event": "order_completed",
+        "award_type": "per_amount",
+        "award_points": "1",
+        "award_per": "0",
+        "award_basis": "order",
+        "priority": "0",
+        "cap_period": "month",
+        "nth_period": "ever",
+    }
+
+    response = client.post("/loyalty/rules/new/", form)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"award_per": ["确保该值大于或等于0.01。"]}
+    assert not EarningRule.objects.filter(name="零元积分").exists()
+
+
 @pytest.mark.parametrize(
     ("language", "error"),
     [
@@ -116,12 +139,13 @@ def test_a_rule_editor_error_speaks_the_consoles_language(signed_in, language, e
 @pytest.mark.parametrize(
     ("language", "error"),
     [
-        ("zh-hans", "tiers[0].threshold: 第一个等级面向所有会员，门槛必须是 0"),
-        ("en", "tiers[0].threshold: the first tier is for every member: 0"),
+        ("zh-hans", "第一个等级面向所有会员，门槛必须是 0"),
+        ("en", "the first tier is for every member: 0"),
     ],
 )
 def test_a_refused_tier_ladder_speaks_the_consoles_language(signed_in, language, error):
-    """A ladder whose first tier does not start at 0 is refused above the table."""
+    """A ladder whose first tier does not start at 0 is refused on that row's threshold,
+    without the JSON path."""
     programme()
     client = signed_in(Role.ADMIN)
     form = {
@@ -136,7 +160,161 @@ def test_a_refused_tier_ladder_speaks_the_consoles_language(signed_in, language,
     response = client.post("/loyalty/", form, HTTP_ACCEPT_LANGUAGE=language)
 
     assert response.status_code == 200
-    assert f'<ul class="errorlist"><li>{error}</li></ul>' in response.content.decode()
+    assert response.context["tiers"].forms[0].errors == {"threshold": [error]}
+    assert (
+        '<ul class="errorlist" id="id_tiers-0-threshold_error">'
+        f"<li>{error}</li></ul></td>" in response.content.decode()
+    )
+    assert "tiers[0]" not in response.content.decode()
+
+
+def _tier_rows(rows, initial=3):
+    form = {
+        "what": "tiers",
+        "tiers-TOTAL_FORMS": str(len(rows)),
+        "tiers-INITIAL_FORMS": str(initial),
+    }
+    for i, row in enumerate(rows):
+        form.update({f"tiers-{i}-{k}": v for k, v in row.items()})
+    return form
+
+
+SAVED_TIERS = [
+    {"code": "member", "name": "普通会员", "threshold": "0"},
+    {"code": "silver", "name": "银卡", "threshold": "1000", "multiplier": "1.5"},
+    {"code": "gold", "name": "金卡", "threshold": "5000", "multiplier": "2"},
+]
+
+
+def test_clearing_every_tier_code_is_refused_and_keeps_the_ladder(signed_in):
+    """Blank codes remove saved tiers; removing all of them left members without a tier
+    and said "Tiers saved."."""
+    programme()
+    client = signed_in(Role.ADMIN)
+    rows = [{**t, "code": ""} for t in SAVED_TIERS]
+
+    response = client.post("/loyalty/", _tier_rows(rows))
+
+    assert response.status_code == 200
+    assert list(response.context["tiers"].non_form_errors()) == [
+        "至少保留一个等级：每位会员都属于一个等级"
+    ]
+    assert [t.code for t in queries.tier_defs()] == ["member", "silver", "gold"]
+    assert "清空已保存等级的代码即删除该等级" in response.content.decode()
+
+
+def test_a_new_tier_row_without_a_code_is_an_error_on_its_code(signed_in):
+    """A new row with a name but no code was dropped without a word; an empty extra row
+    is still ignored."""
+    programme()
+    client = signed_in(Role.ADMIN)
+    rows = [*SAVED_TIERS, {"name": "钻石", "threshold": "20000"}, {}]
+
+    response = client.post("/loyalty/", _tier_rows(rows))
+
+    assert response.status_code == 200
+    assert [f.errors for f in response.context["tiers"].forms] == [
+        {},
+        {},
+        {},
+        {"code": ["这个字段是必填项。"]},
+        {},
+    ]
+    assert [t.code for t in queries.tier_defs()] == ["member", "silver", "gold"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "row", "errors"),
+    [
+        (
+            [SAVED_TIERS[0], {**SAVED_TIERS[1], "discount_percent": "150"}, SAVED_TIERS[2]],
+            1,
+            {"discount_percent": ["不能大于 100"]},
+        ),
+        (
+            [*SAVED_TIERS[:2], {**SAVED_TIERS[2], "threshold": "800"}],
+            2,
+            {"threshold": ["必须高于上一个等级"]},
+        ),
+        (
+            [*SAVED_TIERS[:2], {**SAVED_TIERS[2], "code": "silver"}],
+            2,
+            {"code": ["等级 'silver' 重复了"]},
+        ),
+        (
+            [SAVED_TIERS[0], {**SAVED_TIERS[1], "name": ""}, SAVED_TIERS[2]],
+            1,
+            {"name": ["这个字段是必填项。"]},
+        ),
+        (
+            [SAVED_TIERS[0], {**SAVED_TIERS[1], "threshold": ""}, SAVED_TIERS[2]],
+            1,
+            {"threshold": ["这个字段是必填项。"]},
+        ),
+        (  # the second row is removed: the third is the ladder's second tier
+            [SAVED_TIERS[0], {**SAVED_TIERS[1], "code": ""}, {**SAVED_TIERS[2], "threshold": "0"}],
+            2,
+            {"threshold": ["必须高于上一个等级"]},
+        ),
+    ],
+)
+def test_a_refused_tier_is_shown_on_its_row_and_field(signed_in, rows, row, errors):
+    """Refusals of the ladder read 'tiers[1].discount_percent: ...' above the table; they
+    are on the row and field now, and nothing is saved."""
+    programme()
+    client = signed_in(Role.ADMIN)
+
+    response = client.post("/loyalty/", _tier_rows(rows))
+
+    assert response.status_code == 200
+    forms = response.context["tiers"].forms
+    assert [f.errors for f in forms] == [errors if i == row else {} for i in range(3)]
+    assert list(response.context["tiers"].non_form_errors()) == []
+    assert "tiers[" not in response.content.decode()
+    assert [t.threshold for t in queries.tier_defs()] == [0, 1000, 5000]
+
+
+def test_activity_mappings_without_a_colon_are_refused_and_nothing_is_saved(signed_in):
+    """'no colon here' in place of the mappings said "Settings saved." and dropped them."""
+    programme()
+    client = signed_in(Role.ADMIN)
+    shown = client.get("/loyalty/").context["form"].initial
+    form = {k: v for k, v in shown.items() if v is not None}
+    before = queries.setup().settings
+
+    response = client.post(
+        "/loyalty/", {**form, "what": "settings", "event_names": "no colon here"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "event_names": ["第 1 行:'no colon here' 缺少冒号，请写成 活动类型: 事件名, 事件名"]
+    }
+    assert queries.setup().settings == before
+
+
+def test_the_rule_list_reads_one_point_and_tenure_in_english(signed_in):
+    programme(
+        rule_list=[
+            (
+                "老会员",
+                "",
+                {
+                    "version": 1,
+                    "event": "order_completed",
+                    "when": {"tenure_years": {"min": 3}},
+                    "award": {"type": "per_amount", "points": 1, "per": 1},
+                },
+            )
+        ]
+    )
+    client = signed_in(Role.MARKETER)
+
+    response = client.get("/loyalty/rules/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert [r["text"] for r in response.context["rows"]] == [
+        "When an order is completed by members of at least 3 years: earn 1 point per 1 spent."
+    ]
 
 
 def test_the_simulator_page_explains(signed_in):
@@ -148,6 +326,35 @@ def test_the_simulator_page_explains(signed_in):
         {"customer_id": c.pk, "event": "order_completed", "amount": "88.80", "currency": "CNY"},
     )
     assert response.context["sim"].evaluation.points == 88
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "error"),
+    [
+        ({"lines": "P-1 abc"}, "lines", "第 1 行:abc 不是金额"),
+        ({"lines": "P-1 NaN"}, "lines", "第 1 行:NaN 不是金额"),
+        ({"lines": "P-1 Infinity"}, "lines", "第 1 行:Infinity 不是金额"),
+        ({"lines": "P-1 10\nP-2 1e999999"}, "lines", "第 2 行:不能大于 9999999999999"),
+        ({"lines": "P-1 -5"}, "lines", "第 1 行:不能为负数"),
+        ({"amount": "1e30"}, "amount", "不能大于 9999999999999"),
+        ({"currency": "Z1"}, "currency", "须为三个字母的币种代码"),
+    ],
+)
+def test_the_simulator_refuses_an_amount_or_currency_it_cannot_count(
+    signed_in, query, field, error
+):
+    """Non-finite or huge amounts were a 500 (``money_units`` could not convert them);
+    now they are an error on their field, like an amount that is not a number."""
+    programme()
+    c = customer()
+    client = signed_in(Role.ADMIN)
+    base = {"customer_id": c.pk, "event": "order_completed", "currency": "CNY"}
+
+    response = client.get("/loyalty/simulator/", {**base, **query})
+
+    assert response.status_code == 200
+    assert response.context["sim"] is None
+    assert response.context["form"].errors == {field: [error]}
 
 
 def test_a_service_agent_adjusts_points_and_it_is_audited(signed_in):

@@ -250,6 +250,29 @@ def test_tiers_upgrade_at_once_and_downgrade_after_grace():
             assert (refused.value.field, str(refused.value)) == (field, f"{field}: {message}")
 
 
+@pytest.mark.parametrize("per", [0, "0.001", -1])
+def test_points_per_amount_are_per_a_cent_at_least(per):
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rule(
+            1,
+            {"event": "order_completed", "award": {"type": "per_amount", "points": 1, "per": per}},
+        )
+    assert str(refused.value) == "award.per: must be at least 0.01"
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_ladder_keeps_at_least_one_tier(language):
+    """Every member holds a tier: an empty ladder was saved and left them none."""
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rules.validate_tiers([])
+    with translation.override(language):
+        text = refused.value.text.localized()
+    assert (refused.value.field, text) == {
+        "en": ("tiers", "tiers: keep at least one tier: every member holds one"),
+        "zh-hans": ("tiers", "tiers: 至少保留一个等级：每位会员都属于一个等级"),
+    }[language]
+
+
 def test_the_quote_respects_share_balance_and_minimum():
     s = rules.validate_settings(
         {"point_value": "0.01", "max_redeem_percent": 50, "min_redeem_points": 100}
@@ -301,3 +324,95 @@ def test_an_amount_beyond_what_money_fields_store_is_refused_with_the_ceiling(am
             }
         )
     assert str(refused.value) == refusal
+
+
+@pytest.mark.parametrize(
+    ("value", "refusal"),
+    [
+        ("abc", "amount: abc is not an amount"),
+        ("NaN", "amount: NaN is not an amount"),
+        ("Infinity", "amount: Infinity is not an amount"),
+        ("1e999999", "amount: must be at most 9999999999999"),
+        ("1e30", "amount: must be at most 9999999999999"),
+        ("-1", "amount: must not be negative"),
+    ],
+)
+def test_a_simulated_amount_is_a_finite_amount_a_money_field_stores(value, refusal):
+    """``NaN``, ``Infinity`` and ``1e999999`` once reached ``money_units`` and failed with
+    ValueError or OverflowError (a 500 in the simulator)."""
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rules.order_amount(value, "amount")
+    assert str(refused.value) == refusal
+
+
+def test_a_simulated_amount_within_range_is_read_as_written():
+    assert rules.order_amount("199.90", "amount") == Decimal("199.90")
+    assert rules.order_amount(Decimal("9999999999999.9999"), "amount") == Decimal(
+        "9999999999999.9999"
+    )
+
+
+@pytest.mark.parametrize("value", ["ZZ", "C1Y", "CNYY", "人民币", "", None])
+def test_a_simulated_currency_is_three_letters(value):
+    with pytest.raises(rules.LoyaltyError) as refused:
+        rules.currency_code(value, "currency")
+    assert str(refused.value) == "currency: a three-letter currency code"
+
+
+def test_a_simulated_currency_is_read_in_capitals():
+    assert rules.currency_code(" usd ", "currency") == "USD"
+
+
+@pytest.mark.parametrize(
+    ("definition", "english", "chinese"),
+    [
+        (
+            {"award": {"type": "per_amount", "points": 1, "per": 1}},
+            "When an order is completed: earn 1 point per 1 spent.",
+            "当订单完成时:每消费 1 得 1 分。",
+        ),
+        (
+            {"award": {"type": "per_amount", "points": 2, "per": 10}},
+            "When an order is completed: earn 2 points per 10 spent.",
+            "当订单完成时:每消费 10 得 2 分。",
+        ),
+        (
+            {
+                "when": {"tenure_years": {"min": 3}},
+                "award": {"type": "fixed", "points": 1},
+                "cap": {"points": 1, "period": "month"},
+            },
+            "When an order is completed by members of at least 3 years: earn 1 point; "
+            "at most 1 point per member per month.",
+            "当订单完成时 限入会满 3 年的会员:得 1 分；每位会员每月最多 1 分。",
+        ),
+        (
+            {"when": {"tenure_years": {"min": 1}}, "award": {"type": "fixed", "points": 5}},
+            "When an order is completed by members of at least 1 year: earn 5 points.",
+            "当订单完成时 限入会满 1 年的会员:得 5 分。",
+        ),
+        (
+            {"when": {"tenure_years": {"max": 1}}, "award": {"type": "fixed", "points": 5}},
+            "When an order is completed by members of at most 1 year: earn 5 points.",
+            "当订单完成时 限入会不超过 1 年的会员:得 5 分。",
+        ),
+        (
+            {
+                "when": {"tenure_years": {"min": 1, "max": 3}},
+                "award": {"type": "fixed", "points": 5},
+                "cap": {"points": 100, "period": "year"},
+            },
+            "When an order is completed by members of 1–3 years: earn 5 points; "
+            "at most 100 points per member per year.",
+            "当订单完成时 限入会 1–3 年的会员:得 5 分；每位会员每年最多 100 分。",
+        ),
+    ],
+)
+def test_a_rule_reads_in_words_with_singulars_and_tenure(definition, english, chinese):
+    """'earn 1 points' and 'When an order is completed members for at least 3 years' read
+    as English now."""
+    r = rule(1, {"event": "order_completed", **definition})
+    with translation.override("en"):
+        assert rules.describe_rule(r, SETTINGS, {}) == english
+    with translation.override("zh-hans"):
+        assert rules.describe_rule(r, SETTINGS, {}) == chinese

@@ -6,6 +6,9 @@ from the services is put back on the form field its JSON path names.
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -100,6 +103,14 @@ def _split(text: str) -> list[str]:
     return [p.strip() for p in text.replace(",", ",").replace("\n", ",").split(",") if p.strip()]
 
 
+def _refused_as_invalid(check, value):
+    """``check(value)`` of ``rules``, its LoyaltyError as the field's error."""
+    try:
+        return check(value, "")
+    except rules.LoyaltyError as exc:
+        raise forms.ValidationError(exc.text.localized(with_subject=False)) from None
+
+
 def _number(value):
     """A Decimal from the form as JSON: whole numbers as int, others as text."""
     if value is None:
@@ -171,7 +182,7 @@ class RuleForm(forms.Form):
     award_type = forms.ChoiceField(label=_("Award"), choices=AWARD_CHOICES)
     award_points = forms.IntegerField(label=_("Points"), required=False, min_value=1)
     award_per = forms.DecimalField(
-        label=_("per amount spent"), required=False, initial=1, min_value=0
+        label=_("per amount spent"), required=False, initial=1, min_value=rules.MIN_PER
     )
     award_basis = forms.ChoiceField(label=_("counting"), choices=BASIS_CHOICES, required=False)
     award_factor = forms.DecimalField(label=_("Multiply by"), required=False, min_value=0)
@@ -245,7 +256,7 @@ class RuleForm(forms.Form):
             award = {
                 "type": kind,
                 "points": d.get("award_points"),
-                "per": _number(d.get("award_per")) or 1,
+                "per": 1 if d.get("award_per") is None else _number(d["award_per"]),
                 "basis": d.get("award_basis") or "order",
             }
         elif kind == "fixed":
@@ -374,6 +385,21 @@ class SettingsForm(forms.Form):
 
     FIELD_OF = {"festivals": "festivals", "event_names": "event_names"}
 
+    def clean_event_names(self) -> dict[str, list[str]]:
+        """Activity -> event names, a line each; a line without the colon is refused."""
+        names = {}
+        for i, line in enumerate(self.cleaned_data["event_names"].splitlines(), 1):
+            if not line.strip():
+                continue
+            kind, colon, listed = line.replace("：", ":").partition(":")
+            if not colon:
+                raise forms.ValidationError(
+                    _("line %(n)s: %(text)s has no colon; write activity: event name, event name")
+                    % {"n": i, "text": repr(line.strip())}
+                )
+            names[kind.strip()] = _split(listed)
+        return names
+
     def settings_json(self) -> dict:
         d = self.cleaned_data
         festivals = []
@@ -384,11 +410,6 @@ class SettingsForm(forms.Form):
             while len(parts) < 3:
                 parts.append("")
             festivals.append({"code": parts[0], "name": parts[1], "days": _split(parts[2])})
-        names = {}
-        for line in (d.get("event_names") or "").splitlines():
-            if ":" in line:
-                kind, _sep, listed = line.partition(":")
-                names[kind.strip()] = _split(listed)
         return {
             "join": d["join"],
             "starts_on": d["starts_on"].isoformat() if d.get("starts_on") else None,
@@ -403,7 +424,7 @@ class SettingsForm(forms.Form):
             "tier_grace_days": d["tier_grace_days"],
             "special_label": d["special_label"],
             "festivals": festivals,
-            "event_names": names,
+            "event_names": d["event_names"],
         }
 
     @classmethod
@@ -440,6 +461,13 @@ class SimulateForm(forms.Form):
         help_text=_("one per line: SKU amount, e.g. P-1001 199.00"),
     )
 
+    def clean_amount(self):
+        amount = self.cleaned_data.get("amount")
+        return None if amount is None else _refused_as_invalid(rules.order_amount, amount)
+
+    def clean_currency(self):
+        return _refused_as_invalid(rules.currency_code, self.cleaned_data["currency"])
+
     def line_list(self) -> list[dict]:
         out = []
         for i, raw in enumerate((self.cleaned_data.get("lines") or "").splitlines(), 1):
@@ -449,12 +477,11 @@ class SimulateForm(forms.Form):
             if len(parts) != 2:
                 raise forms.ValidationError(_("line %(n)s: write SKU and amount") % {"n": i})
             try:
-                from decimal import Decimal
-
-                out.append({"sku": parts[0], "amount": Decimal(parts[1])})
-            except ArithmeticError:
+                out.append({"sku": parts[0], "amount": rules.order_amount(parts[1], "lines")})
+            except rules.LoyaltyError as exc:
                 raise forms.ValidationError(
-                    _("line %(n)s: %(a)s is not an amount") % {"n": i, "a": parts[1]}
+                    _("line %(n)s: %(reason)s")
+                    % {"n": i, "reason": exc.text.localized(with_subject=False)}
                 ) from None
         return out
 
@@ -467,5 +494,54 @@ class TierRowForm(forms.Form):
     discount_percent = forms.DecimalField(label=_("Discount %"), required=False, min_value=0)
     description = forms.CharField(label=_("Benefits"), max_length=300, required=False)
 
+    def clean(self):
+        """A row with a code is a tier: it needs a name and a threshold."""
+        data = super().clean()
+        if data.get("code"):
+            for name in ("name", "threshold"):
+                if name not in self.errors and data.get(name) in (None, ""):
+                    self.add_error(name, self.fields[name].error_messages["required"])
+        return data
 
-TierFormSet = forms.formset_factory(TierRowForm, extra=2, max_num=12)
+
+# A refusal of ``rules.validate_tiers`` about one tier's field, e.g. ``tiers[1].threshold``.
+TIER_FIELD = re.compile(r"tiers\[(\d+)\]\.(\w+)")
+
+
+class BaseTierFormSet(forms.BaseFormSet):
+    """The ladder's rows, lowest first. A saved tier whose code is cleared is removed; a
+    new row needs a code unless it is left entirely empty."""
+
+    def clean(self):
+        for form in self.forms[self.initial_form_count() :]:
+            data = getattr(form, "cleaned_data", {})
+            if not data.get("code") and any(v not in (None, "") for v in data.values()):
+                form.add_error("code", form.fields["code"].error_messages["required"])
+
+    def _tier_rows(self) -> list[TierRowForm]:
+        return [f for f in self.forms if f.cleaned_data.get("code")]
+
+    def ladder(self) -> list[dict]:
+        """The rows with a code as the JSON ``rules.validate_tiers`` reads."""
+        return [
+            {
+                k: str(v) if isinstance(v, Decimal) else v
+                for k, v in f.cleaned_data.items()
+                if v not in (None, "")
+            }
+            for f in self._tier_rows()
+        ]
+
+    def add_ladder_error(self, exc: rules.LoyaltyError) -> None:
+        """A refusal of the ladder on the row and field its path names (tier 2 of the
+        ladder is the second row with a code), else above the table; never the path."""
+        text = exc.text.localized(with_subject=False)
+        found = TIER_FIELD.fullmatch(exc.field)
+        rows = self._tier_rows()
+        if found and int(found[1]) < len(rows) and found[2] in TierRowForm.base_fields:
+            rows[int(found[1])].add_error(found[2], text)
+        else:
+            self._non_form_errors = self.error_class([text])
+
+
+TierFormSet = forms.formset_factory(TierRowForm, BaseTierFormSet, extra=2, max_num=12)

@@ -90,26 +90,12 @@ def programme(request):
         if what == "tiers":
             tiers = TierFormSet(request.POST, prefix="tiers")
             if tiers.is_valid():
-                raw = [
-                    {
-                        k: (
-                            str(v)
-                            if v is not None
-                            and k in ("threshold", "multiplier", "discount_percent")
-                            else v
-                        )
-                        for k, v in f.cleaned_data.items()
-                        if v not in (None, "")
-                    }
-                    for f in tiers.forms
-                    if f.cleaned_data.get("code")
-                ]
                 try:
-                    services.save_tiers(raw, actor=actor(request))
+                    services.save_tiers(tiers.ladder(), actor=actor(request))
                     messages.success(request, _("Tiers saved."))
                     return redirect("console:loyalty")
                 except rules.LoyaltyError as exc:
-                    tiers._non_form_errors = tiers.error_class([exc.text.localized()])
+                    tiers.add_ladder_error(exc)
     counts = queries.member_counts()
     totals = queries.ledger_totals()
     return render(
