@@ -12,6 +12,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ecrm.core.forms import DateInput
 from ecrm.loyalty import rules
 
 EVENT_CHOICES = [
@@ -140,12 +141,8 @@ class RuleForm(forms.Form):
     dates = forms.CharField(
         label=_("On these dates"), required=False, help_text=_("YYYY-MM-DD, separated by commas")
     )
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("Until"), required=False, widget=DateInput())
     weekdays = forms.TypedMultipleChoiceField(
         label=_("Weekdays"),
         choices=WEEKDAY_CHOICES,
@@ -345,7 +342,7 @@ class SettingsForm(forms.Form):
     starts_on = forms.DateField(
         label=_("Launched on (earlier orders earn nothing)"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )
     point_value = forms.DecimalField(
         label=_("Value of one point at checkout"), min_value=0, decimal_places=4
@@ -449,9 +446,7 @@ class SimulateForm(forms.Form):
     customer_id = forms.IntegerField(label=_("Customer #"), min_value=1)
     event = forms.ChoiceField(label=_("What happens"), choices=EVENT_CHOICES)
     order_number = forms.CharField(label=_("An existing order number"), required=False)
-    date = forms.DateField(
-        label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date = forms.DateField(label=_("Date"), required=False, widget=DateInput())
     amount = forms.DecimalField(label=_("Order amount"), required=False, min_value=0)
     currency = forms.CharField(label=_("Currency"), initial="CNY", max_length=3)
     lines = forms.CharField(
