@@ -13,15 +13,18 @@ SETTINGS = {
 
 
 def test_each_activity_line_maps_an_activity_to_its_event_names():
-    """A Chinese input method types a full-width colon; it separates too."""
+    """A Chinese input method types a full-width colon and commas (，、); they separate too."""
     form = SettingsForm(
-        {**SETTINGS, "event_names": "daily_sign_in: Signed In, 签到\n\nreferral：推荐成功, 邀请"}
+        {
+            **SETTINGS,
+            "event_names": "daily_sign_in: Signed In，签到\n\nreferral：推荐成功、邀请, 拉新",
+        }
     )
 
     assert form.is_valid(), form.errors
     assert form.settings_json()["event_names"] == {
         "daily_sign_in": ["Signed In", "签到"],
-        "referral": ["推荐成功", "邀请"],
+        "referral": ["推荐成功", "邀请", "拉新"],
     }
 
 

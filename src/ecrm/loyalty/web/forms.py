@@ -101,7 +101,9 @@ def field_for(path: str) -> str | None:
 
 
 def _split(text: str) -> list[str]:
-    return [p.strip() for p in text.replace(",", ",").replace("\n", ",").split(",") if p.strip()]
+    """A list typed into one box: split at commas (also the full-width ，and 、 that Chinese
+    input methods type) and line ends."""
+    return [p.strip() for p in re.split(r"[,，、\n]", text) if p.strip()]
 
 
 def _refused_as_invalid(check, value):
