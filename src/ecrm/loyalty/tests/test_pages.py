@@ -79,7 +79,30 @@ def test_the_rule_editor_saves_a_version_and_shows_errors_by_field(signed_in):
     bad = {**base, "name": "坏", "event": "daily_sign_in", "amount_min": "100"}
     response = client.post("/loyalty/rules/new/", bad)
     assert response.status_code == 200
-    assert response.context["form"].errors["amount_min"] == ["when.amount: 仅适用于已完成的订单"]
+    assert response.context["form"].errors["amount_min"] == ["仅适用于已完成的订单"]
+
+
+def test_a_bad_item_of_a_list_is_named_by_its_position_not_its_json_path(signed_in):
+    """A third currency of two letters: on the currencies field, as item 3."""
+    programme()
+    client = signed_in(Role.MARKETER)
+    form = {
+        "name": "外币订单",
+        "event": "order_completed",
+        "currencies": "CNY, usd，EU",
+        "award_type": "fixed",
+        "award_points": "5",
+        "priority": "0",
+        "cap_period": "month",
+        "nth_period": "ever",
+        "award_basis": "order",
+    }
+
+    response = client.post("/loyalty/rules/new/", form, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.context["form"].errors == {
+        "currencies": ["item 3: a three-letter currency code"]
+    }
 
 
 def test_points_per_an_amount_of_0_is_refused_on_its_field(signed_in):
@@ -108,8 +131,8 @@ def test_points_per_an_amount_of_0_is_refused_on_its_field(signed_in):
 @pytest.mark.parametrize(
     ("language", "error"),
     [
-        ("zh-hans", "when.amount: 仅适用于已完成的订单"),
-        ("en", "when.amount: applies to completed orders only"),
+        ("zh-hans", "仅适用于已完成的订单"),
+        ("en", "applies to completed orders only"),
     ],
 )
 def test_a_rule_editor_error_speaks_the_consoles_language(signed_in, language, error):

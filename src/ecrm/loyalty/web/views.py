@@ -5,6 +5,8 @@ back on the field they name."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -35,10 +37,19 @@ NAV_LABELS = (
 
 
 def _error_on(form, exc: rules.LoyaltyError, fallback: str | None = None) -> None:
+    """A refusal of the rules on the form field its JSON path names, without the path
+    (``when.amount.max``) a person never typed: an item of a list by its position."""
     name = field_for(exc.field) if hasattr(form, "definition") else None
     if name is None and exc.field.split("[", 1)[0].split(".", 1)[0] in form.fields:
         name = exc.field.split("[", 1)[0].split(".", 1)[0]
-    form.add_error(name or fallback, exc.text.localized())
+    if name is None:
+        form.add_error(fallback, exc.text.localized())
+        return
+    reason = exc.text.localized(with_subject=False)
+    item = re.search(r"\[(\d+)\]", exc.field)
+    if item:
+        reason = _("item %(n)s: %(reason)s") % {"n": int(item[1]) + 1, "reason": reason}
+    form.add_error(name, reason)
 
 
 @require(perms.VIEW_CUSTOMERS)
@@ -213,8 +224,7 @@ def simulator(request):
                 order_number=(form.cleaned_data.get("order_number") or "").strip(),
             )
         except rules.LoyaltyError as exc:
-            name = exc.field if exc.field in form.fields else None
-            form.add_error(name, exc.text.localized())
+            _error_on(form, exc)
         except Exception as exc:  # a ValidationError from the lines
             from django.core.exceptions import ValidationError
 
