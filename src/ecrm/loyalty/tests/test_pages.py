@@ -82,21 +82,23 @@ def test_the_rule_editor_saves_a_version_and_shows_errors_by_field(signed_in):
     assert response.context["form"].errors["amount_min"] == ["仅适用于已完成的订单"]
 
 
+# A rule form's fields besides those a test is about: 5 points per completed order.
+RULE_FORM = {
+    "event": "order_completed",
+    "award_type": "fixed",
+    "award_points": "5",
+    "award_basis": "order",
+    "priority": "0",
+    "cap_period": "month",
+    "nth_period": "ever",
+}
+
+
 def test_a_bad_item_of_a_list_is_named_by_its_position_not_its_json_path(signed_in):
     """A third currency of two letters: on the currencies field, as item 3."""
     programme()
     client = signed_in(Role.MARKETER)
-    form = {
-        "name": "外币订单",
-        "event": "order_completed",
-        "currencies": "CNY, usd，EU",
-        "award_type": "fixed",
-        "award_points": "5",
-        "priority": "0",
-        "cap_period": "month",
-        "nth_period": "ever",
-        "award_basis": "order",
-    }
+    form = {**RULE_FORM, "name": "外币订单", "currencies": "CNY, usd，EU"}
 
     response = client.post("/loyalty/rules/new/", form, HTTP_ACCEPT_LANGUAGE="en")
 
@@ -110,15 +112,11 @@ def test_points_per_an_amount_of_0_is_refused_on_its_field(signed_in):
     programme()
     client = signed_in(Role.MARKETER)
     form = {
+        **RULE_FORM,
         "name": "零元积分",
-        "event": "order_completed",
         "award_type": "per_amount",
         "award_points": "1",
         "award_per": "0",
-        "award_basis": "order",
-        "priority": "0",
-        "cap_period": "month",
-        "nth_period": "ever",
     }
 
     response = client.post("/loyalty/rules/new/", form)
@@ -136,21 +134,11 @@ def test_points_per_an_amount_of_0_is_refused_on_its_field(signed_in):
     ],
 )
 def test_a_rule_editor_error_speaks_the_consoles_language(signed_in, language, error):
-    """The refusal keeps its JSON path (never translated) before the reason, which is in
-    the console's language; nothing is saved."""
+    """The refusal is on its field, in the console's language, without the JSON path
+    (when.amount) nobody typed; nothing is saved."""
     programme()
     client = signed_in(Role.MARKETER)
-    form = {
-        "name": "签到加赠",
-        "event": "daily_sign_in",
-        "amount_min": "100",
-        "award_type": "fixed",
-        "award_points": "5",
-        "priority": "0",
-        "cap_period": "month",
-        "nth_period": "ever",
-        "award_basis": "order",
-    }
+    form = {**RULE_FORM, "name": "签到加赠", "event": "daily_sign_in", "amount_min": "100"}
 
     response = client.post("/loyalty/rules/new/", form, HTTP_ACCEPT_LANGUAGE=language)
 
