@@ -644,7 +644,10 @@ class RowParser:
             value = checked(read, key, raw) if raw else None
             if value is not None:
                 profile[key] = value
-        problems += [self._error_of(p.field, p) for p in profile_problems(profile)]
+        try:
+            profile = clean_profile(profile)
+        except ProfileError:  # every field's problem, not only the first
+            problems += [self._error_of(p.field, p) for p in profile_problems(profile)]
         consents = {}
         for channel, key in (("email", "email_opt_in"), ("sms", "sms_opt_in")):
             raw = self.raw(values, key)
@@ -653,7 +656,6 @@ class RowParser:
                 consents[channel] = flag
         if problems:
             raise RowError.together(problems)
-        profile = clean_profile(profile)
         attributes = {}
         for name, i in self.layout.attributes:
             value = values[i]

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ecrm.core.forms import DateInput
+from ecrm.core.forms import DateInput, split_list
 from ecrm.loyalty import rules
 
 EVENT_CHOICES = [
@@ -98,12 +98,6 @@ def field_for(path: str) -> str | None:
     """The form field of a JSON path such as ``when.dates[2]``."""
     base = path.split("[", 1)[0]
     return FIELD_OF.get(base)
-
-
-def _split(text: str) -> list[str]:
-    """A list typed into one box: split at commas (also the full-width ，and 、 that Chinese
-    input methods type) and line ends."""
-    return [p.strip() for p in re.split(r"[,，、\n]", text) if p.strip()]
 
 
 def _refused_as_invalid(check, value):
@@ -221,7 +215,7 @@ class RuleForm(forms.Form):
             if d.get("amount_max") is not None:
                 when["amount"]["max"] = _number(d["amount_max"])
         for key in ("currencies", "products", "categories", "brands", "dates"):
-            items = _split(d.get(key) or "")
+            items = split_list(d.get(key) or "")
             if items:
                 when[key] = [i.upper() for i in items] if key == "currencies" else items
         if d.get("date_from") or d.get("date_to"):
@@ -396,7 +390,7 @@ class SettingsForm(forms.Form):
                     _("line %(n)s: %(text)s has no colon; write activity: event name, event name")
                     % {"n": i, "text": repr(line.strip())}
                 )
-            names[kind.strip()] = _split(listed)
+            names[kind.strip()] = split_list(listed)
         return names
 
     def settings_json(self) -> dict:
@@ -408,7 +402,7 @@ class SettingsForm(forms.Form):
             parts = [p.strip() for p in line.split("|")]
             while len(parts) < 3:
                 parts.append("")
-            festivals.append({"code": parts[0], "name": parts[1], "days": _split(parts[2])})
+            festivals.append({"code": parts[0], "name": parts[1], "days": split_list(parts[2])})
         return {
             "join": d["join"],
             "starts_on": d["starts_on"].isoformat() if d.get("starts_on") else None,

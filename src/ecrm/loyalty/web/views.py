@@ -40,8 +40,9 @@ def _error_on(form, exc: rules.LoyaltyError, fallback: str | None = None) -> Non
     """A refusal of the rules on the form field its JSON path names, without the path
     (``when.amount.max``) a person never typed: an item of a list by its position."""
     name = field_for(exc.field) if hasattr(form, "definition") else None
-    if name is None and exc.field.split("[", 1)[0].split(".", 1)[0] in form.fields:
-        name = exc.field.split("[", 1)[0].split(".", 1)[0]
+    top = exc.field.split("[", 1)[0].split(".", 1)[0]
+    if name is None and top in form.fields:
+        name = top
     if name is None:
         form.add_error(fallback, exc.text.localized())
         return

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from ecrm.core.forms import split_list
 from ecrm.segments import rules
 
 GROUPS = ("all", "any")
@@ -286,7 +287,7 @@ def _to_raw(node: Node, path: str, paths: dict, registries: dict):
     if node.op in rules.SET_OPS:
         return raw
     if node.op in ("in", "not_in"):
-        raw["value"] = [_typed(kind, v) for v in _split(node.value)]
+        raw["value"] = [_typed(kind, v) for v in split_list(node.value)]
     elif node.op == "between":
         raw["value"] = [_typed(kind, node.value), _typed(kind, node.value2)]
     else:
@@ -304,10 +305,6 @@ def field_type(node: Node, registries: dict) -> str:
         return {"number": rules.NUMBER, "bool": rules.BOOL}.get(node.value_type, rules.TEXT)
     spec = registries.get(node.kind, {}).get(node.field)
     return rules.REGISTRY_TYPES.get(spec.kind, rules.TEXT) if spec else rules.TEXT
-
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in re.split(r"[,，、\n]", text) if part.strip()]
 
 
 def _whole(text):
