@@ -1042,7 +1042,11 @@ def evaluate(
             base = matched if a.basis == "matching_lines" else occ.amount
             units = max(0, base) // money_units(a.per)
             points = units * a.points
-            why = _("%(units)s × %(per)s %(cur)s spent × %(p)s points") % {
+            why = ngettext(
+                "%(units)s × %(per)s %(cur)s spent × %(p)s point",
+                "%(units)s × %(per)s %(cur)s spent × %(p)s points",
+                a.points,
+            ) % {
                 "units": units,
                 "per": _num(a.per),
                 "cur": occ.currency,

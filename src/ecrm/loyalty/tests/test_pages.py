@@ -332,11 +332,16 @@ def test_the_simulator_page_explains(signed_in):
     programme()
     c = customer()
     client = signed_in(Role.ANALYST)
-    response = client.get(
-        "/loyalty/simulator/",
-        {"customer_id": c.pk, "event": "order_completed", "amount": "88.80", "currency": "CNY"},
-    )
-    assert response.context["sim"].evaluation.points == 88
+    query = {"customer_id": c.pk, "event": "order_completed", "amount": "88.80", "currency": "CNY"}
+    reasons = {}
+    for language in ("zh-hans", "en"):
+        response = client.get("/loyalty/simulator/", query, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.context["sim"].evaluation.points == 88
+        reasons[language] = [o.reason for o in response.context["sim"].evaluation.outcomes]
+    assert reasons == {
+        "zh-hans": ["消费 88 × 1 CNY × 1 分"],
+        "en": ["88 × 1 CNY spent × 1 point"],  # one point: singular
+    }
 
 
 @pytest.mark.parametrize(
