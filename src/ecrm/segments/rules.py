@@ -330,15 +330,25 @@ def _value(raw: dict, path: str, op: str, kind: str):
     return _scalar(value, where, kind)
 
 
+def _some_text(value: str, where: str) -> str:
+    """``value`` unless it is blank: an empty operand matches nobody (``eq``, ``in``) or
+    everybody with a value (``ne``, ``contains``), never what was meant."""
+    if not value.strip():
+        raise DefinitionError(
+            where, N_("is empty; to find customers without a value, choose “is unknown”")
+        )
+    return value
+
+
 def _scalar(value, where: str, kind: str):
     if kind == TEXT:
         if not isinstance(value, str):
             raise DefinitionError(where, N_("must be text"))
-        return value
+        return _some_text(value, where)
     if kind == "attribute":
         if not isinstance(value, str | int | float | bool) or value is None:
             raise DefinitionError(where, N_("must be text, a number or true/false"))
-        return value
+        return _some_text(value, where) if isinstance(value, str) else value
     if kind == BOOL:
         if not isinstance(value, bool):
             raise DefinitionError(where, N_("must be true or false"))

@@ -107,6 +107,24 @@ BAD = [
         "must be text",
     ),
     (
+        "empty text",
+        _wrap({"profile": "province", "op": "eq", "value": ""}),
+        "match.all[0].value",
+        "is empty; to find customers without a value, choose “is unknown”",
+    ),
+    (
+        "blank item of in",
+        _wrap({"profile": "city", "op": "in", "value": ["深圳", " "]}),
+        "match.all[0].value[1]",
+        "is empty; to find customers without a value, choose “is unknown”",
+    ),
+    (
+        "empty attribute text",
+        _wrap({"attribute": "vip", "op": "contains", "value": ""}),
+        "match.all[0].value",
+        "is empty; to find customers without a value, choose “is unknown”",
+    ),
+    (
         "between reversed",
         _wrap({"figure": "revenue", "op": "between", "value": [500, 100]}),
         "match.all[0].value",
