@@ -18,6 +18,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from ecrm import flows
 from ecrm.catalog import api as catalog
 from ecrm.core import audit
+from ecrm.core.tables import insert_rows
 from ecrm.customers import api as customers
 from ecrm.events import ecommerce
 from ecrm.events.models import Event
@@ -334,7 +335,8 @@ _FIELDS = (
 
 
 def _insert_events(rows: list[tuple[Message, int]], write_key_id: int | None, source: str) -> None:
-    """One prepared INSERT run for every row: the hot path of the tracking API.
+    """Every row in as few statements as ``core.tables.insert_rows`` takes: the hot path of
+    the tracking API.
 
     ``bulk_create`` spends most of a batch preparing values field by field; the
     backend's own adapters (``adapt_json_value``, ``adapt_datetimefield_value``) give
@@ -359,10 +361,8 @@ def _insert_events(rows: list[tuple[Message, int]], write_key_id: int | None, so
         )
         for m, customer_id in rows
     ]  # fmt: skip
-    quote = ops.quote_name
-    columns = ", ".join(quote(Event._meta.get_field(name).column) for name in _FIELDS)
-    marks = ", ".join(["%s"] * len(_FIELDS))
-    sql = f"INSERT INTO {quote(Event._meta.db_table)} ({columns}) VALUES ({marks})"
-    with connection.cursor() as cursor:
-        for start in range(0, len(params), CHUNK):
-            cursor.executemany(sql, params[start : start + CHUNK])
+    # A request's events in one statement on SQLite (a quarter less of the insert's time at
+    # 10M events than one statement per event), COPY on PostgreSQL. An error (a message id
+    # another request stored meanwhile) leaves the request's atomic block.
+    columns = tuple(Event._meta.get_field(name).column for name in _FIELDS)
+    insert_rows(Event._meta.db_table, columns, params, grouped=True)
