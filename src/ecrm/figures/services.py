@@ -113,21 +113,28 @@ def note_seen(seen_at: dict[int, object]) -> int:
     the stored one and the new events' — exactly what ``recompute_all`` would write. A
     customer with no figures row yet (a new visitor, no orders) gets one with zeros; a row
     already seen later is not written at all (no page to flush, no dead tuple).
-    Cheaper than ``refresh_customers`` by the four aggregates it skips.
+    Cheaper than ``refresh_customers`` by the four aggregates it skips. Up to ``CHUNK``
+    customers go in one statement: a statement per customer cost psycopg 60-90 us of
+    Python each, half of what a tracked event costs the server.
     """
     if not seen_at:
         return 0
     table = CustomerFigures._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
     rows = [(cid, adapt(moment)) for cid, moment in sorted(seen_at.items())]
-    sql = f"""
+    head = f"""
     INSERT INTO {table} (customer_id, first_order_at, last_order_at, order_count, revenue,
         average_order_value, return_count, returned_amount, last_seen_at,
         distinct_products, distinct_categories)
-    VALUES (%s, NULL, NULL, 0, 0, 0, 0, 0, %s, 0, 0)
+    VALUES """
+    tail = f"""
     ON CONFLICT (customer_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
     WHERE {table}.last_seen_at IS NULL OR excluded.last_seen_at > {table}.last_seen_at
     """
+    row = "(%s, NULL, NULL, 0, 0, 0, 0, 0, %s, 0, 0)"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            values = ", ".join([row] * len(chunk))
+            cursor.execute(head + values + tail, [v for pair in chunk for v in pair])
     return len(rows)

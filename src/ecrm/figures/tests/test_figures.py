@@ -103,3 +103,14 @@ def test_note_seen_moves_last_seen_later_only():
         (a.pk, 0, Decimal("0.00"), later),
         (b.pk, 2, Decimal("30.00"), seen),
     ]
+
+
+def test_note_seen_writes_more_customers_than_one_statement_takes(monkeypatch):
+    from ecrm.figures import services
+
+    monkeypatch.setattr(services, "CHUNK", 2)
+    seen = dt.datetime(2026, 11, 11, 20, tzinfo=dt.UTC)
+    people = [factories.customer(name=name) for name in ("甲", "乙", "丙", "丁", "戊")]
+    assert figures.note_seen({c.pk: seen for c in people}) == 5
+    rows = CustomerFigures.objects.order_by("customer_id")
+    assert list(rows.values_list("customer_id", "last_seen_at")) == [(c.pk, seen) for c in people]
