@@ -331,6 +331,33 @@ def test_edit_profile_refuses_attributes_that_are_not_json(agent_client):
     }
 
 
+@pytest.mark.parametrize(
+    ("attributes", "language", "error"),
+    [
+        ('{"score": NaN}', "en", "NaN is not a number that can be stored."),
+        ('{"score": -Infinity}', "en", "-Infinity is not a number that can be stored."),
+        ('{"score": 1e999}', "zh-hans", "1e999 不是可以保存的数字。"),
+    ],
+)
+def test_edit_profile_refuses_numbers_no_database_stores(signed_in, attributes, language, error):
+    """Python's JSON reader takes NaN, Infinity and 1e999 (as infinity); SQLite's JSON
+    check and PostgreSQL's jsonb refuse them: saving the profile was a 500."""
+    client = signed_in(Role.SERVICE_AGENT)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    zhang = f.customer("张伟")
+
+    response = client.post(
+        f"/customers/{zhang.pk}/edit/", {"name": "张伟", "attributes": attributes}
+    )
+
+    zhang.refresh_from_db()
+    assert (response.status_code, response.context["form"].errors) == (
+        200,
+        {"attributes": [error]},
+    )
+    assert zhang.attributes == {}
+
+
 def test_consent_change_with_htmx_returns_the_consent_card(agent_client):
     """Granting a channel updates the consent and re-renders only that card."""
     zhang = f.customer("张伟")
