@@ -65,9 +65,19 @@ def pinyin_keys(name: str) -> tuple[str, str]:
     return full, initials
 
 
+# Pinyin typed with tone numbers: syllables of letters, each with one digit 0-5 or none.
+_TONE_NUMBERED = re.compile(r"(?:[a-zv]+[0-5]?[\s'\-]*)+")
+
+
 def search_key(query: str) -> str:
-    """What a pinyin query typed as ``Zhang Wei`` or ``zhang-wei`` is compared as."""
-    return _NOT_LETTER.sub("", unicodedata.normalize("NFKC", query).lower())
+    """What a pinyin query typed as ``Zhang Wei``, ``zhang-wei``, ``Zhāng Wěi`` or
+    ``zhang1 wei3`` is compared as: the names' keys carry neither tone marks nor tone
+    numbers, and write ü as v (``lv``), as pypinyin does."""
+    text = unicodedata.normalize("NFKD", query).lower().replace("u\u0308", "v")
+    text = "".join(c for c in text if not unicodedata.combining(c)).strip()
+    if _TONE_NUMBERED.fullmatch(text) and not text.isalpha():
+        text = re.sub(r"[0-5]", "", text)
+    return _NOT_LETTER.sub("", text)
 
 
 def normalize_email(raw: str) -> str:

@@ -48,6 +48,38 @@ def test_search_by_hanzi_pinyin_initials_phone_and_email(agent_client, shop, que
     assert [c.name for c in response.context["page"].items] == [who]
 
 
+@pytest.mark.parametrize(
+    "query, who",
+    [
+        ("Zhāng Wěi", ["张伟"]),  # tone marks, as a pinyin keyboard writes them
+        ("zhang1 wei3", ["张伟"]),  # tone numbers
+        ("wang2 fang1", ["王芳"]),
+        ("zhang.wei", ["张伟"]),  # the start of an e-mail address, without its @
+        ("LINA", ["李娜"]),
+        ("lina@exa", ["李娜"]),
+    ],
+)
+def test_search_by_pinyin_with_tones_and_by_the_start_of_an_email(agent_client, shop, query, who):
+    """Names' pinyin keys carry no tones, so ``Zhāng Wěi`` and ``zhang1 wei3`` found
+    nobody; nor did an address's start typed without its @ (``zhang.wei``)."""
+    response = agent_client.get("/customers/", {"q": query})
+
+    assert [c.name for c in response.context["page"].items] == who
+
+
+def test_search_by_pinyin_with_u_umlaut(agent_client):
+    """pypinyin writes 吕 as ``lv``: ``Lǚ`` and ``lü`` are the same syllable."""
+    lv = f.customer("吕布")
+    f.customer("卢布")
+
+    found = [
+        [c.pk for c in agent_client.get("/customers/", {"q": q}).context["page"].items]
+        for q in ("Lǚ Bù", "lü bu", "lv3 bu4")
+    ]
+
+    assert found == [[lv.pk], [lv.pk], [lv.pk]]
+
+
 def test_search_by_id(agent_client, shop):
     """``#<id>`` finds that profile."""
     zhang = shop[0]
