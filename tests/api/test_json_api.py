@@ -202,6 +202,34 @@ def test_a_nul_character_is_refused_naming_the_field(call, client, token):
     assert not Customer.objects.filter(name__startswith="周").exists()
 
 
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b'{"attributes": {"score": NaN}}', "NaN is not a number a database can store"),
+        (b'{"attributes": {"score": 1e999}}', "1e999 is not a number a database can store"),
+        (
+            b'{"name": "x", "attributes": {"s": -Infinity}}',
+            "-Infinity is not a number a database can store",
+        ),
+    ],
+)
+def test_numbers_no_database_stores_are_400(client, token, body, error):
+    """NaN, Infinity and 1e999 (read as infinity) reached the JSON column: a 500."""
+    c = factories.customer(name="甲")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+    response = client.patch(
+        f"/api/customers/{c.pk}", data=body, content_type="application/json", **auth
+    )
+
+    c.refresh_from_db()
+    assert (response.status_code, response.json(), c.attributes) == (
+        400,
+        {"error": error, "field": None},
+        {},
+    )
+
+
 def _search_raises(monkeypatch, error: Exception) -> None:
     """The customer search endpoint's query raises ``error``."""
     from ecrm.customers import endpoints

@@ -21,7 +21,7 @@ from pydantic import WithJsonSchema
 
 from ecrm.analytics.rules import ReportError
 from ecrm.contacts.api import ContactError
-from ecrm.core.text import MAX_KEY, SUSPECT_JSON, unstorable
+from ecrm.core.text import MAX_KEY, SUSPECT_JSON, NotFinite, load_json, unstorable
 from ecrm.customers.api import MergeError, ProfileError
 from ecrm.loyalty.api import InsufficientPoints, LoyaltyError
 from ecrm.orders.api import OrderError
@@ -44,7 +44,10 @@ class JsonBodies(Parser):
     and reaching the database they were a 500. The tracking API refuses the same."""
 
     def parse_body(self, request):
-        data = super().parse_body(request)
+        try:
+            data = load_json(request.body)
+        except NotFinite as exc:
+            raise Unstorable("", str(exc)) from exc
         if SUSPECT_JSON.search(request.body):
             found = unstorable(data, item=".{}")
             if found:

@@ -1,6 +1,8 @@
 """Text keys for search (pinyin of Chinese names, normalised e-mail addresses) and the text no
 database stores."""
 
+import json
+import math
 import re
 import unicodedata
 from functools import lru_cache
@@ -63,9 +65,19 @@ def pinyin_keys(name: str) -> tuple[str, str]:
     return full, initials
 
 
+# Pinyin typed with tone numbers: syllables of letters, each with one digit 0-5 or none.
+_TONE_NUMBERED = re.compile(r"(?:[a-zv]+[0-5]?[\s'\-]*)+")
+
+
 def search_key(query: str) -> str:
-    """What a pinyin query typed as ``Zhang Wei`` or ``zhang-wei`` is compared as."""
-    return _NOT_LETTER.sub("", unicodedata.normalize("NFKC", query).lower())
+    """What a pinyin query typed as ``Zhang Wei``, ``zhang-wei``, ``Zhāng Wěi`` or
+    ``zhang1 wei3`` is compared as: the names' keys carry neither tone marks nor tone
+    numbers, and write ü as v (``lv``), as pypinyin does."""
+    text = unicodedata.normalize("NFKD", query).lower().replace("u\u0308", "v")
+    text = "".join(c for c in text if not unicodedata.combining(c)).strip()
+    if _TONE_NUMBERED.fullmatch(text) and not text.isalpha():
+        text = re.sub(r"[0-5]", "", text)
+    return _NOT_LETTER.sub("", text)
 
 
 def normalize_email(raw: str) -> str:
@@ -81,6 +93,33 @@ NUL_CHARACTER = "contains a NUL character"
 LONE_SURROGATE = "contains an unpaired surrogate"
 # How a JSON body spells what no database stores: NUL and the surrogate range.
 SUSPECT_JSON = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+class NotFinite(ValueError):
+    """A JSON number no database stores in a JSON column: ``NaN``, ``Infinity``, or a literal
+    beyond a float's range (``1e999``), which Python reads as infinity."""
+
+    def __init__(self, literal: str):
+        self.literal = literal if len(literal) <= 24 else literal[:20] + "…"
+        super().__init__(f"{self.literal} is not a number a database can store")
+
+
+def _not_finite(literal: str):
+    raise NotFinite(literal)
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise NotFinite(literal)
+    return value
+
+
+def load_json(raw: str | bytes):
+    """``json.loads`` refusing numbers no database stores (``NotFinite``). Python's reader
+    takes NaN and Infinity and writes them back as such; SQLite's JSON check and PostgreSQL's
+    jsonb both refuse them, which reaching the database was a 500."""
+    return json.loads(raw, parse_constant=_not_finite, parse_float=_finite_float)
 
 
 def unstorable(value, path: str = "", item: str = "[{}]") -> tuple[str, str] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 
 from django.db import connection
@@ -14,6 +15,8 @@ from ecrm.customers.models import Consent, Customer, Identity, IdentityKind, Mer
 from ecrm.customers.rules import customer_number
 
 PAGE = 50
+# What an e-mail address may start with: ``zhang.wei`` finds zhang.wei@example.com.
+_EMAIL_START = re.compile(r"[\w.+-]+", re.ASCII)
 
 
 def _prefix(field: str, text: str) -> Q:
@@ -36,7 +39,8 @@ class Page:
 def search_customers(
     query: str = "", *, after: int | None = None, limit: int = PAGE, include_anonymous: bool = False
 ) -> Page:
-    """Find live profiles by name (汉字 or pinyin, full or initials), email, mobile or id.
+    """Find live profiles by name (汉字 or pinyin, full or initials, tone marks or numbers
+    allowed), e-mail address (or its start), mobile or id.
 
     Keyset pagination on id, newest first: ``after`` is the last id of the previous
     page. No COUNT is ever run. Each way of matching runs as its own query on its own
@@ -95,6 +99,8 @@ def _conditions(text: str) -> list[Q]:
     conditions = [_prefix("name", text)]
     if number is not None:
         conditions.append(Q(pk=number))
+    if _EMAIL_START.fullmatch(text):  # the start of an address typed without its @
+        conditions.append(_prefix("email", text.lower()))
     key = search_key(text)
     if key:
         conditions += [_prefix("name_pinyin", key), _prefix("name_initials", key)]

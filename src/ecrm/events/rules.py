@@ -13,12 +13,11 @@ after receipt is refused. A message without a time happened when it was received
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ecrm.core.text import SUSPECT_JSON, unstorable
+from ecrm.core.text import SUSPECT_JSON, load_json, unstorable
 from ecrm.customers.api import IdentityKind, ProfileError, clean_profile, make_claim
 from ecrm.events import ecommerce
 from ecrm.events.ecommerce import Commerce, CommerceError
@@ -121,7 +120,7 @@ def decode_body(raw: bytes) -> dict:
     if not raw.strip():
         raise InvalidMessage("body", "is empty")
     try:
-        data = json.loads(raw, parse_constant=_no_constant)
+        data = load_json(raw)
     except (ValueError, RecursionError) as exc:
         raise InvalidMessage("body", f"is not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
@@ -131,10 +130,6 @@ def decode_body(raw: bytes) -> dict:
         if found:
             raise InvalidMessage(found[0] or "body", found[1])
     return data
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def batch_messages(body: dict, *, received_at: dt.datetime, currency: str) -> list[Message]:

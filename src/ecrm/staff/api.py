@@ -6,9 +6,11 @@ import hashlib
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
+from ecrm.core.messages import EMPTY, TOO_LONG
 from ecrm.staff.models import ApiToken, Role, StaffProfile
-from ecrm.staff.rules import role_allows
+from ecrm.staff.rules import USERNAME_TAKEN, StaffError, account_problems, role_allows
 
 
 def role_of(user) -> str | None:
@@ -32,6 +34,13 @@ def hash_token(token: str) -> str:
 
 
 def create_api_token(user, name: str) -> str:
+    """A new token of ``user``, shown once; ``StaffError`` for a blank or too long name."""
+    name = name.strip()
+    limit = ApiToken._meta.get_field("name").max_length
+    if not name:
+        raise StaffError("name", EMPTY)
+    if len(name) > limit:
+        raise StaffError("name", TOO_LONG, limit=limit)
     token = "ecrm_" + secrets.token_urlsafe(32)
     ApiToken.objects.create(user=user, name=name, token_hash=hash_token(token), prefix=token[:12])
     return token
@@ -49,6 +58,19 @@ def user_for_token(token: str):
 
 
 def create_staff(username: str, password: str, role: str, department=None, **extra):
+    """A console account; ``StaffError`` (nothing written) for a username or password no
+    one could sign in with, or a username taken already."""
+    problems = account_problems(username, password)
+    if problems:
+        raise StaffError.together(problems)
+    User = get_user_model()
+    if User.objects.filter(username=username).exists():
+        raise StaffError("username", USERNAME_TAKEN, username=repr(username))
+    with transaction.atomic():
+        return _create_staff(username, password, role, department, **extra)
+
+
+def _create_staff(username: str, password: str, role: str, department, **extra):
     User = get_user_model()
     user = User.objects.create_user(username=username, password=password, **extra)
     if role == Role.ADMIN:

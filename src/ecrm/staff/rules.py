@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+from django.utils.translation import gettext_noop as N_
+
+from ecrm.core.messages import EMPTY, TOO_LONG, Problem
 from ecrm.staff.models import Role
 
 VIEW_CUSTOMERS = "view_customers"
@@ -68,3 +73,45 @@ def role_allows(role: str | None, permission: str) -> bool:
     if role is None:
         return False
     return permission in PERMISSIONS.get(role, frozenset())
+
+
+# --- accounts ------------------------------------------------------------------------
+
+
+class StaffError(Problem):
+    """A staff account's ``username``, ``password`` or ``department`` was refused."""
+
+
+USERNAME_LENGTH = 150  # Django's user model
+# Django's own rule for user names (``UnicodeUsernameValidator``): letters, digits, @.+-_
+_USERNAME = re.compile(r"^[\w.@+-]+\Z")
+_DEPARTMENT_CODE = re.compile(r"^[-a-zA-Z0-9_]+\Z")
+DEPARTMENT_CODE_LENGTH = 40
+USERNAME_TAKEN = N_("a user named %(username)s exists already")
+
+
+def account_problems(username: str, password: str, department_code: str = "") -> list[StaffError]:
+    """Why a new console account could not be made: a user name one could not type at the
+    login form, an empty password, a department code that is no slug."""
+    problems = []
+    if not username.strip():
+        problems.append(StaffError("username", EMPTY))
+    elif len(username) > USERNAME_LENGTH:
+        problems.append(StaffError("username", TOO_LONG, limit=USERNAME_LENGTH))
+    elif not _USERNAME.match(username):
+        problems.append(
+            StaffError("username", N_("may contain only letters, digits and @ . + - _"))
+        )
+    if not password:
+        problems.append(StaffError("password", EMPTY))
+    if department_code and (
+        len(department_code) > DEPARTMENT_CODE_LENGTH or not _DEPARTMENT_CODE.match(department_code)
+    ):
+        problems.append(
+            StaffError(
+                "department",
+                N_("must be 1–%(limit)s letters, digits, - or _"),
+                limit=DEPARTMENT_CODE_LENGTH,
+            )
+        )
+    return problems

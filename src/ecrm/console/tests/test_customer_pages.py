@@ -48,6 +48,38 @@ def test_search_by_hanzi_pinyin_initials_phone_and_email(agent_client, shop, que
     assert [c.name for c in response.context["page"].items] == [who]
 
 
+@pytest.mark.parametrize(
+    "query, who",
+    [
+        ("Zhāng Wěi", ["张伟"]),  # tone marks, as a pinyin keyboard writes them
+        ("zhang1 wei3", ["张伟"]),  # tone numbers
+        ("wang2 fang1", ["王芳"]),
+        ("zhang.wei", ["张伟"]),  # the start of an e-mail address, without its @
+        ("LINA", ["李娜"]),
+        ("lina@exa", ["李娜"]),
+    ],
+)
+def test_search_by_pinyin_with_tones_and_by_the_start_of_an_email(agent_client, shop, query, who):
+    """Names' pinyin keys carry no tones, so ``Zhāng Wěi`` and ``zhang1 wei3`` found
+    nobody; nor did an address's start typed without its @ (``zhang.wei``)."""
+    response = agent_client.get("/customers/", {"q": query})
+
+    assert [c.name for c in response.context["page"].items] == who
+
+
+def test_search_by_pinyin_with_u_umlaut(agent_client):
+    """pypinyin writes 吕 as ``lv``: ``Lǚ`` and ``lü`` are the same syllable."""
+    lv = f.customer("吕布")
+    f.customer("卢布")
+
+    found = [
+        [c.pk for c in agent_client.get("/customers/", {"q": q}).context["page"].items]
+        for q in ("Lǚ Bù", "lü bu", "lv3 bu4")
+    ]
+
+    assert found == [[lv.pk], [lv.pk], [lv.pk]]
+
+
 def test_search_by_id(agent_client, shop):
     """``#<id>`` finds that profile."""
     zhang = shop[0]
@@ -329,6 +361,33 @@ def test_edit_profile_refuses_attributes_that_are_not_json(agent_client):
     assert response.context["form"].errors == {
         "attributes": ["不是有效的 JSON：此处应为双引号括起的键名"]
     }
+
+
+@pytest.mark.parametrize(
+    ("attributes", "language", "error"),
+    [
+        ('{"score": NaN}', "en", "NaN is not a number that can be stored."),
+        ('{"score": -Infinity}', "en", "-Infinity is not a number that can be stored."),
+        ('{"score": 1e999}', "zh-hans", "1e999 不是可以保存的数字。"),
+    ],
+)
+def test_edit_profile_refuses_numbers_no_database_stores(signed_in, attributes, language, error):
+    """Python's JSON reader takes NaN, Infinity and 1e999 (as infinity); SQLite's JSON
+    check and PostgreSQL's jsonb refuse them: saving the profile was a 500."""
+    client = signed_in(Role.SERVICE_AGENT)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    zhang = f.customer("张伟")
+
+    response = client.post(
+        f"/customers/{zhang.pk}/edit/", {"name": "张伟", "attributes": attributes}
+    )
+
+    zhang.refresh_from_db()
+    assert (response.status_code, response.context["form"].errors) == (
+        200,
+        {"attributes": [error]},
+    )
+    assert zhang.attributes == {}
 
 
 def test_consent_change_with_htmx_returns_the_consent_card(agent_client):

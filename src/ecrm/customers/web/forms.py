@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from ecrm.core.forms import DateInput
 from ecrm.core.messages import json_problem
+from ecrm.core.text import NotFinite, load_json
 from ecrm.customers.models import Gender
 from ecrm.customers.rules import PROFILE_FIELDS
 
@@ -48,10 +49,14 @@ class ProfileForm(forms.Form):
         if not raw:
             return {}
         try:
-            value = json.loads(raw)
+            value = load_json(raw)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
                 _("Not valid JSON: %(error)s") % {"error": json_problem(exc)}
+            ) from exc
+        except NotFinite as exc:
+            raise forms.ValidationError(
+                _("%(value)s is not a number that can be stored.") % {"value": exc.literal}
             ) from exc
         if not isinstance(value, dict):
             raise forms.ValidationError(_("Custom attributes must be a JSON object."))

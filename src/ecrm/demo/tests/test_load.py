@@ -7,6 +7,7 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 
 from ecrm.catalog.models import Product
@@ -206,3 +207,14 @@ def test_a_large_demo_says_the_worker_builds_the_reports_first(monkeypatch):
         )
     else:
         assert last == "start the console with `ecrm serve` and open http://127.0.0.1:8000"
+
+
+@pytest.mark.parametrize("count", ["-5", "0"])
+def test_a_demo_of_no_customers_is_refused_before_anything_is_done(count):
+    """It said "database ready" and "generating a demo shop of -5 customers" first, having
+    created or migrated a database for nothing."""
+    out = io.StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command("demo", "--customers", count, stdout=out)
+
+    assert (str(info.value), out.getvalue()) == ("--customers must be at least 1", "")

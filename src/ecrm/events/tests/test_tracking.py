@@ -187,6 +187,8 @@ FUTURE = "2999-01-01T00:00:00Z"
         ("batch", b"", "body"),
         ("batch", b"[]", "body"),
         ("batch", b'{"batch": [{"type": "track", "userId": "u", "event": NaN}]}', "body"),
+        ("identify", b'{"userId": "u", "traits": {"score": 1e999}}', "body"),
+        ("track", b'{"userId": "u", "event": "E", "properties": {"v": -Infinity}}', "body"),
         ("batch", {"batch": "all of them"}, "batch"),
         ("batch", {"batch": [{"type": "purchase", "userId": "u"}]}, "batch[0].type"),
         ("batch", {"batch": [{"type": "track", "event": "E"}]}, "batch[0].userId"),

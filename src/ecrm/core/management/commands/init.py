@@ -1,5 +1,5 @@
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import connection
 
 from ecrm.staff.models import Role
@@ -15,16 +15,8 @@ class Command(BaseCommand):
     def handle(self, *args, admin=None, password=None, **options):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(f"database ready: {connection.vendor} {connection.settings_dict['NAME']}")
-        if admin:
-            from django.contrib.auth import get_user_model
+        if admin is not None:
+            from ecrm.staff.management.accounts import create_account
 
-            from ecrm.staff import api as staff
-
-            if get_user_model().objects.filter(username=admin).exists():
-                raise CommandError(f"a user named {admin!r} exists already")
-            if not password:
-                import getpass
-
-                password = getpass.getpass(f"password for {admin}: ")
-            staff.create_staff(admin, password, Role.ADMIN)
+            create_account(admin, password, Role.ADMIN)
             self.stdout.write(f"administrator {admin!r} created")

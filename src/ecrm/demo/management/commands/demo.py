@@ -42,6 +42,8 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def handle(self, *args, customers, seed, until, reset, **options):
+        if customers < 1:  # before a database is made, perhaps in the wrong directory
+            raise CommandError("--customers must be at least 1")
         started = time.perf_counter()
         call_command("migrate", interactive=False, verbosity=0)
         database = f"{connection.vendor} {connection.settings_dict['NAME']}"

@@ -16,4 +16,7 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"no user named {username!r}")
-        self.stdout.write(staff.create_api_token(user, name))
+        try:
+            self.stdout.write(staff.create_api_token(user, name))
+        except staff.StaffError as exc:
+            raise CommandError(str(exc)) from exc

@@ -1,8 +1,7 @@
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from ecrm.staff import api as staff
-from ecrm.staff.models import Department, Role
+from ecrm.staff.management.accounts import create_account
+from ecrm.staff.models import Role
 
 
 class Command(BaseCommand):
@@ -16,16 +15,5 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="asked if omitted")
 
     def handle(self, *args, action, username, role, department, password, **options):
-        if get_user_model().objects.filter(username=username).exists():
-            raise CommandError(f"a user named {username!r} exists already")
-        dept = None
-        if department:
-            dept, _ = Department.objects.get_or_create(
-                code=department, defaults={"name": department}
-            )
-        if not password:
-            import getpass
-
-            password = getpass.getpass(f"password for {username}: ")
-        staff.create_staff(username, password, role, department=dept)
+        create_account(username, password, role, department or "")
         self.stdout.write(f"{role} {username!r} created")
