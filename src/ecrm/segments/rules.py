@@ -395,10 +395,16 @@ def _bad():
     raise TypeError("not text")
 
 
+def _known(name, names: dict) -> bool:
+    """Whether ``name`` is one of ``names``; a list or an object (unhashable) is not, where
+    looking it up raised TypeError, a 500."""
+    return isinstance(name, str) and name in names
+
+
 def _profile(raw: dict, path: str) -> Profile:
     _only(raw, path, {"profile", "op", "value"})
     name = raw["profile"]
-    if name not in PROFILE_TYPES:
+    if not _known(name, PROFILE_TYPES):
         raise DefinitionError(
             f"{path}.profile",
             N_("unknown profile field %(name)s; known: %(known)s"),
@@ -431,7 +437,7 @@ def _attribute(raw: dict, path: str) -> Attribute:
 def _figure(raw: dict, path: str) -> Figure:
     _only(raw, path, {"figure", "op", "value"})
     name = raw["figure"]
-    if name not in FIGURE_TYPES:
+    if not _known(name, FIGURE_TYPES):
         raise DefinitionError(
             f"{path}.figure",
             N_("unknown figure %(name)s; known: %(known)s"),
@@ -502,7 +508,7 @@ def _registered(raw: dict, path: str, source: str, fields: dict | None) -> Regis
     if not fields:
         raise DefinitionError(f"{path}.{source}", UNAVAILABLE[source])
     name = raw[source]
-    if name not in fields:
+    if not _known(name, fields):
         raise DefinitionError(
             f"{path}.{source}",
             N_("unknown %(source)s field %(name)s; known: %(known)s"),

@@ -71,6 +71,25 @@ def test_invalid_definition_is_a_400_naming_the_path(call):
     assert (status, body["field"]) == (400, "definition.match.profile")
 
 
+def test_a_condition_naming_its_field_by_a_list_is_a_400_not_a_500(call):
+    """``"profile": []`` was looked up in a dict: TypeError (unhashable), a 500."""
+    bad = {"version": 1, "match": {"profile": [], "op": "eq", "value": "深圳"}}
+    known = (
+        "name, gender, birthday, birthday_month, country, province, city, "
+        "registration_channel, registered_at, is_anonymous"
+    )
+    expected = (
+        400,
+        {
+            "error": f"match.profile: unknown profile field []; known: {known}",
+            "field": "definition.match.profile",
+        },
+    )
+    assert call("post", "/api/segments/preview", {"definition": bad}) == expected
+    assert call("post", "/api/segments", {"name": "bad", "definition": bad}) == expected
+    assert call("get", "/api/segments") == (200, [])
+
+
 def test_preview_of_an_unsaved_definition(call):
     ids = [factories.customer(name=n, province="广东").pk for n in ("甲", "乙", "丙")]
     factories.customer(name="丁", province="北京")
