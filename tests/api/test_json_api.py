@@ -178,6 +178,31 @@ def test_an_id_past_64_bits_is_400_naming_it(call):
     )
 
 
+def test_a_body_id_past_64_bits_is_400_naming_it(call):
+    """Points redeemed or given back, and customers taken off a static list: such an id
+    reached the query and failed there, a 400 naming no field ("a value cannot be stored:
+    Python int too large to convert to SQLite INTEGER")."""
+    big = 2**63
+    message = "Input should be less than or equal to 9223372036854775807"
+    redeem = {"customer_id": big, "points": 10, "reference": "C-1"}
+    assert call("post", "/api/loyalty/checkout/redeem", redeem) == (
+        400,
+        {"error": f"customer_id: {message}", "field": "customer_id"},
+    )
+    restore = {"customer_id": big, "reference": "C-1"}
+    assert call("post", "/api/loyalty/checkout/restore", restore) == (
+        400,
+        {"error": f"customer_id: {message}", "field": "customer_id"},
+    )
+    status, segment = call("post", "/api/segments", {"name": "VIP", "kind": "static"})
+    assert status == 201
+    for action in ("members", "members/remove"):
+        assert call("post", f"/api/segments/{segment['id']}/{action}", {"customer_ids": [big]}) == (
+            400,
+            {"error": f"customer_ids.0: {message}", "field": "customer_ids.0"},
+        )
+
+
 def test_a_nul_character_is_refused_naming_the_field(call, client, token):
     """PostgreSQL cannot store NUL in text (its driver's error was a 500); SQLite would keep
     it. Refused alike on both, with the field's path; so is an unpaired surrogate."""

@@ -295,7 +295,7 @@ class PointsQuoteOut(Schema):
 
 
 class PointsRedeemIn(Schema):
-    customer_id: int
+    customer_id: Key
     points: int = Field(..., gt=0)
     reference: str = Field(..., min_length=1, max_length=120, description="checkout or order id")
     reason: str = ""
@@ -344,7 +344,7 @@ def checkout_redeem(request, payload: PointsRedeemIn):
 
 
 class RestoreIn(Schema):
-    customer_id: int
+    customer_id: Key
     reference: str = Field(..., min_length=1, max_length=120)
     reason: str = ""
 
