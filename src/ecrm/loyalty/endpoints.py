@@ -482,11 +482,16 @@ def member_history(
 
 
 @members.get("/{customer_id}/points/expiring", response=ExpiringOut, summary="Expiring soon")
-def member_expiring(request, customer_id: int, within_days: int | None = None):
+def member_expiring(
+    request,
+    customer_id: int,
+    within_days: int | None = Query(
+        None, ge=1, le=3660, description="default: the programme's expiring_soon_days"
+    ),
+):
     require(request, perms.VIEW_CUSTOMERS)
     _customer(customer_id)
     days = within_days or queries.setup().settings.expiring_soon_days
-    days = max(1, min(days, 3660))
     lots = queries.expiring(customer_id, days)
     return ExpiringOut(within_days=days, total=sum(x["points"] for x in lots), lots=lots)
 

@@ -220,3 +220,21 @@ def test_member_reads(call):
     status, body = call("get", f"/api/members/{c.pk}/tier")
     assert (body["tier_name"], body["next_tier"], body["needed"]) == ("银卡", "gold", "3800.00")
     assert api.balance(c.pk) == 1200
+
+
+@pytest.mark.parametrize(
+    ("days", "message"),
+    [
+        ("-5", "within_days: Input should be greater than or equal to 1"),
+        ("0", "within_days: Input should be greater than or equal to 1"),
+        ("99999", "within_days: Input should be less than or equal to 3660"),
+    ],
+)
+def test_an_expiry_window_out_of_range_is_a_400_naming_it(call, days, message):
+    """Not silently a window of 1 day, of the programme's default or of ten years."""
+    programme()
+    c = customer()
+    assert call("get", f"/api/members/{c.pk}/points/expiring?within_days={days}") == (
+        400,
+        {"error": message, "field": "within_days"},
+    )
