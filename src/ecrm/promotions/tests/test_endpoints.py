@@ -187,3 +187,20 @@ def test_referral_code_attribution_and_list(call, client):
     status, rows = call("get", "/api/promotions/referrals?state=pending")
     assert [r["referee_id"] for r in rows] == [friend.pk]
     assert client.get("/r/UNKNOWN1").status_code == 404
+
+
+def test_a_misspelt_list_filter_is_a_400_naming_it(call):
+    """?status=actve answered [] as if no campaign were active; the caller learns the
+    choices. An empty filter still lists all."""
+    call("post", "/api/promotions/campaigns", DOUBLE11)
+    assert call("get", "/api/promotions/campaigns?status=actve") == (
+        400,
+        {"error": "status: must be one of active, paused, ended", "field": "status"},
+    )
+    assert call("get", "/api/promotions/referrals?state=done") == (
+        400,
+        {"error": "state: must be one of pending, rewarded, rejected", "field": "state"},
+    )
+    status, rows = call("get", "/api/promotions/campaigns?status=")
+    assert (status, [r["name"] for r in rows]) == (200, ["双十一满减"])
+    assert call("get", "/api/promotions/referrals?state=rewarded") == (200, [])
