@@ -433,6 +433,10 @@ def parse_time(raw, field_name: str) -> dt.datetime:
         raise InvalidMessage(field_name, f"{raw!r} is not an ISO 8601 date-time") from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
+    try:
+        value.astimezone(dt.UTC)  # stored in UTC: 0001-01-01T00:00+08:00 is in year 0
+    except OverflowError as exc:
+        raise InvalidMessage(field_name, "is out of range") from exc
     return value
 
 

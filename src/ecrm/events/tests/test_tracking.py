@@ -238,6 +238,31 @@ def test_bad_input_is_400_naming_the_field(tracker, endpoint, body, field):
     assert stored() == (0, 0)
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"timestamp": "0001-01-01T00:00:00+08:00"}, "timestamp"),
+        ({"originalTimestamp": "0001-01-01T00:00:00+08:00"}, "originalTimestamp"),
+        ({"sentAt": "9999-12-31T23:00:00-08:00"}, "sentAt"),
+    ],
+)
+def test_a_time_past_the_calendar_in_utc_is_400_naming_it(tracker, body, field):
+    """A time whose offset takes it out of years 1 to 9999 in UTC was accepted, then failed
+    where it was stored (OverflowError): a 500."""
+    response = tracker.post("track", {"userId": "u", "event": "E", **body})
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "success": False,
+            "error": "is out of range",
+            "field": field,
+            "code": "invalid_request",
+            "message": f"{field}: is out of range",
+        },
+    )
+    assert stored() == (0, 0)
+
+
 def test_a_batch_is_validated_whole(tracker):
     """One bad message refuses the whole batch: the good ones before it are not stored."""
     response = tracker.batch(
