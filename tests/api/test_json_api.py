@@ -95,6 +95,23 @@ def test_bad_profile_values_are_400_naming_the_field(call, payload, field):
     assert (status, body["field"]) == (400, field)
 
 
+def test_a_registration_time_outside_the_calendar_is_400_naming_it(call):
+    """Year 9999 with a western offset is in year 10000 in UTC: refused where it was
+    stored (OverflowError), a 400 that named no field."""
+    c = factories.customer(name="甲")
+    late = {"registered_at": "9999-12-31T23:00:00-08:00"}
+    expected = (
+        400,
+        {
+            "error": "registered_at: must be a date from 1900-01-01 to 2999-12-31",
+            "field": "registered_at",
+        },
+    )
+    assert call("post", "/api/customers", {"email": "r@example.com", **late}) == expected
+    assert call("patch", f"/api/customers/{c.pk}", late) == expected
+    assert not Customer.objects.filter(email="r@example.com").exists()
+
+
 def test_malformed_json_is_400(client, token):
     response = client.post(
         "/api/customers",

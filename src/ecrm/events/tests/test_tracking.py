@@ -263,6 +263,25 @@ def test_a_time_past_the_calendar_in_utc_is_400_naming_it(tracker, body, field):
     assert stored() == (0, 0)
 
 
+def test_a_registration_time_outside_the_calendar_is_400_naming_the_trait(tracker):
+    """traits.createdAt of year 1 with an offset failed where the profile was written
+    (OverflowError converting it to UTC): a 500."""
+    traits = {"createdAt": "0001-01-01T00:00:00+08:00"}
+    response = tracker.post("identify", {"userId": "u", "traits": traits})
+    error = "must be a date from 1900-01-01 to 2999-12-31"
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "success": False,
+            "error": error,
+            "field": "traits.createdAt",
+            "code": "invalid_request",
+            "message": f"traits.createdAt: {error}",
+        },
+    )
+    assert stored() == (0, 0)
+
+
 def test_a_batch_is_validated_whole(tracker):
     """One bad message refuses the whole batch: the good ones before it are not stored."""
     response = tracker.batch(
