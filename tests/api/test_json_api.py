@@ -112,6 +112,29 @@ def test_a_registration_time_outside_the_calendar_is_400_naming_it(call):
     assert not Customer.objects.filter(email="r@example.com").exists()
 
 
+def test_a_time_outside_the_calendar_is_400_naming_it(call):
+    """An order placed, or a contact made, in year 1 at +08:00 is in year 0 in UTC: it
+    failed where it was stored (OverflowError), a 400 naming no field."""
+    c = factories.customer(name="甲")
+    error = "must be a date from 1900-01-01 to 2999-12-31"
+    order = {"external_id": "W-0", "placed_at": "0001-01-01T00:00:00+08:00", "lines": []}
+    assert call("put", "/api/orders", order) == (
+        400,
+        {"error": f"placed_at: {error}", "field": "placed_at"},
+    )
+    contact = {
+        "channel": "phone",
+        "direction": "in",
+        "summary": "ok",
+        "occurred_at": "9999-12-31T23:00:00-08:00",
+    }
+    assert call("post", f"/api/customers/{c.pk}/contacts", contact) == (
+        400,
+        {"error": f"occurred_at: {error}", "field": "occurred_at"},
+    )
+    assert call("get", "/api/orders/W-0")[0] == 404
+
+
 def test_malformed_json_is_400(client, token):
     response = client.post(
         "/api/customers",

@@ -5,6 +5,7 @@ Every error is ``{"error": "<sentence>", "field": "<name or null>"}`` with a 4xx
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Annotated, Any
 
@@ -17,10 +18,12 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import WithJsonSchema
+from pydantic import AfterValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from ecrm.analytics.rules import ReportError
 from ecrm.contacts.api import ContactError
+from ecrm.core import clock
 from ecrm.core.text import MAX_KEY, SUSPECT_JSON, unstorable
 from ecrm.customers.api import MergeError, ProfileError
 from ecrm.loyalty.api import InsufficientPoints, LoyaltyError
@@ -87,6 +90,22 @@ api = NinjaAPI(
 # A row id or keyset cursor in a request: what the databases' 64-bit keys hold. A larger
 # number reached the query and failed there (SQLite: OverflowError) with a 500.
 Key = Annotated[int, Field(ge=0, le=MAX_KEY)]
+
+
+def _in_calendar(moment: dt.datetime) -> dt.datetime:
+    if not clock.in_calendar(moment.date()):
+        raise PydanticCustomError(
+            "out_of_calendar",
+            "must be a date from {first} to {last}",
+            {"first": str(clock.FIRST_DAY), "last": str(clock.LAST_DAY)},
+        )
+    return moment
+
+
+# A date and time in a request, within the calendar the rest of eCRM keeps to. Year 1 with
+# an eastern offset (or 9999 with a western one) leaves Python's calendar once converted
+# to UTC for storing, and failed there (OverflowError), a 400 naming no field.
+Moment = Annotated[dt.datetime, AfterValidator(_in_calendar)]
 
 
 # What an endpoint checks itself, with its own message naming the field (translated where

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
-from ecrm.config.api import Key, one_of, require
+from ecrm.config.api import Key, Moment, one_of, require
 from ecrm.core.audit import Actor
 from ecrm.customers import api as customers
 from ecrm.orders import api as orders
@@ -67,7 +67,7 @@ class OrderLineIn(Schema):
 class OrderIn(Schema):
     external_id: str = Field(..., min_length=1, max_length=80)
     customer_id: Key | None = None
-    placed_at: dt.datetime
+    placed_at: Moment
     status: StatusText = "paid"
     currency: str = Field("", max_length=3)
     channel: str = ""
