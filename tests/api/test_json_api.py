@@ -117,7 +117,11 @@ def test_a_time_outside_the_calendar_is_400_naming_it(call):
     failed where it was stored (OverflowError), a 400 naming no field."""
     c = factories.customer(name="甲")
     error = "must be a date from 1900-01-01 to 2999-12-31"
-    order = {"external_id": "W-0", "placed_at": "0001-01-01T00:00:00+08:00", "lines": []}
+    order = {
+        "external_id": "W-0",
+        "placed_at": "0001-01-01T00:00:00+08:00",
+        "lines": [{"sku": "S1"}],
+    }
     assert call("put", "/api/orders", order) == (
         400,
         {"error": f"placed_at: {error}", "field": "placed_at"},
