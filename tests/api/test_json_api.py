@@ -394,6 +394,35 @@ def test_a_product_price_out_of_range_is_refused(call, price, error):
     assert (status, [p["price"] for p in page["items"]]) == (200, ["9999999999999.9900"])
 
 
+def test_a_blank_sku_or_order_number_is_refused_and_blanks_around_one_dropped(call):
+    """ "   " was stored as a product's SKU and an order's number, and " P-2 " was another
+    product than "P-2"; the tracking API and the importer strip both and refuse a blank."""
+    empty = "String should have at least 1 character"
+    assert call("put", "/api/products", {"sku": "   "}) == (
+        400,
+        {"error": f"sku: {empty}", "field": "sku"},
+    )
+    order = {
+        "external_id": " \t",
+        "placed_at": "2026-11-11T00:00:00+08:00",
+        "lines": [{"sku": "P-2"}],
+    }
+    assert call("put", "/api/orders", order) == (
+        400,
+        {"error": f"external_id: {empty}", "field": "external_id"},
+    )
+    blank_line = {**order, "external_id": "W-2", "lines": [{"sku": " "}]}
+    assert call("put", "/api/orders", blank_line) == (
+        400,
+        {"error": f"lines.0.sku: {empty}", "field": "lines.0.sku"},
+    )
+    status, product = call("put", "/api/products", {"sku": " P-2 ", "name": "茶"})
+    assert (status, product["sku"]) == (200, "P-2")
+    status, placed = call("put", "/api/orders", {**order, "external_id": " W-3 "})
+    assert (status, placed["external_id"]) == (200, "W-3")
+    assert call("get", "/api/orders/W-3")[0] == 200
+
+
 def test_contact_log_lands_on_the_profile(call):
     c = factories.customer(name="甲")
     status, body = call(

@@ -18,7 +18,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from ecrm.analytics.rules import ReportError
@@ -126,6 +126,13 @@ def name_text(limit: int) -> Any:
     """A name: not blank, at most ``limit`` characters."""
     schema = {"type": "string", "minLength": 1, "maxLength": limit, "pattern": r"\S"}
     return Annotated[str, WithJsonSchema(schema)]
+
+
+def key_text(limit: int) -> Any:
+    """A shop's own key for a record (a SKU, an order number): without the blanks around
+    it, as the tracking API and the importer read it, then 1 to ``limit`` characters. Kept
+    as sent, "   " was a product or an order, and " A1" another than "A1"."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limit)]
 
 
 def error_response(request, status: int, message: str, field: str | None = None):
