@@ -483,6 +483,9 @@ def _name(raw, field_name: str, required: bool = False) -> str:
         return ""
     if not isinstance(raw, str):
         raise InvalidMessage(field_name, "must be a string")
+    if required and not raw.strip():
+        # A track's event: stored "   ", no segment or loyalty rule could ever name it.
+        raise InvalidMessage(field_name, "is blank")
     if len(raw) > NAME_LIMIT:
         raise InvalidMessage(field_name, f"is longer than {NAME_LIMIT} characters")
     return raw

@@ -282,6 +282,22 @@ def test_a_registration_time_outside_the_calendar_is_400_naming_the_trait(tracke
     assert stored() == (0, 0)
 
 
+def test_a_blank_event_name_is_400_naming_it(tracker):
+    """A name of blanks was stored as the event's name."""
+    response = tracker.batch({"type": "track", "userId": "u", "event": " \t "})
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "success": False,
+            "error": "is blank",
+            "field": "batch[0].event",
+            "code": "invalid_request",
+            "message": "batch[0].event: is blank",
+        },
+    )
+    assert stored() == (0, 0)
+
+
 def test_a_batch_is_validated_whole(tracker):
     """One bad message refuses the whole batch: the good ones before it are not stored."""
     response = tracker.batch(
