@@ -395,7 +395,7 @@ def test_a_product_price_out_of_range_is_refused(call, price, error):
 
 
 def test_a_blank_sku_or_order_number_is_refused_and_blanks_around_one_dropped(call):
-    """ "   " was stored as a product's SKU and an order's number, and " P-2 " was another
+    """A SKU or an order number of blanks was stored as such, and " P-2 " was another
     product than "P-2"; the tracking API and the importer strip both and refuse a blank."""
     empty = "String should have at least 1 character"
     assert call("put", "/api/products", {"sku": "   "}) == (
