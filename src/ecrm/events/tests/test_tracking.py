@@ -2,10 +2,12 @@
 
 import datetime as dt
 import gzip
+import io
 import json
 
 import pytest
-from django.db import connection
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
 from ecrm.core import audit
@@ -296,6 +298,49 @@ def test_a_blank_event_name_is_400_naming_it(tracker):
         },
     )
     assert stored() == (0, 0)
+
+
+def _chunked(path: str, body: bytes, headers: dict) -> tuple[str, dict]:
+    """``body`` POSTed to ``path`` through the WSGI application gunicorn serves, sent as
+    gunicorn hands on a chunked request: no Content-Length, the input's end marked."""
+    from django.test import RequestFactory
+
+    from ecrm.config.wsgi import application
+
+    environ = dict(RequestFactory().post(path, content_type="application/json", **headers).environ)
+    del environ["CONTENT_LENGTH"]
+    environ.update(
+        {
+            "HTTP_TRANSFER_ENCODING": "chunked",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.input_terminated": True,
+        }
+    )
+    started = {}
+    # As the test client does: the handler's signals must not close the test's connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        answer = application(environ, lambda status, _: started.update(status=status))
+        content = b"".join(answer)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return started["status"], json.loads(content)
+
+
+def test_a_chunked_body_is_read_not_refused_as_empty(tracker):
+    """Django reads a body as far as its Content-Length, which a chunked request has not:
+    the events were refused as "body: is empty", and the SDK dropped them."""
+    body = json.dumps({"userId": "u-7", "event": "Chunked", "messageId": "m-chunked"})
+    assert _chunked("/v1/track", body.encode(), tracker.headers()) == (
+        "200 OK",
+        {"success": True},
+    )
+    assert list(Event.objects.values_list("name", "message_id")) == [("Chunked", "m-chunked")]
+    big = json.dumps({"userId": "u-7", "event": "E", "properties": {"x": "a" * 600_000}})
+    status, refused = _chunked("/v1/track", big.encode(), tracker.headers())
+    assert (status, refused["code"]) == ("413 Request Entity Too Large", "too_large")
 
 
 def test_a_batch_is_validated_whole(tracker):
