@@ -90,6 +90,26 @@ def test_a_condition_naming_its_field_by_a_list_is_a_400_not_a_500(call):
     assert call("get", "/api/segments") == (200, [])
 
 
+def test_an_operand_the_database_cannot_compare_is_a_400_naming_it(call):
+    """It reached the query and failed there (OverflowError): a 400 naming no field."""
+    late = {"profile": "registered_at", "op": "gt", "value": "9999-12-31T23:00:00-08:00"}
+    assert call("post", "/api/segments/preview", {"definition": {"version": 1, "match": late}}) == (
+        400,
+        {
+            "error": "match.value: must be a date from 1900-01-01 to 2999-12-31",
+            "field": "definition.match.value",
+        },
+    )
+    big = {"attribute": "vip", "op": "eq", "value": 10**30}
+    assert call("post", "/api/segments/preview", {"definition": {"version": 1, "match": big}}) == (
+        400,
+        {
+            "error": "match.value: must be at most 9,223,372,036,854,775,807",
+            "field": "definition.match.value",
+        },
+    )
+
+
 def test_preview_of_an_unsaved_definition(call):
     ids = [factories.customer(name=n, province="广东").pk for n in ("甲", "乙", "丙")]
     factories.customer(name="丁", province="北京")

@@ -60,6 +60,24 @@ BAD = [
         "country, province, city, registration_channel, registered_at, is_anonymous",
     ),
     (
+        "attribute number past 64 bits",
+        _wrap({"attribute": "vip", "op": "in", "value": ["a", 2**63]}),
+        "match.all[0].value[1]",
+        "must be at most 9,223,372,036,854,775,807",
+    ),
+    (
+        "attribute number below 64 bits",
+        _wrap({"attribute": "vip", "op": "eq", "value": -(2**63)}),
+        "match.all[0].value",
+        "must be at least -9,223,372,036,854,775,807",
+    ),
+    (
+        "date and time past the calendar",
+        _wrap({"profile": "registered_at", "op": "gt", "value": "9999-12-31T23:00:00-08:00"}),
+        "match.all[0].value",
+        "must be a date from 1900-01-01 to 2999-12-31",
+    ),
+    (
         "unknown field in a leaf",
         _wrap({"profile": "city", "op": "eq", "value": "深圳", "case": "i"}),
         "match.all[0].case",
