@@ -4,6 +4,7 @@ and 400s that name the JSON path of a bad node."""
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ecrm.customers.tests import factories
 from ecrm.staff import api as staff
@@ -110,6 +111,31 @@ def test_an_operand_the_database_cannot_compare_is_a_400_naming_it(call):
     )
 
 
+def test_an_upload_with_a_line_of_thousands_of_digits_rejects_the_line(call, client, admin_user):
+    """Read as a customer id, a 5,000-digit line raised ValueError (int() refuses past
+    4,300 digits): the upload answered 500."""
+    status, segment = call("post", "/api/segments", {"name": "VIP", "kind": "static"})
+    token = staff.create_api_token(admin_user, "upload")
+    data = ("customer_id\n" + "9" * 5000 + "\n").encode()
+    response = client.post(
+        f"/api/segments/{segment['id']}/upload",
+        {"file": SimpleUploadedFile("ids.csv", data, content_type="text/csv")},
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert (response.status_code, response.json()) == (
+        200,
+        {
+            "kind": "customer_id",
+            "lines": 1,
+            "added": 0,
+            "already": 0,
+            "rejects": [
+                {"line": 2, "value": "9" * 5000, "reason": "a customer id is a whole number"}
+            ],
+        },
+    )
+
+
 def test_preview_of_an_unsaved_definition(call):
     ids = [factories.customer(name=n, province="广东").pk for n in ("甲", "乙", "丙")]
     factories.customer(name="丁", province="北京")
@@ -132,7 +158,6 @@ def test_static_list_by_hand_and_upload(call, client):
         {"error": "customer_ids: no customer #999999", "field": "customer_ids"},
     )
     token = staff.create_api_token(staff.create_staff("m", "pass-word-123", Role.MARKETER), "t")
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("list.csv", b"user_id\nu-a\nu-zzz\n", content_type="text/csv")
     response = client.post(
