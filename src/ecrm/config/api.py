@@ -139,11 +139,20 @@ def error_response(request, status: int, message: str, field: str | None = None)
     return api.create_response(request, {"error": message, "field": field}, status=status)
 
 
+PARAM_SOURCES = ("body", "query", "path", "file", "form", "header", "cookie")
+
+
 @api.exception_handler(NinjaValidationError)
 def _validation(request, exc: NinjaValidationError):
     first = exc.errors[0] if exc.errors else {}
     where = [str(p) for p in first.get("loc", [])]
-    loc = [p for p in where if p not in ("body", "query", "path", "payload")]
+    # ninja's loc starts with where the value came from, then (a body) the parameter:
+    # ("query", "limit"), ("body", "payload", "lines", 0, "sku"), ("file", "file"). Only
+    # that prefix goes: an uploaded file was "file.file", and a field of the body that
+    # happened to be called path or query would have lost its name.
+    loc = where[1:] if where[:1] and where[0] in PARAM_SOURCES else where
+    if where[:1] == ["body"] and loc[:1] == ["payload"]:
+        loc = loc[1:]
     # The body as a whole (missing, or not the list or object the endpoint takes): "body".
     field = ".".join(loc) or ("body" if "body" in where else None)
     message = first.get("msg", "invalid input")

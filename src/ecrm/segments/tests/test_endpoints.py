@@ -136,6 +136,22 @@ def test_an_upload_with_a_line_of_thousands_of_digits_rejects_the_line(call, cli
     )
 
 
+def test_an_upload_without_its_file_names_the_file(call, client, admin_user):
+    """The error said "file.file: Field required": ninja's location of a file parameter
+    is ("file", "file"), and only the part names were dropped."""
+    status, segment = call("post", "/api/segments", {"name": "VIP", "kind": "static"})
+    token = staff.create_api_token(admin_user, "upload")
+    response = client.post(
+        f"/api/segments/{segment['id']}/upload",
+        {"note": "no file"},
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": "file: Field required", "field": "file"},
+    )
+
+
 def test_preview_of_an_unsaved_definition(call):
     ids = [factories.customer(name=n, province="广东").pk for n in ("甲", "乙", "丙")]
     factories.customer(name="丁", province="北京")
