@@ -352,6 +352,8 @@ class RestoreIn(Schema):
 @router.post("/checkout/restore", response=BalanceOut, summary="Give back a redemption")
 def checkout_restore(request, payload: RestoreIn):
     require(request, perms.REDEEM_POINTS)
+    # As redeem does: a customer who does not exist is a 404, not "balance 0".
+    get_object_or_404(Customer, pk=payload.customer_id)
     balance = services.restore_points(
         payload.customer_id,
         source=Source.CHECKOUT,

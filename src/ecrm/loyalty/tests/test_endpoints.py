@@ -140,6 +140,22 @@ def test_redeem_replays_a_reference_and_tells_an_unknown_customer_from_a_non_mem
     assert status == 404
 
 
+def test_restore_tells_an_unknown_customer_from_one_with_nothing_to_restore(call):
+    """Restoring for a customer who does not exist answered 200 with a balance of 0."""
+    programme()
+    stranger = customer(name="路人")
+    body = {"customer_id": stranger.pk, "reference": "CK-9"}
+    assert call("post", "/api/loyalty/checkout/restore", body) == (
+        200,
+        {"customer_id": stranger.pk, "balance": 0},
+    )
+    unknown = {**body, "customer_id": stranger.pk + 1000}
+    assert call("post", "/api/loyalty/checkout/restore", unknown) == (
+        404,
+        {"error": "No Customer matches the given query.", "field": None},
+    )
+
+
 def test_an_analyst_may_not_redeem(call, staff_factory):
     programme()
     c = customer()
