@@ -95,6 +95,50 @@ def test_bad_profile_values_are_400_naming_the_field(call, payload, field):
     assert (status, body["field"]) == (400, field)
 
 
+def test_a_registration_time_outside_the_calendar_is_400_naming_it(call):
+    """Year 9999 with a western offset is in year 10000 in UTC: refused where it was
+    stored (OverflowError), a 400 that named no field."""
+    c = factories.customer(name="甲")
+    late = {"registered_at": "9999-12-31T23:00:00-08:00"}
+    expected = (
+        400,
+        {
+            "error": "registered_at: must be a date from 1900-01-01 to 2999-12-31",
+            "field": "registered_at",
+        },
+    )
+    assert call("post", "/api/customers", {"email": "r@example.com", **late}) == expected
+    assert call("patch", f"/api/customers/{c.pk}", late) == expected
+    assert not Customer.objects.filter(email="r@example.com").exists()
+
+
+def test_a_time_outside_the_calendar_is_400_naming_it(call):
+    """An order placed, or a contact made, in year 1 at +08:00 is in year 0 in UTC: it
+    failed where it was stored (OverflowError), a 400 naming no field."""
+    c = factories.customer(name="甲")
+    error = "must be a date from 1900-01-01 to 2999-12-31"
+    order = {
+        "external_id": "W-0",
+        "placed_at": "0001-01-01T00:00:00+08:00",
+        "lines": [{"sku": "S1"}],
+    }
+    assert call("put", "/api/orders", order) == (
+        400,
+        {"error": f"placed_at: {error}", "field": "placed_at"},
+    )
+    contact = {
+        "channel": "phone",
+        "direction": "in",
+        "summary": "ok",
+        "occurred_at": "9999-12-31T23:00:00-08:00",
+    }
+    assert call("post", f"/api/customers/{c.pk}/contacts", contact) == (
+        400,
+        {"error": f"occurred_at: {error}", "field": "occurred_at"},
+    )
+    assert call("get", "/api/orders/W-0")[0] == 404
+
+
 def test_malformed_json_is_400(client, token):
     response = client.post(
         "/api/customers",
@@ -176,6 +220,31 @@ def test_an_id_past_64_bits_is_400_naming_it(call):
         400,
         {"error": f"customer_id: {message}", "field": "customer_id"},
     )
+
+
+def test_a_body_id_past_64_bits_is_400_naming_it(call):
+    """Points redeemed or given back, and customers taken off a static list: such an id
+    reached the query and failed there, a 400 naming no field ("a value cannot be stored:
+    Python int too large to convert to SQLite INTEGER")."""
+    big = 2**63
+    message = "Input should be less than or equal to 9223372036854775807"
+    redeem = {"customer_id": big, "points": 10, "reference": "C-1"}
+    assert call("post", "/api/loyalty/checkout/redeem", redeem) == (
+        400,
+        {"error": f"customer_id: {message}", "field": "customer_id"},
+    )
+    restore = {"customer_id": big, "reference": "C-1"}
+    assert call("post", "/api/loyalty/checkout/restore", restore) == (
+        400,
+        {"error": f"customer_id: {message}", "field": "customer_id"},
+    )
+    status, segment = call("post", "/api/segments", {"name": "VIP", "kind": "static"})
+    assert status == 201
+    for action in ("members", "members/remove"):
+        assert call("post", f"/api/segments/{segment['id']}/{action}", {"customer_ids": [big]}) == (
+            400,
+            {"error": f"customer_ids.0: {message}", "field": "customer_ids.0"},
+        )
 
 
 def test_a_nul_character_is_refused_naming_the_field(call, client, token):
@@ -351,6 +420,35 @@ def test_a_product_price_out_of_range_is_refused(call, price, error):
     assert call("put", "/api/products", {**body, "price": "9999999999999.99"})[0] == 200
     status, page = call("get", "/api/products")
     assert (status, [p["price"] for p in page["items"]]) == (200, ["9999999999999.9900"])
+
+
+def test_a_blank_sku_or_order_number_is_refused_and_blanks_around_one_dropped(call):
+    """A SKU or an order number of blanks was stored as such, and " P-2 " was another
+    product than "P-2"; the tracking API and the importer strip both and refuse a blank."""
+    empty = "String should have at least 1 character"
+    assert call("put", "/api/products", {"sku": "   "}) == (
+        400,
+        {"error": f"sku: {empty}", "field": "sku"},
+    )
+    order = {
+        "external_id": " \t",
+        "placed_at": "2026-11-11T00:00:00+08:00",
+        "lines": [{"sku": "P-2"}],
+    }
+    assert call("put", "/api/orders", order) == (
+        400,
+        {"error": f"external_id: {empty}", "field": "external_id"},
+    )
+    blank_line = {**order, "external_id": "W-2", "lines": [{"sku": " "}]}
+    assert call("put", "/api/orders", blank_line) == (
+        400,
+        {"error": f"lines.0.sku: {empty}", "field": "lines.0.sku"},
+    )
+    status, product = call("put", "/api/products", {"sku": " P-2 ", "name": "茶"})
+    assert (status, product["sku"]) == (200, "P-2")
+    status, placed = call("put", "/api/orders", {**order, "external_id": " W-3 "})
+    assert (status, placed["external_id"]) == (200, "W-3")
+    assert call("get", "/api/orders/W-3")[0] == 200
 
 
 def test_contact_log_lands_on_the_profile(call):

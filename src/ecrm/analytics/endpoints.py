@@ -58,10 +58,17 @@ def report(request, payload: ReportIn):
     data = payload.dict()
     data["from"] = data.pop("date_from")
     data["to"] = data.pop("date_to")
-    parsed = rules.parse_report(
-        {k: v for k, v in data.items() if v not in (None, "", {})}
-        | {"dimensions": data["dimensions"], "measures": data["measures"]}
-    )
+    try:
+        parsed = rules.parse_report(
+            {k: v for k, v in data.items() if v not in (None, "", {})}
+            | {"dimensions": data["dimensions"], "measures": data["measures"]}
+        )
+    except rules.ReportError as exc:
+        if exc.field not in ("from", "to"):
+            raise
+        # The rules name the period as the console and the CLI spell it; this body says
+        # date_from and date_to.
+        raise rules.ReportError.of(f"date_{exc.field}", exc) from None
     result = queries.run_report(parsed)
     return {
         "dimensions": list(parsed.dimensions),

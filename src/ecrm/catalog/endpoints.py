@@ -9,11 +9,12 @@ from ninja import Field, Query, Router, Schema
 
 from ecrm.catalog import api as catalog
 from ecrm.catalog.models import Product
-from ecrm.config.api import Key, require
+from ecrm.config.api import Key, key_text, require
 from ecrm.core.fields import MONEY_LIMIT
 from ecrm.staff import rules as perms
 
 router = Router(tags=["products"])
+Sku = key_text(80)
 
 
 class ProductOut(Schema):
@@ -30,7 +31,7 @@ class ProductOut(Schema):
 
 
 class ProductIn(Schema):
-    sku: str = Field(..., min_length=1, max_length=80)
+    sku: Sku
     name: str = ""
     category: str = ""
     brand: str = ""

@@ -5,6 +5,7 @@ Every error is ``{"error": "<sentence>", "field": "<name or null>"}`` with a 4xx
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Annotated, Any
 
@@ -17,10 +18,12 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import WithJsonSchema
+from pydantic import AfterValidator, StringConstraints, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from ecrm.analytics.rules import ReportError
 from ecrm.contacts.api import ContactError
+from ecrm.core import clock
 from ecrm.core.text import MAX_KEY, SUSPECT_JSON, NotFinite, load_json, unstorable
 from ecrm.customers.api import MergeError, ProfileError
 from ecrm.loyalty.api import InsufficientPoints, LoyaltyError
@@ -92,6 +95,22 @@ api = NinjaAPI(
 Key = Annotated[int, Field(ge=0, le=MAX_KEY)]
 
 
+def _in_calendar(moment: dt.datetime) -> dt.datetime:
+    if not clock.in_calendar(moment.date()):
+        raise PydanticCustomError(
+            "out_of_calendar",
+            "must be a date from {first} to {last}",
+            {"first": str(clock.FIRST_DAY), "last": str(clock.LAST_DAY)},
+        )
+    return moment
+
+
+# A date and time in a request, within the calendar the rest of eCRM keeps to. Year 1 with
+# an eastern offset (or 9999 with a western one) leaves Python's calendar once converted
+# to UTC for storing, and failed there (OverflowError), a 400 naming no field.
+Moment = Annotated[dt.datetime, AfterValidator(_in_calendar)]
+
+
 # What an endpoint checks itself, with its own message naming the field (translated where
 # the console shows it), declared in the OpenAPI document too: a client generated from it
 # then knows the choices and bounds. Validation is unchanged (``WithJsonSchema`` only
@@ -112,15 +131,31 @@ def name_text(limit: int) -> Any:
     return Annotated[str, WithJsonSchema(schema)]
 
 
+def key_text(limit: int) -> Any:
+    """A shop's own key for a record (a SKU, an order number): without the blanks around
+    it, as the tracking API and the importer read it, then 1 to ``limit`` characters. Kept
+    as sent, "   " was a product or an order, and " A1" another than "A1"."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limit)]
+
+
 def error_response(request, status: int, message: str, field: str | None = None):
     return api.create_response(request, {"error": message, "field": field}, status=status)
+
+
+PARAM_SOURCES = ("body", "query", "path", "file", "form", "header", "cookie")
 
 
 @api.exception_handler(NinjaValidationError)
 def _validation(request, exc: NinjaValidationError):
     first = exc.errors[0] if exc.errors else {}
     where = [str(p) for p in first.get("loc", [])]
-    loc = [p for p in where if p not in ("body", "query", "path", "payload")]
+    # ninja's loc starts with where the value came from, then (a body) the parameter:
+    # ("query", "limit"), ("body", "payload", "lines", 0, "sku"), ("file", "file"). Only
+    # that prefix goes: an uploaded file was "file.file", and a field of the body that
+    # happened to be called path or query would have lost its name.
+    loc = where[1:] if where[:1] and where[0] in PARAM_SOURCES else where
+    if where[:1] == ["body"] and loc[:1] == ["payload"]:
+        loc = loc[1:]
     # The body as a whole (missing, or not the list or object the endpoint takes): "body".
     field = ".".join(loc) or ("body" if "body" in where else None)
     message = first.get("msg", "invalid input")

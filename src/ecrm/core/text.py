@@ -28,7 +28,10 @@ def whole_number(text: str) -> int | None:
     text = text.strip()
     if not text.isascii() or not text.isdigit():
         return None
-    value = int(text)
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_KEY)):  # and int() refuses past 4,300 digits
+        return None
+    value = int(digits)
     return value if value <= MAX_KEY else None
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from ecrm.config.api import Key, one_of, require
+from ecrm.config.api import Key, Moment, one_of, require
 from ecrm.contacts import api as contacts
 from ecrm.core.audit import Actor
 from ecrm.customers import api as customers
@@ -132,7 +132,7 @@ class ContactIn(Schema):
     channel: ContactChannelText
     direction: DirectionText
     summary: str
-    occurred_at: dt.datetime | None = None
+    occurred_at: Moment | None = None
 
 
 class ContactOut(Schema):

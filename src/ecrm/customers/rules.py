@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.core import clock
-from ecrm.core.messages import EMPTY, NOT_A_DATE, ONE_OF, TOO_LONG, Problem
+from ecrm.core.messages import EMPTY, NOT_A_DATE, ONE_OF, OUT_OF_CALENDAR, TOO_LONG, Problem
 from ecrm.core.phone import InvalidPhone, normalize_phone
 from ecrm.core.text import InvalidEmail, normalize_email, whole_number
 from ecrm.customers.models import EXCLUSIVE_KINDS, Gender, IdentityKind
@@ -280,6 +280,9 @@ def _datetime(name: str, raw) -> dt.datetime:
             ) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
+    # Year 1 or 9999 with an offset is outside Python's calendar once stored in UTC.
+    if not clock.in_calendar(value.date()):
+        raise ProfileError(name, OUT_OF_CALENDAR, first=clock.FIRST_DAY, last=clock.LAST_DAY)
     return value
 
 

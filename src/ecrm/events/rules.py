@@ -428,6 +428,10 @@ def parse_time(raw, field_name: str) -> dt.datetime:
         raise InvalidMessage(field_name, f"{raw!r} is not an ISO 8601 date-time") from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
+    try:
+        value.astimezone(dt.UTC)  # stored in UTC: 0001-01-01T00:00+08:00 is in year 0
+    except OverflowError as exc:
+        raise InvalidMessage(field_name, "is out of range") from exc
     return value
 
 
@@ -474,6 +478,9 @@ def _name(raw, field_name: str, required: bool = False) -> str:
         return ""
     if not isinstance(raw, str):
         raise InvalidMessage(field_name, "must be a string")
+    if required and not raw.strip():
+        # A track's event: stored "   ", no segment or loyalty rule could ever name it.
+        raise InvalidMessage(field_name, "is blank")
     if len(raw) > NAME_LIMIT:
         raise InvalidMessage(field_name, f"is longer than {NAME_LIMIT} characters")
     return raw

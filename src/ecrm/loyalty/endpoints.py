@@ -295,7 +295,7 @@ class PointsQuoteOut(Schema):
 
 
 class PointsRedeemIn(Schema):
-    customer_id: int
+    customer_id: Key
     points: int = Field(..., gt=0)
     reference: str = Field(..., min_length=1, max_length=120, description="checkout or order id")
     reason: str = ""
@@ -344,7 +344,7 @@ def checkout_redeem(request, payload: PointsRedeemIn):
 
 
 class RestoreIn(Schema):
-    customer_id: int
+    customer_id: Key
     reference: str = Field(..., min_length=1, max_length=120)
     reason: str = ""
 
@@ -352,6 +352,8 @@ class RestoreIn(Schema):
 @router.post("/checkout/restore", response=BalanceOut, summary="Give back a redemption")
 def checkout_restore(request, payload: RestoreIn):
     require(request, perms.REDEEM_POINTS)
+    # As redeem does: a customer who does not exist is a 404, not "balance 0".
+    get_object_or_404(Customer, pk=payload.customer_id)
     balance = services.restore_points(
         payload.customer_id,
         source=Source.CHECKOUT,
@@ -482,11 +484,16 @@ def member_history(
 
 
 @members.get("/{customer_id}/points/expiring", response=ExpiringOut, summary="Expiring soon")
-def member_expiring(request, customer_id: int, within_days: int | None = None):
+def member_expiring(
+    request,
+    customer_id: int,
+    within_days: int | None = Query(
+        None, ge=1, le=3660, description="default: the programme's expiring_soon_days"
+    ),
+):
     require(request, perms.VIEW_CUSTOMERS)
     _customer(customer_id)
     days = within_days or queries.setup().settings.expiring_soon_days
-    days = max(1, min(days, 3660))
     lots = queries.expiring(customer_id, days)
     return ExpiringOut(within_days=days, total=sum(x["points"] for x in lots), lots=lots)
 

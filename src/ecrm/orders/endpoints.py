@@ -9,7 +9,7 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
-from ecrm.config.api import Key, one_of, require
+from ecrm.config.api import Key, Moment, key_text, one_of, require
 from ecrm.core.audit import Actor
 from ecrm.customers import api as customers
 from ecrm.orders import api as orders
@@ -53,11 +53,13 @@ class OrderOut(Schema):
 
 
 StatusText = one_of(orders.OrderStatus.values)
+Sku = key_text(80)
+OrderNumber = key_text(80)
 LineKindText = one_of(orders.LineKind.values)
 
 
 class OrderLineIn(Schema):
-    sku: str = Field(..., min_length=1, max_length=80)
+    sku: Sku
     name: str = ""
     quantity: Decimal = Decimal(1)
     unit_price: Decimal = Decimal(0)
@@ -65,9 +67,9 @@ class OrderLineIn(Schema):
 
 
 class OrderIn(Schema):
-    external_id: str = Field(..., min_length=1, max_length=80)
+    external_id: OrderNumber
     customer_id: Key | None = None
-    placed_at: dt.datetime
+    placed_at: Moment
     status: StatusText = "paid"
     currency: str = Field("", max_length=3)
     channel: str = ""

@@ -17,9 +17,16 @@ from ninja import Body, Field, Query, Router, Schema, Status
 
 from ecrm.config.api import Key, name_text, one_of, require
 from ecrm.core.audit import Actor
+from ecrm.core.messages import MUST_BE_ONE_OF
 from ecrm.customers import api as customers
 from ecrm.promotions import queries, services
-from ecrm.promotions.models import CampaignStatus, CouponCampaign, Reward, RewardKind
+from ecrm.promotions.models import (
+    CampaignStatus,
+    CouponCampaign,
+    ReferralState,
+    Reward,
+    RewardKind,
+)
 from ecrm.staff import rules as perms
 
 router = Router(tags=["promotions"])
@@ -31,6 +38,15 @@ router = Router(tags=["promotions"])
 Name = name_text(120)
 CampaignStatusText = one_of(CampaignStatus.values)
 RewardKindText = one_of(RewardKind.values)
+ReferralStateText = one_of(ReferralState.values)
+
+
+def _one_of_or_all(value: str, field: str, choices: list[str]) -> str:
+    """A list's filter: "" for all, else one of ``choices``; a misspelt value answered an
+    empty list, as if nothing matched."""
+    if value and value not in choices:
+        raise services.PromotionError(field, MUST_BE_ONE_OF, choices=", ".join(choices))
+    return value
 
 
 class CampaignIn(Schema):
@@ -214,8 +230,9 @@ def _campaign_out(campaign: CouponCampaign) -> dict:
 
 
 @router.get("/promotions/campaigns", response=list[CampaignOut], summary="Coupon campaigns")
-def list_campaigns(request, status: str = ""):
+def list_campaigns(request, status: CampaignStatusText = ""):
     require(request, perms.MANAGE_PROMOTIONS)
+    status = _one_of_or_all(status, "status", CampaignStatus.values)
     return [_campaign_out(c) for c in queries.campaigns(status=status)]
 
 
@@ -487,11 +504,12 @@ def attribute(request, payload: ReferralIn):
 @router.get("/promotions/referrals", response=list[ReferralOut], summary="Referrals, newest first")
 def list_referrals(
     request,
-    state: str = "",
+    state: ReferralStateText = "",
     before_id: Key | None = None,
     limit: int = Query(100, ge=1, le=500),
 ):
     require(request, perms.VIEW_CUSTOMERS)
+    state = _one_of_or_all(state, "state", ReferralState.values)
     return queries.referrals(state=state, before_id=before_id, limit=limit)
 
 

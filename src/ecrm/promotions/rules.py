@@ -29,7 +29,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext_noop as N_
 
-from ecrm.core.messages import MUST_BE_ONE_OF, REQUIRED, Problem
+from ecrm.core import clock
+from ecrm.core.messages import MUST_BE_ONE_OF, OUT_OF_CALENDAR, REQUIRED, Problem
 
 SCHEMA_VERSION = 1
 DISCOUNT_KINDS = ("percent", "fixed", "free_shipping")
@@ -194,6 +195,9 @@ def _time(raw, path: str):
         raise DefinitionError(path, N_("must be an ISO 8601 time"))
     if value.tzinfo is None:
         raise DefinitionError(path, N_("needs a time zone offset, such as +08:00"))
+    # Year 1 at +08:00 is in year 0 in UTC: it failed where it was stored (OverflowError).
+    if not clock.in_calendar(value.date()):
+        raise DefinitionError(path, OUT_OF_CALENDAR, first=clock.FIRST_DAY, last=clock.LAST_DAY)
     return value
 
 

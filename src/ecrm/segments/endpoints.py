@@ -100,7 +100,7 @@ class SizeOut(Schema):
 
 
 class CustomersIn(Schema):
-    customer_ids: list[int] = Field(..., min_length=1, max_length=10_000)
+    customer_ids: list[Key] = Field(..., min_length=1, max_length=10_000)
 
 
 class ListChangeOut(Schema):

@@ -22,7 +22,18 @@ from typing import Any
 
 from django.utils.translation import gettext_noop as N_
 
-from ecrm.core.messages import AT_MOST, NOT_A_DATE, NOT_NEGATIVE, ONE_OF, REQUIRED, Problem
+from ecrm.core import clock
+from ecrm.core.messages import (
+    AT_LEAST,
+    AT_MOST,
+    NOT_A_DATE,
+    NOT_NEGATIVE,
+    ONE_OF,
+    OUT_OF_CALENDAR,
+    REQUIRED,
+    Problem,
+)
+from ecrm.core.text import MAX_KEY
 
 SCHEMA_VERSION = 1
 
@@ -348,6 +359,11 @@ def _scalar(value, where: str, kind: str):
     if kind == "attribute":
         if not isinstance(value, str | int | float | bool) or value is None:
             raise DefinitionError(where, N_("must be text, a number or true/false"))
+        # A whole number past 64 bits failed in the query (SQLite: OverflowError).
+        if isinstance(value, int) and value > MAX_KEY:
+            raise DefinitionError(where, AT_MOST, max=f"{MAX_KEY:,}")
+        if isinstance(value, int) and value < -MAX_KEY:
+            raise DefinitionError(where, AT_LEAST, min=f"{-MAX_KEY:,}")
         return _some_text(value, where) if isinstance(value, str) else value
     if kind == BOOL:
         if not isinstance(value, bool):
@@ -387,6 +403,11 @@ def _scalar(value, where: str, kind: str):
             raise DefinitionError(
                 where, N_("%(value)s is not a date and time (ISO 8601)"), value=repr(value)
             ) from exc
+        # Year 9999 at -08:00 is past Python's calendar in UTC: the query failed (OverflowError).
+        if not clock.in_calendar(moment.date()):
+            raise DefinitionError(
+                where, OUT_OF_CALENDAR, first=clock.FIRST_DAY, last=clock.LAST_DAY
+            )
         return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
     raise DefinitionError(where, N_("no values of kind %(kind)s"), kind=kind)
 
@@ -395,10 +416,16 @@ def _bad():
     raise TypeError("not text")
 
 
+def _known(name, names: dict) -> bool:
+    """Whether ``name`` is one of ``names``; a list or an object (unhashable) is not, where
+    looking it up raised TypeError, a 500."""
+    return isinstance(name, str) and name in names
+
+
 def _profile(raw: dict, path: str) -> Profile:
     _only(raw, path, {"profile", "op", "value"})
     name = raw["profile"]
-    if name not in PROFILE_TYPES:
+    if not _known(name, PROFILE_TYPES):
         raise DefinitionError(
             f"{path}.profile",
             N_("unknown profile field %(name)s; known: %(known)s"),
@@ -431,7 +458,7 @@ def _attribute(raw: dict, path: str) -> Attribute:
 def _figure(raw: dict, path: str) -> Figure:
     _only(raw, path, {"figure", "op", "value"})
     name = raw["figure"]
-    if name not in FIGURE_TYPES:
+    if not _known(name, FIGURE_TYPES):
         raise DefinitionError(
             f"{path}.figure",
             N_("unknown figure %(name)s; known: %(known)s"),
@@ -502,7 +529,7 @@ def _registered(raw: dict, path: str, source: str, fields: dict | None) -> Regis
     if not fields:
         raise DefinitionError(f"{path}.{source}", UNAVAILABLE[source])
     name = raw[source]
-    if name not in fields:
+    if not _known(name, fields):
         raise DefinitionError(
             f"{path}.{source}",
             N_("unknown %(source)s field %(name)s; known: %(known)s"),

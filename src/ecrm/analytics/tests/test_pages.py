@@ -145,6 +145,33 @@ def test_api_report_and_its_errors(analyst):
     )
 
 
+@pytest.mark.parametrize(
+    ("period", "expected"),
+    [
+        (
+            {"date_from": "2025-03-01", "date_to": "2025-02-01"},
+            {"error": "date_to: the period ends before it starts", "field": "date_to"},
+        ),
+        (
+            {"date_from": "9999-01-01"},
+            {
+                "error": "date_from: must be a date from 1900-01-01 to 2999-12-31",
+                "field": "date_from",
+            },
+        ),
+    ],
+)
+def test_api_report_names_the_period_as_its_body_does(analyst, period, expected):
+    """The rules call the period from/to (the console's query string); the API body says
+    date_from/date_to, and its errors named fields the body does not have."""
+    response = analyst.post(
+        "/api/analytics/report",
+        json.dumps({"dimensions": ["month"], **period}),
+        content_type="application/json",
+    )
+    assert (response.status_code, response.json()) == (400, expected)
+
+
 def test_api_cohorts_and_activity(analyst):
     cohorts = analyst.get("/api/analytics/cohorts").json()
     activity = analyst.get("/api/analytics/activity?grain=y").json()

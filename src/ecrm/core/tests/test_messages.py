@@ -79,3 +79,5 @@ def test_whole_number_takes_only_ascii_digits_a_database_key_holds():
     assert [
         whole_number(t) for t in ("", "-1", "1.0", "\u00b2", "\u0661\u0662", str(MAX_KEY + 1))
     ] == [None] * 6
+    # Past 4,300 digits int() raised ValueError: a CSV line of digits failed an upload (500).
+    assert [whole_number("9" * 5000), whole_number("0" * 5000 + "12")] == [None, 12]

@@ -2,10 +2,12 @@
 
 import datetime as dt
 import gzip
+import io
 import json
 
 import pytest
-from django.db import connection
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
 from ecrm.core import audit
@@ -238,6 +240,109 @@ def test_bad_input_is_400_naming_the_field(tracker, endpoint, body, field):
     payload = response.json()
     assert (response.status_code, payload["field"], payload["success"]) == (400, field, False)
     assert stored() == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"timestamp": "0001-01-01T00:00:00+08:00"}, "timestamp"),
+        ({"originalTimestamp": "0001-01-01T00:00:00+08:00"}, "originalTimestamp"),
+        ({"sentAt": "9999-12-31T23:00:00-08:00"}, "sentAt"),
+    ],
+)
+def test_a_time_past_the_calendar_in_utc_is_400_naming_it(tracker, body, field):
+    """A time whose offset takes it out of years 1 to 9999 in UTC was accepted, then failed
+    where it was stored (OverflowError): a 500."""
+    response = tracker.post("track", {"userId": "u", "event": "E", **body})
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "success": False,
+            "error": "is out of range",
+            "field": field,
+            "code": "invalid_request",
+            "message": f"{field}: is out of range",
+        },
+    )
+    assert stored() == (0, 0)
+
+
+def test_a_registration_time_outside_the_calendar_is_400_naming_the_trait(tracker):
+    """traits.createdAt of year 1 with an offset failed where the profile was written
+    (OverflowError converting it to UTC): a 500."""
+    traits = {"createdAt": "0001-01-01T00:00:00+08:00"}
+    response = tracker.post("identify", {"userId": "u", "traits": traits})
+    error = "must be a date from 1900-01-01 to 2999-12-31"
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "success": False,
+            "error": error,
+            "field": "traits.createdAt",
+            "code": "invalid_request",
+            "message": f"traits.createdAt: {error}",
+        },
+    )
+    assert stored() == (0, 0)
+
+
+def test_a_blank_event_name_is_400_naming_it(tracker):
+    """A name of blanks was stored as the event's name."""
+    response = tracker.batch({"type": "track", "userId": "u", "event": " \t "})
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "success": False,
+            "error": "is blank",
+            "field": "batch[0].event",
+            "code": "invalid_request",
+            "message": "batch[0].event: is blank",
+        },
+    )
+    assert stored() == (0, 0)
+
+
+def _chunked(path: str, body: bytes, headers: dict) -> tuple[str, dict]:
+    """``body`` POSTed to ``path`` through the WSGI application gunicorn serves, sent as
+    gunicorn hands on a chunked request: no Content-Length, the input's end marked."""
+    from django.test import RequestFactory
+
+    from ecrm.config.wsgi import application
+
+    environ = dict(RequestFactory().post(path, content_type="application/json", **headers).environ)
+    del environ["CONTENT_LENGTH"]
+    environ.update(
+        {
+            "HTTP_TRANSFER_ENCODING": "chunked",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.input_terminated": True,
+        }
+    )
+    started = {}
+    # As the test client does: the handler's signals must not close the test's connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        answer = application(environ, lambda status, _: started.update(status=status))
+        content = b"".join(answer)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return started["status"], json.loads(content)
+
+
+def test_a_chunked_body_is_read_not_refused_as_empty(tracker):
+    """Django reads a body as far as its Content-Length, which a chunked request has not:
+    the events were refused as "body: is empty", and the SDK dropped them."""
+    body = json.dumps({"userId": "u-7", "event": "Chunked", "messageId": "m-chunked"})
+    assert _chunked("/v1/track", body.encode(), tracker.headers()) == (
+        "200 OK",
+        {"success": True},
+    )
+    assert list(Event.objects.values_list("name", "message_id")) == [("Chunked", "m-chunked")]
+    big = json.dumps({"userId": "u-7", "event": "E", "properties": {"x": "a" * 600_000}})
+    status, refused = _chunked("/v1/track", big.encode(), tracker.headers())
+    assert (status, refused["code"]) == ("413 Request Entity Too Large", "too_large")
 
 
 def test_a_batch_is_validated_whole(tracker):

@@ -140,6 +140,22 @@ def test_redeem_replays_a_reference_and_tells_an_unknown_customer_from_a_non_mem
     assert status == 404
 
 
+def test_restore_tells_an_unknown_customer_from_one_with_nothing_to_restore(call):
+    """Restoring for a customer who does not exist answered 200 with a balance of 0."""
+    programme()
+    stranger = customer(name="路人")
+    body = {"customer_id": stranger.pk, "reference": "CK-9"}
+    assert call("post", "/api/loyalty/checkout/restore", body) == (
+        200,
+        {"customer_id": stranger.pk, "balance": 0},
+    )
+    unknown = {**body, "customer_id": stranger.pk + 1000}
+    assert call("post", "/api/loyalty/checkout/restore", unknown) == (
+        404,
+        {"error": "No Customer matches the given query.", "field": None},
+    )
+
+
 def test_an_analyst_may_not_redeem(call, staff_factory):
     programme()
     c = customer()
@@ -220,3 +236,21 @@ def test_member_reads(call):
     status, body = call("get", f"/api/members/{c.pk}/tier")
     assert (body["tier_name"], body["next_tier"], body["needed"]) == ("银卡", "gold", "3800.00")
     assert api.balance(c.pk) == 1200
+
+
+@pytest.mark.parametrize(
+    ("days", "message"),
+    [
+        ("-5", "within_days: Input should be greater than or equal to 1"),
+        ("0", "within_days: Input should be greater than or equal to 1"),
+        ("99999", "within_days: Input should be less than or equal to 3660"),
+    ],
+)
+def test_an_expiry_window_out_of_range_is_a_400_naming_it(call, days, message):
+    """Not silently a window of 1 day, of the programme's default or of ten years."""
+    programme()
+    c = customer()
+    assert call("get", f"/api/members/{c.pk}/points/expiring?within_days={days}") == (
+        400,
+        {"error": message, "field": "within_days"},
+    )

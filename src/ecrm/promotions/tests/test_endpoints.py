@@ -61,6 +61,22 @@ def test_a_bad_definition_names_its_path(call):
     )
 
 
+def test_a_campaign_time_outside_the_calendar_is_refused_naming_it(call):
+    """Year 1 at +08:00 is in year 0 in UTC: it failed where the campaign was stored
+    (OverflowError), a 400 naming no field."""
+    error = "must be a date from 1900-01-01 to 2999-12-31"
+    for key, moment in (
+        ("starts_at", "0001-01-01T00:00:00+08:00"),
+        ("ends_at", "9999-12-31T23:00:00-08:00"),
+    ):
+        bad = {**DOUBLE11, "definition": {**DOUBLE11["definition"], key: moment}}
+        assert call("post", "/api/promotions/campaigns", bad) == (
+            400,
+            {"error": f"{key}: {error}", "field": key},
+        )
+    assert call("get", "/api/promotions/campaigns") == (200, [])
+
+
 def test_checkout_quote_redeem_and_refusals(call):
     call("post", "/api/promotions/campaigns", DOUBLE11)
     buyer = people.customer()
@@ -187,3 +203,20 @@ def test_referral_code_attribution_and_list(call, client):
     status, rows = call("get", "/api/promotions/referrals?state=pending")
     assert [r["referee_id"] for r in rows] == [friend.pk]
     assert client.get("/r/UNKNOWN1").status_code == 404
+
+
+def test_a_misspelt_list_filter_is_a_400_naming_it(call):
+    """?status=actve answered [] as if no campaign were active; the caller learns the
+    choices. An empty filter still lists all."""
+    call("post", "/api/promotions/campaigns", DOUBLE11)
+    assert call("get", "/api/promotions/campaigns?status=actve") == (
+        400,
+        {"error": "status: must be one of active, paused, ended", "field": "status"},
+    )
+    assert call("get", "/api/promotions/referrals?state=done") == (
+        400,
+        {"error": "state: must be one of pending, rewarded, rejected", "field": "state"},
+    )
+    status, rows = call("get", "/api/promotions/campaigns?status=")
+    assert (status, [r["name"] for r in rows]) == (200, ["双十一满减"])
+    assert call("get", "/api/promotions/referrals?state=rewarded") == (200, [])

@@ -4,6 +4,7 @@ and 400s that name the JSON path of a bad node."""
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ecrm.customers.tests import factories
 from ecrm.staff import api as staff
@@ -71,6 +72,86 @@ def test_invalid_definition_is_a_400_naming_the_path(call):
     assert (status, body["field"]) == (400, "definition.match.profile")
 
 
+def test_a_condition_naming_its_field_by_a_list_is_a_400_not_a_500(call):
+    """``"profile": []`` was looked up in a dict: TypeError (unhashable), a 500."""
+    bad = {"version": 1, "match": {"profile": [], "op": "eq", "value": "深圳"}}
+    known = (
+        "name, gender, birthday, birthday_month, country, province, city, "
+        "registration_channel, registered_at, is_anonymous"
+    )
+    expected = (
+        400,
+        {
+            "error": f"match.profile: unknown profile field []; known: {known}",
+            "field": "definition.match.profile",
+        },
+    )
+    assert call("post", "/api/segments/preview", {"definition": bad}) == expected
+    assert call("post", "/api/segments", {"name": "bad", "definition": bad}) == expected
+    assert call("get", "/api/segments") == (200, [])
+
+
+def test_an_operand_the_database_cannot_compare_is_a_400_naming_it(call):
+    """It reached the query and failed there (OverflowError): a 400 naming no field."""
+    late = {"profile": "registered_at", "op": "gt", "value": "9999-12-31T23:00:00-08:00"}
+    assert call("post", "/api/segments/preview", {"definition": {"version": 1, "match": late}}) == (
+        400,
+        {
+            "error": "match.value: must be a date from 1900-01-01 to 2999-12-31",
+            "field": "definition.match.value",
+        },
+    )
+    big = {"attribute": "vip", "op": "eq", "value": 10**30}
+    assert call("post", "/api/segments/preview", {"definition": {"version": 1, "match": big}}) == (
+        400,
+        {
+            "error": "match.value: must be at most 9,223,372,036,854,775,807",
+            "field": "definition.match.value",
+        },
+    )
+
+
+def test_an_upload_with_a_line_of_thousands_of_digits_rejects_the_line(call, client, admin_user):
+    """Read as a customer id, a 5,000-digit line raised ValueError (int() refuses past
+    4,300 digits): the upload answered 500."""
+    status, segment = call("post", "/api/segments", {"name": "VIP", "kind": "static"})
+    token = staff.create_api_token(admin_user, "upload")
+    data = ("customer_id\n" + "9" * 5000 + "\n").encode()
+    response = client.post(
+        f"/api/segments/{segment['id']}/upload",
+        {"file": SimpleUploadedFile("ids.csv", data, content_type="text/csv")},
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert (response.status_code, response.json()) == (
+        200,
+        {
+            "kind": "customer_id",
+            "lines": 1,
+            "added": 0,
+            "already": 0,
+            "rejects": [
+                {"line": 2, "value": "9" * 5000, "reason": "a customer id is a whole number"}
+            ],
+        },
+    )
+
+
+def test_an_upload_without_its_file_names_the_file(call, client, admin_user):
+    """The error said "file.file: Field required": ninja's location of a file parameter
+    is ("file", "file"), and only the part names were dropped."""
+    status, segment = call("post", "/api/segments", {"name": "VIP", "kind": "static"})
+    token = staff.create_api_token(admin_user, "upload")
+    response = client.post(
+        f"/api/segments/{segment['id']}/upload",
+        {"note": "no file"},
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": "file: Field required", "field": "file"},
+    )
+
+
 def test_preview_of_an_unsaved_definition(call):
     ids = [factories.customer(name=n, province="广东").pk for n in ("甲", "乙", "丙")]
     factories.customer(name="丁", province="北京")
@@ -93,7 +174,6 @@ def test_static_list_by_hand_and_upload(call, client):
         {"error": "customer_ids: no customer #999999", "field": "customer_ids"},
     )
     token = staff.create_api_token(staff.create_staff("m", "pass-word-123", Role.MARKETER), "t")
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("list.csv", b"user_id\nu-a\nu-zzz\n", content_type="text/csv")
     response = client.post(

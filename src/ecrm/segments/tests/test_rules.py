@@ -53,6 +53,31 @@ BAD = [
         "country, province, city, registration_channel, registered_at, is_anonymous",
     ),
     (
+        "profile field named by a list",
+        _wrap({"profile": ["city"], "op": "eq", "value": "深圳"}),
+        "match.all[0].profile",
+        "unknown profile field ['city']; known: name, gender, birthday, birthday_month, "
+        "country, province, city, registration_channel, registered_at, is_anonymous",
+    ),
+    (
+        "attribute number past 64 bits",
+        _wrap({"attribute": "vip", "op": "in", "value": ["a", 2**63]}),
+        "match.all[0].value[1]",
+        "must be at most 9,223,372,036,854,775,807",
+    ),
+    (
+        "attribute number below 64 bits",
+        _wrap({"attribute": "vip", "op": "eq", "value": -(2**63)}),
+        "match.all[0].value",
+        "must be at least -9,223,372,036,854,775,807",
+    ),
+    (
+        "date and time past the calendar",
+        _wrap({"profile": "registered_at", "op": "gt", "value": "9999-12-31T23:00:00-08:00"}),
+        "match.all[0].value",
+        "must be a date from 1900-01-01 to 2999-12-31",
+    ),
+    (
         "unknown field in a leaf",
         _wrap({"profile": "city", "op": "eq", "value": "深圳", "case": "i"}),
         "match.all[0].case",
@@ -153,6 +178,14 @@ BAD = [
         _wrap({"figure": "lifetime", "op": "gt", "value": 1}),
         "match.all[0].figure",
         "unknown figure 'lifetime'; known: order_count, revenue, average_order_value, "
+        "return_count, distinct_products, last_order_at, last_seen_at, days_since_last_order, "
+        "days_since_last_seen",
+    ),
+    (
+        "figure named by an object",
+        _wrap({"figure": {"name": "revenue"}, "op": "gt", "value": 1}),
+        "match.all[0].figure",
+        "unknown figure {'name': 'revenue'}; known: order_count, revenue, average_order_value, "
         "return_count, distinct_products, last_order_at, last_seen_at, days_since_last_order, "
         "days_since_last_seen",
     ),
@@ -260,6 +293,16 @@ def test_published_fields_are_checked_against_their_registry():
     assert (caught.value.path, caught.value.message) == (
         "match.all[0].value",
         "'vip' is not one of champions, loyal",
+    )
+
+
+def test_a_registry_field_named_by_a_list_is_unknown():
+    """Looking an unhashable name up in the registry raised TypeError: a 500 at the API."""
+    with pytest.raises(rules.DefinitionError) as caught:
+        rules.validate(_wrap({"score": ["p_alive"], "op": "gte", "value": 1}), {"score": SCORES})
+    assert (caught.value.path, caught.value.message) == (
+        "match.all[0].score",
+        "unknown score field ['p_alive']; known: p_alive, rfm_group",
     )
 
 
