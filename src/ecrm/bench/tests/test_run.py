@@ -77,3 +77,30 @@ def test_a_reused_sqlite_file_is_read_into_the_page_cache(tmp_path, monkeypatch)
     assert measure.read_into_cache() == (50_000 if connection.vendor == "sqlite" else 0)
     monkeypatch.setitem(connection.settings_dict, "NAME", str(tmp_path / "gone.sqlite3"))
     assert measure.read_into_cache() == 0
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's file locks")
+def test_reading_the_file_leaves_this_process_s_sqlite_locks_in_place(tmp_path, monkeypatch):
+    """Another process closing the database must still see this one holding it open, and so
+    leave the log alone: a descriptor of the file closed here would have dropped the lock."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from ecrm.bench import measure
+
+    path = tmp_path / "ecrm.sqlite3"
+    here = sqlite3.connect(path, isolation_level=None)
+    here.execute("PRAGMA journal_mode=WAL")
+    here.execute("CREATE TABLE t (x)")
+    here.execute("INSERT INTO t VALUES (1)")
+    monkeypatch.setitem(connection.settings_dict, "NAME", str(path))
+    assert measure.read_into_cache() == path.stat().st_size
+    other = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+        "c.execute('INSERT INTO t VALUES (2)'); c.commit(); c.close()"
+    )
+    subprocess.run([sys.executable, "-c", other, str(path)], check=True)
+    assert path.with_name("ecrm.sqlite3-wal").exists()  # the closing process was not the last
+    assert here.execute("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (2,)]
+    here.close()
