@@ -58,14 +58,14 @@ def insert_rows(
     prepared INSERT over all rows on SQLite, with ``same`` written once into the statement
     (each value bound per row costs as much as a column of data).
 
-    ``grouped`` (SQLite, a list of rows): ``ROWS_PER_STATEMENT`` rows per statement (fewer
-    rows: all in one), which opens the table's and its indexes' cursors once per group
-    instead of once per row. The statement is ``INSERT OR FAIL``: a plain INSERT of many
-    rows inside a transaction keeps a statement journal of every page it changes, to undo
-    itself alone on a constraint error; with ``OR FAIL`` the error leaves the statement's
-    earlier rows for the caller to roll back, so call it only where an error leaves the
-    transaction or the ``atomic`` block around the call (which then rolls them back), never
-    where it is caught and the same transaction goes on."""
+    ``grouped`` (SQLite, a list of rows): ``ROWS_PER_STATEMENT`` rows per statement, which
+    opens the table's and its indexes' cursors once per group instead of once per row. The
+    statement is ``INSERT OR FAIL``: a plain INSERT of many rows inside a transaction keeps
+    a statement journal of every page it changes, to undo itself alone on a constraint
+    error; with ``OR FAIL`` the error leaves the statement's earlier rows for the caller to
+    roll back, so call it only where an error leaves the transaction or the ``atomic`` block
+    around the call (which then rolls them back), never where it is caught and the same
+    transaction goes on."""
     same = same or {}
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in (*columns, *same))
@@ -81,7 +81,7 @@ def insert_rows(
                     copy.write_row(row + tail if tail else row)
             return
         marks = "(" + ", ".join(["%s"] * len(columns) + [_literal(v) for v in same.values()]) + ")"
-        if not grouped or len(rows) < 2:
+        if not grouped or len(rows) < ROWS_PER_STATEMENT:
             cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES {marks}", rows)
             return
         head = f"INSERT OR FAIL INTO {quote(table)} ({names}) VALUES "

@@ -361,8 +361,8 @@ def _insert_events(rows: list[tuple[Message, int]], write_key_id: int | None, so
         )
         for m, customer_id in rows
     ]  # fmt: skip
-    # A request's events in one statement on SQLite (a quarter less of the insert's time at
-    # 10M events than one statement per event), COPY on PostgreSQL. An error (a message id
-    # another request stored meanwhile) leaves the request's atomic block.
+    # COPY on PostgreSQL (psycopg's executemany spent 60-90 us of Python per row); on SQLite
+    # one prepared INSERT run over the rows: many rows to a statement took less CPU in a
+    # rolled-back test but gave the server 5-8 % fewer events a second (docs/BENCHMARKS.md).
     columns = tuple(Event._meta.get_field(name).column for name in _FIELDS)
-    insert_rows(Event._meta.db_table, columns, params, grouped=True)
+    insert_rows(Event._meta.db_table, columns, params)
