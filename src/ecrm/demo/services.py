@@ -21,7 +21,7 @@ from django.db.models import Max
 from ecrm.analytics import api as analytics
 from ecrm.catalog.models import Brand, Category, Product
 from ecrm.contacts.models import Contact
-from ecrm.core import database
+from ecrm.core import audit, database
 from ecrm.customers.models import Consent, Customer, Identity, Merge
 from ecrm.demo import generator, rules
 from ecrm.events.models import Event
@@ -148,7 +148,13 @@ def ensure_staff() -> tuple[list[tuple[str, str, str]], tuple[int, ...]]:
             department, _ = Department.objects.get_or_create(
                 code=dept_code, defaults={"name": dept_name}
             )
-            user = staff.create_staff(username, rules.STAFF_PASSWORD, role, department=department)
+            user = staff.create_staff(
+                username,
+                rules.STAFF_PASSWORD,
+                role,
+                department=department,
+                actor=audit.Actor("demo"),
+            )
             user.staff_profile.display_name = display
             user.staff_profile.save(update_fields=["display_name"])
         logins.append((username, rules.STAFF_PASSWORD, role))

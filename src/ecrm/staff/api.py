@@ -8,6 +8,7 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from ecrm.core import audit
 from ecrm.core.messages import EMPTY, TOO_LONG
 from ecrm.staff.models import ApiToken, Role, StaffProfile
 from ecrm.staff.rules import USERNAME_TAKEN, StaffError, account_problems, role_allows
@@ -33,8 +34,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(user, name: str) -> str:
-    """A new token of ``user``, shown once; ``StaffError`` for a blank or too long name."""
+def create_api_token(user, name: str, *, actor: audit.Actor = audit.SYSTEM) -> str:
+    """A new token of ``user``, shown once; ``StaffError`` for a blank or too long name.
+    The audit log keeps its name and prefix, never the secret."""
     name = name.strip()
     limit = ApiToken._meta.get_field("name").max_length
     if not name:
@@ -42,7 +44,18 @@ def create_api_token(user, name: str) -> str:
     if len(name) > limit:
         raise StaffError("name", TOO_LONG, limit=limit)
     token = "ecrm_" + secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, name=name, token_hash=hash_token(token), prefix=token[:12])
+    with transaction.atomic():
+        row = ApiToken.objects.create(
+            user=user, name=name, token_hash=hash_token(token), prefix=token[:12]
+        )
+        audit.record(
+            actor,
+            "create",
+            "api_token",
+            row.pk,
+            None,
+            {"name": name, "user": user.get_username(), "prefix": row.prefix},
+        )
     return token
 
 
@@ -57,9 +70,18 @@ def user_for_token(token: str):
     return row.user
 
 
-def create_staff(username: str, password: str, role: str, department=None, **extra):
-    """A console account; ``StaffError`` (nothing written) for a username or password no
-    one could sign in with, or a username taken already."""
+def create_staff(
+    username: str,
+    password: str,
+    role: str,
+    department=None,
+    *,
+    actor: audit.Actor = audit.SYSTEM,
+    **extra,
+):
+    """A console account, audited (without its password); ``StaffError`` (nothing
+    written) for a username or password no one could sign in with, or a username taken
+    already."""
     problems = account_problems(username, password)
     if problems:
         raise StaffError.together(problems)
@@ -67,7 +89,15 @@ def create_staff(username: str, password: str, role: str, department=None, **ext
     if User.objects.filter(username=username).exists():
         raise StaffError("username", USERNAME_TAKEN, username=repr(username))
     with transaction.atomic():
-        return _create_staff(username, password, role, department, **extra)
+        user = _create_staff(username, password, role, department, **extra)
+        after = {
+            "username": username,
+            "role": role,
+            "department": department.code if department is not None else None,
+            "is_superuser": user.is_superuser,
+        }
+        audit.record(actor, "create", "staff", user.pk, None, after)
+        return user
 
 
 def _create_staff(username: str, password: str, role: str, department, **extra):

@@ -9,6 +9,7 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
+from ecrm.core import audit
 from ecrm.staff import api as staff
 from ecrm.staff.models import Department
 from ecrm.staff.rules import USERNAME_TAKEN
@@ -33,7 +34,9 @@ def create_account(username: str, password: str | None, role: str, department_co
             department, _ = Department.objects.get_or_create(
                 code=department_code, defaults={"name": department_code}
             )
-        return staff.create_staff(username, password, role, department=department)
+        return staff.create_staff(
+            username, password, role, department=department, actor=audit.Actor("cli")
+        )
     except staff.StaffError as exc:
         raise CommandError(str(exc)) from exc
 

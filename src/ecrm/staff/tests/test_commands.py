@@ -8,8 +8,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from ecrm.core.models import AuditEntry
 from ecrm.staff import api as staff
-from ecrm.staff.models import Department, Role, StaffProfile
+from ecrm.staff.models import ApiToken, Department, Role, StaffProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +126,64 @@ def test_apitoken_needs_a_name(admin_user, name, message):
 def test_apitoken_name_is_stored_trimmed(admin_user):
     token = run("apitoken", "create", "admin", " ci ").strip()
     assert (token.startswith("ecrm_"), admin_user.pk) == (True, staff.user_for_token(token).pk)
+
+
+def _audit_rows(object_type="staff"):
+    return list(
+        AuditEntry.objects.filter(object_type=object_type)
+        .order_by("pk")
+        .values_list("actor_label", "action", "object_type", "object_id", "before", "after")
+    )
+
+
+def test_a_created_account_is_audited_without_its_password():
+    run(
+        "staff",
+        "create",
+        "li.na",
+        "--role",
+        "sales_rep",
+        "--password",
+        "pw-123456",
+        "--department",
+        "east-2",
+    )
+
+    user = get_user_model().objects.get(username="li.na")
+    assert _audit_rows() == [
+        (
+            "cli",
+            "create",
+            "staff",
+            str(user.pk),
+            None,
+            {
+                "username": "li.na",
+                "role": "sales_rep",
+                "department": "east-2",
+                "is_superuser": False,
+            },
+        )
+    ]
+
+
+def test_a_refused_account_leaves_no_audit_entry():
+    with pytest.raises(CommandError):
+        run("staff", "create", "", "--role", "admin", "--password", "x")
+    assert _audit_rows() == []
+
+
+def test_a_created_token_is_audited_by_name_and_prefix_never_the_secret(admin_user):
+    token = run("apitoken", "create", "admin", "ci").strip()
+
+    row = ApiToken.objects.get()
+    assert _audit_rows("api_token") == [
+        (
+            "cli",
+            "create",
+            "api_token",
+            str(row.pk),
+            None,
+            {"name": "ci", "user": "admin", "prefix": token[:12]},
+        )
+    ]

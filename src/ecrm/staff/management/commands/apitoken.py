@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from ecrm.core import audit
 from ecrm.staff import api as staff
 
 
@@ -17,6 +18,6 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"no user named {username!r}")
         try:
-            self.stdout.write(staff.create_api_token(user, name))
+            self.stdout.write(staff.create_api_token(user, name, actor=audit.Actor("cli")))
         except staff.StaffError as exc:
             raise CommandError(str(exc)) from exc
