@@ -67,6 +67,21 @@ def test_search_by_pinyin_with_tones_and_by_the_start_of_an_email(agent_client, 
     assert [c.name for c in response.context["page"].items] == who
 
 
+@pytest.mark.parametrize(
+    ("query", "who"),
+    [
+        ("@example.com", ["李娜", "张伟"]),  # newest first
+        ("@EXAMPLE.COM", ["李娜", "张伟"]),
+        ("@qq.com", []),
+        ("@", []),
+    ],
+)
+def test_search_by_an_email_domain(agent_client, shop, query, who):
+    """ "@example.com" found nobody: an address was only matched from its start."""
+    response = agent_client.get("/customers/", {"q": query})
+    assert [c.name for c in response.context["page"].items] == who
+
+
 def test_search_by_pinyin_with_u_umlaut(agent_client):
     """pypinyin writes 吕 as ``lv``: ``Lǚ`` and ``lü`` are the same syllable."""
     lv = f.customer("吕布")
@@ -478,6 +493,29 @@ def test_merged_away_profile_redirects_to_the_survivor_with_a_notice(agent_clien
 
     assert response.redirect_chain == [(f"/customers/{zhang.pk}/", 302)]
     assert f"客户 #{dup.pk} 已并入 #{zhang.pk}" in response.content.decode()
+
+
+def test_order_list_of_a_merged_away_customer_shows_the_survivors_orders(agent_client):
+    """A link kept from before the merge listed nothing; now it follows the merge, keeps
+    the other filters and says why."""
+    zhang, dup = f.customer("张伟"), f.customer("张伟")
+    f.order(zhang.pk, "A-1")
+    f.order(dup.pk, "B-1")
+    customers.merge_customers(dup.pk, zhang.pk, actor=Actor("t"))
+
+    response = agent_client.get(
+        "/orders/", {"customer": dup.pk, "status": "paid", "before": "x"}, follow=True
+    )
+
+    assert response.redirect_chain == [(f"/orders/?customer={zhang.pk}&status=paid", 302)]
+    assert sorted(r.external_id for r in response.context["rows"]) == ["A-1", "B-1"]
+    assert f"客户 #{dup.pk} 已并入 #{zhang.pk}，现显示保留档案的订单。" in response.content.decode()
+
+
+def test_order_list_of_an_unknown_customer_is_empty_not_an_error(agent_client):
+    f.order(f.customer("张伟").pk, "A-1")
+    response = agent_client.get("/orders/", {"customer": 987654})
+    assert (response.status_code, list(response.context["rows"])) == (200, [])
 
 
 def test_merge_picker_jumps_to_confirm_for_an_id(agent_client):
