@@ -23,10 +23,10 @@ from pydantic_core import PydanticCustomError
 
 from ecrm.analytics.rules import ReportError
 from ecrm.contacts.api import ContactError
-from ecrm.core import clock
+from ecrm.core import clock, currency
 from ecrm.core.text import MAX_KEY, SUSPECT_JSON, NotFinite, load_json, unstorable
 from ecrm.customers.api import MergeError, ProfileError
-from ecrm.loyalty.api import InsufficientPoints, LoyaltyError
+from ecrm.loyalty.api import InsufficientPoints, LoyaltyError, ReferenceReused
 from ecrm.orders.api import OrderError
 from ecrm.promotions import api as promotions
 from ecrm.segments.api import DefinitionError, SegmentError
@@ -111,6 +111,25 @@ def _in_calendar(moment: dt.datetime) -> dt.datetime:
 Moment = Annotated[dt.datetime, AfterValidator(_in_calendar)]
 
 
+def _currency(raw: str) -> str:
+    if raw == "":
+        return raw  # none given: the shop's currency, or the product's as it is
+    code = currency.iso_code(raw)
+    if code is None:
+        template = currency.NOT_A_CURRENCY.replace("%(value)s", "{value}")
+        raise PydanticCustomError("currency", template, {"value": repr(raw)})
+    return code
+
+
+# A currency in a request (``core.currency``): "cny" and "RMB" are read as CNY; "CYN"
+# was stored and split the shop's revenue by currency.
+Currency = Annotated[
+    str,
+    AfterValidator(_currency),
+    WithJsonSchema({"type": "string", "description": "ISO 4217 code such as CNY; empty: none"}),
+]
+
+
 # What an endpoint checks itself, with its own message naming the field (translated where
 # the console shows it), declared in the OpenAPI document too: a client generated from it
 # then knows the choices and bounds. Validation is unchanged (``WithJsonSchema`` only
@@ -192,6 +211,11 @@ def _domain_error(request, exc):
 @api.exception_handler(LoyaltyError)
 def _loyalty_error(request, exc):
     return error_response(request, 400, str(exc), exc.field)
+
+
+@api.exception_handler(ReferenceReused)
+def _reference_reused(request, exc):
+    return error_response(request, 409, str(exc), exc.field)
 
 
 @api.exception_handler(InsufficientPoints)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from ecrm.core.messages import MUST_BE_ONE_OF
 from ecrm.loyalty import queries, rules, services
 from ecrm.loyalty.models import Membership, Source
-from ecrm.loyalty.rules import InsufficientPoints, LoyaltyError
+from ecrm.loyalty.rules import InsufficientPoints, LoyaltyError, ReferenceReused
 from ecrm.loyalty.services import (
     Activity,
     adjust_points,
@@ -34,6 +34,7 @@ __all__ = [
     "Activity",
     "InsufficientPoints",
     "LoyaltyError",
+    "ReferenceReused",
     "Source",
     "activities_from_events",
     "adjust_points",

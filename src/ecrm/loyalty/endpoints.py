@@ -322,7 +322,10 @@ def checkout_quote(request, payload: QuoteIn):
 @router.post(
     "/checkout/redeem",
     response={200: BalanceOut},
-    summary="Redeem points (409 with the balance when short; once per reference)",
+    summary=(
+        "Redeem points once per reference (409 with the balance when short, or when "
+        "the reference redeemed other points)"
+    ),
 )
 def checkout_redeem(request, payload: PointsRedeemIn):
     require(request, perms.REDEEM_POINTS)

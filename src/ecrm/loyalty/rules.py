@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from django.utils.translation import gettext_noop as N_
 
+from ecrm.core.currency import NOT_A_CURRENCY, iso_code
 from ecrm.core.fields import MONEY_LIMIT
 from ecrm.core.messages import AT_LEAST, AT_MOST, NOT_NEGATIVE, Problem
 
@@ -81,7 +82,6 @@ NOT_A_DATE = N_("must be a date YYYY-MM-DD, not %(value)s")
 NOT_A_NUMBER = N_("must be a number, not %(value)s")
 PLUS_OR_MINUS = N_("must be from -%(max)s to %(max)s")
 NOT_AN_AMOUNT = N_("%(value)s is not an amount")
-CURRENCY_CODE = N_("a three-letter currency code")
 
 
 class InsufficientPoints(Exception):
@@ -91,6 +91,19 @@ class InsufficientPoints(Exception):
         super().__init__(f"{wanted} points wanted, {balance} available")
         self.balance = balance
         self.wanted = wanted
+
+
+class ReferenceReused(LoyaltyError):
+    """A redemption's reference was used already for a different one (another member or
+    another number of points): replaying it would answer for a redemption not made."""
+
+    def __init__(self, customer_id: int, points: int):
+        super().__init__(
+            "reference",
+            N_("was used already to redeem %(points)s points of customer #%(customer)s"),
+            points=points,
+            customer=customer_id,
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -610,11 +623,9 @@ def validate_rule(
         w["amount"] = _range(when_raw["amount"], "when.amount")
     if "currencies" in when_raw:
         w["currencies"] = tuple(
-            c.upper() for c in _texts(when_raw["currencies"], "when.currencies", 20)
+            currency_code(c, f"when.currencies[{i}]")
+            for i, c in enumerate(_texts(when_raw["currencies"], "when.currencies", 20))
         )
-        for i, c in enumerate(w["currencies"]):
-            if not re.fullmatch(r"[A-Z]{3}", c):
-                raise LoyaltyError(f"when.currencies[{i}]", CURRENCY_CODE)
     for key in ("products", "categories", "brands"):
         if key in when_raw:
             w[key] = _texts(when_raw[key], f"when.{key}")
@@ -910,10 +921,10 @@ def order_amount(value, path: str) -> Decimal:
 
 
 def currency_code(value, path: str) -> str:
-    """A currency as orders hold it: three letters, in capitals."""
-    code = value.strip().upper() if isinstance(value, str) else ""
-    if not re.fullmatch(r"[A-Z]{3}", code):
-        raise LoyaltyError(path, CURRENCY_CODE)
+    """A currency as orders hold it: its ISO 4217 code, in capitals."""
+    code = iso_code(value)
+    if code is None:
+        raise LoyaltyError(path, NOT_A_CURRENCY, value=repr(value))
     return code
 
 

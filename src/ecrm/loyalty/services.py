@@ -448,7 +448,8 @@ def spend_points(
 ) -> int:
     """Redeem ``points`` once per (source, source_ref), oldest lots first; returns the new
     balance (the same balance again when this redemption was already made). Raises
-    ``InsufficientPoints`` (with ``.balance``) when the member holds fewer points.
+    ``InsufficientPoints`` (with ``.balance``) when the member holds fewer points, and
+    ``ReferenceReused`` when the reference redeemed other points or another member's.
 
     The checkout's hot path: a handful of narrow statements inside one short write
     transaction (the member's row locked first), no model instances."""
@@ -466,7 +467,7 @@ def spend_points(
             raise InsufficientPoints(0, points)
         balance = row[0]
         if balance < points:
-            if _spent_before(cursor, source, source_ref):
+            if _spent_before(cursor, source, source_ref, customer_id, points):
                 return balance
             raise InsufficientPoints(balance, points)
         # After the lock, so a concurrent redemption of the same reference has committed:
@@ -492,6 +493,7 @@ def spend_points(
         )
         inserted = cursor.fetchone()
         if inserted is None:  # this reference was redeemed already
+            _spent_before(cursor, source, source_ref, customer_id, points)
             return balance
         entry_id = inserted[0]
         takes, _short = rules.take_from_lots(queries.spendable_lots(customer_id), points)
@@ -508,13 +510,20 @@ def spend_points(
     return balance - points
 
 
-def _spent_before(cursor, source: str, source_ref: str) -> bool:
+def _spent_before(cursor, source: str, source_ref: str, customer_id: int, points: int) -> bool:
+    """Whether this very redemption was made already; ``ReferenceReused`` when its
+    reference redeemed something else."""
     cursor.execute(
-        "SELECT 1 FROM loyalty_pointsentry WHERE source = %s AND source_ref = %s "
-        "AND kind = 'spend'",
+        "SELECT customer_id, points FROM loyalty_pointsentry WHERE source = %s "
+        "AND source_ref = %s AND kind = 'spend'",
         [source, source_ref],
     )
-    return cursor.fetchone() is not None
+    row = cursor.fetchone()
+    if row is None:
+        return False
+    if (row[0], -row[1]) != (customer_id, points):
+        raise rules.ReferenceReused(row[0], -row[1])
+    return True
 
 
 def restore_points(

@@ -110,6 +110,28 @@ def test_quote_then_redeem_then_409_with_the_balance(call):
     assert (status, body["balance"]) == (200, 300)
 
 
+def test_a_reference_reused_for_another_redemption_is_a_409_naming_it(call):
+    """It answered 200 with the balance, as if the second redemption had been made: a
+    checkout reusing an id let a member keep points it had been told were spent."""
+    programme()
+    c, other = customer(), customer(name="李娜")
+    order(c.pk, "SO-1", 300, at=day(2025, 2, 1))
+    order(other.pk, "SO-2", 500, at=day(2025, 2, 1))
+    first = {"customer_id": c.pk, "points": 200, "reference": "CK-1"}
+    assert call("post", "/api/loyalty/checkout/redeem", first)[0] == 200
+
+    more = call("post", "/api/loyalty/checkout/redeem", {**first, "points": 50})
+    short = call("post", "/api/loyalty/checkout/redeem", {**first, "points": 250})
+    elsewhere = call("post", "/api/loyalty/checkout/redeem", {**first, "customer_id": other.pk})
+
+    said = {
+        "error": f"reference: was used already to redeem 200 points of customer #{c.pk}",
+        "field": "reference",
+    }
+    assert (more, short, elsewhere) == ((409, said), (409, said), (409, said))
+    assert (api.balance(c.pk), api.balance(other.pk)) == (100, 500)
+
+
 def test_redeem_replays_a_reference_and_tells_an_unknown_customer_from_a_non_member(call):
     programme()
     c = customer()

@@ -103,7 +103,7 @@ def test_a_bad_item_of_a_list_is_named_by_its_position_not_its_json_path(signed_
     response = client.post("/loyalty/rules/new/", form, HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.context["form"].errors == {
-        "currencies": ["item 3: a three-letter currency code"]
+        "currencies": ["item 3: 'EU' is not an ISO 4217 currency code such as CNY"]
     }
 
 
@@ -353,7 +353,7 @@ def test_the_simulator_page_explains(signed_in):
         ({"lines": "P-1 10\nP-2 1e999999"}, "lines", "第 2 行:不能大于 9999999999999"),
         ({"lines": "P-1 -5"}, "lines", "第 1 行:不能为负数"),
         ({"amount": "1e30"}, "amount", "不能大于 9999999999999"),
-        ({"currency": "Z1"}, "currency", "须为三个字母的币种代码"),
+        ({"currency": "Z1"}, "currency", "'Z1' 不是 ISO 4217 币种代码（如 CNY）"),
     ],
 )
 def test_the_simulator_refuses_an_amount_or_currency_it_cannot_count(

@@ -352,15 +352,20 @@ def test_a_simulated_amount_within_range_is_read_as_written():
     )
 
 
-@pytest.mark.parametrize("value", ["ZZ", "C1Y", "CNYY", "人民币", "", None])
-def test_a_simulated_currency_is_three_letters(value):
+@pytest.mark.parametrize("value", ["ZZ", "C1Y", "CNYY", "CYN", "元", "", None])
+def test_a_simulated_currency_is_an_iso_code(value):
     with pytest.raises(rules.LoyaltyError) as refused:
         rules.currency_code(value, "currency")
-    assert str(refused.value) == "currency: a three-letter currency code"
+    assert str(refused.value) == (
+        f"currency: {value!r} is not an ISO 4217 currency code such as CNY"
+    )
 
 
-def test_a_simulated_currency_is_read_in_capitals():
-    assert rules.currency_code(" usd ", "currency") == "USD"
+@pytest.mark.parametrize(
+    ("value", "code"), [(" usd ", "USD"), ("rmb", "CNY"), ("人民币", "CNY"), ("DEM", "DEM")]
+)
+def test_a_simulated_currency_is_read_in_capitals(value, code):
+    assert rules.currency_code(value, "currency") == code
 
 
 @pytest.mark.parametrize(
