@@ -40,7 +40,7 @@ def search_customers(
     query: str = "", *, after: int | None = None, limit: int = PAGE, include_anonymous: bool = False
 ) -> Page:
     """Find live profiles by name (汉字 or pinyin, full or initials, tone marks or numbers
-    allowed), e-mail address (or its start), mobile or id.
+    allowed), e-mail address (its start, or its domain as ``@qq.com``), mobile or id.
 
     Keyset pagination on id, newest first: ``after`` is the last id of the previous
     page. No COUNT is ever run. Each way of matching runs as its own query on its own
@@ -85,6 +85,10 @@ def _conditions(text: str) -> list[Q]:
     number = customer_number(text)
     if text.startswith("#") and number is not None:
         return [Q(pk=number)]
+    if text.startswith("@") and len(text) > 1:
+        # A domain ("@qq.com"): no index serves an address's end, so this walks the table
+        # newest first and stops at a page of matches; a rare domain reads it all.
+        return [Q(email__endswith=text.lower())]
     if "@" in text:
         return [_prefix("email", text.lower())]
     if looks_like_phone(text):
@@ -109,7 +113,7 @@ def _conditions(text: str) -> list[Q]:
 
 def _identity_matches(text: str) -> list[Q]:
     """Conditions on identities: every email, phone and shop id a profile has, exactly."""
-    if text.startswith("#") or has_cjk(text):
+    if text.startswith(("#", "@")) or has_cjk(text):
         return []
     if "@" in text:
         return [Q(value=text.lower(), kind=IdentityKind.EMAIL)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 
 from ecrm.catalog.models import Product
@@ -14,15 +13,13 @@ PAGE = 50
 def product_list(
     q: str = "", *, after: int | None = None, limit: int = PAGE
 ) -> tuple[list[Product], int | None]:
-    """Products newest first; ``q`` matches a SKU exactly or a name by prefix."""
+    """Products newest first; ``q`` matches a SKU, or any part of a name, in any case
+    ("kettle" finds "WHITE KETTLE"). A catalogue is thousands of rows, not millions, so
+    the scan this needs (no index serves a match inside a name) stays fast."""
     qs: QuerySet = Product.objects.select_related("category", "brand")
     text = q.strip()
     if text:
-        if connection.vendor == "sqlite":
-            name = Q(name__gte=text, name__lt=text + "\U0010ffff")
-        else:
-            name = Q(name__startswith=text)
-        qs = qs.filter(Q(sku=text) | name)
+        qs = qs.filter(Q(sku__iexact=text) | Q(name__icontains=text))
     return id_page(qs, after, limit)
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from ecrm.catalog import api as catalog
 from ecrm.catalog.models import Product
 from ecrm.contacts.models import Contact
 from ecrm.core.models import AuditEntry
@@ -103,6 +104,29 @@ def test_product_pages_list_and_show_a_product(agent_client):
     assert [p.sku for p in listing.context["rows"]] == ["MI-BAND-8"]
     assert detail.status_code == 200
     assert [line.order_id for line in detail.context["lines"]] == [order.pk]
+
+
+@pytest.mark.parametrize(
+    ("q", "skus"),
+    [
+        ("kettle", ["UCI-22"]),  # a word inside the name, in another case
+        ("ceramic", ["UCI-22"]),
+        ("电饭", ["CN-1"]),
+        ("cn-1", ["CN-1"]),  # a SKU in another case
+        ("zzz", []),
+    ],
+)
+def test_product_search_finds_any_part_of_a_name_in_any_case(agent_client, q, skus):
+    """Only a name's start matched, and only in its own case: "kettle" found nothing of
+    "WHITE CERAMIC KETTLE"."""
+    catalog.upsert_products(
+        [
+            catalog.ProductInput(sku="UCI-22", name="WHITE CERAMIC KETTLE"),
+            catalog.ProductInput(sku="CN-1", name="美的电饭煲"),
+        ]
+    )
+    listing = agent_client.get("/products/", {"q": q})
+    assert [p.sku for p in listing.context["rows"]] == skus
 
 
 def test_order_pages_filter_by_customer_and_show_lines(agent_client):
