@@ -25,7 +25,7 @@ from pathlib import Path
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.core.messages import Message, Problem
-from ecrm.core.text import NUL_CHARACTER, SUSPECT_JSON, unstorable
+from ecrm.core.text import NUL_CHARACTER, SUSPECT_JSON, NotFinite, load_json, unstorable
 
 GZIP_MAGIC = b"\x1f\x8b"
 # Encodings in which the bytes of a comma, semicolon, tab, quote, CR and LF are those
@@ -355,12 +355,14 @@ def _too_many(count: int, width: int) -> Message:
 def _json_object(raw: str) -> dict | Message:
     """The JSON object on this line, or the reason it is not one."""
     try:
-        obj = json.loads(raw)
+        obj = load_json(raw)
     except json.JSONDecodeError as exc:
         # json's own words for what is wrong (exc.msg) have no translation.
         return Message(
             N_("not valid JSON (%(error)s at column %(column)s)"), error=exc.msg, column=exc.colno
         )
+    except NotFinite as exc:  # it went in as the text "nan" or "inf"
+        return Message(N_("%(value)s is not a number a database can store"), value=exc.literal)
     if not isinstance(obj, dict):
         return Message(N_("not a JSON object"))
     return obj

@@ -65,6 +65,26 @@ def test_jsonl_header_is_the_union_of_keys_and_bad_lines_are_reported():
     assert (line, values, str(reason)) == (5, None, "not valid JSON (Expecting value at column 1)")
 
 
+def test_a_jsonl_number_no_database_stores_rejects_its_line(tmp_path):
+    """NaN, Infinity and 1e999 went in as the text "nan"/"inf" (an extra column became a
+    custom attribute of that text)."""
+    path = tmp_path / "customers.jsonl"
+    path.write_text(
+        '{"customer_id": "C1", "score": NaN}\n'
+        '{"customer_id": "C2", "score": -Infinity}\n'
+        '{"customer_id": "C3", "score": 1e999}\n'
+        '{"customer_id": "C4", "score": 1.5}\n',
+        encoding="utf-8",
+    )
+    records = [(r[0], r[1], str(r[2]) if len(r) > 2 else None) for r in open_table(path).records()]
+    assert records == [
+        (1, None, "NaN is not a number a database can store"),
+        (2, None, "-Infinity is not a number a database can store"),
+        (3, None, "1e999 is not a number a database can store"),
+        (4, ["C4", "1.5"], None),
+    ]
+
+
 def test_missing_and_empty_files_are_refused(tmp_path):
     """A missing or empty file is an ImportFileError naming the file."""
     with pytest.raises(ImportFileError, match="nope.csv: no such file"):

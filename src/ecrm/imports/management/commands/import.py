@@ -42,6 +42,8 @@ class Command(BaseCommand):
         except (imports.MappingError, imports.ImportFileError) as exc:
             raise CommandError(str(exc), returncode=2) from exc
         self.stdout.write(format_summary(summary))
+        if summary.rows_read == 0:
+            self.stderr.write(f"warning: {options['file']} has no rows after its header")
 
 
 def format_summary(summary) -> str:
