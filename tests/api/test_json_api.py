@@ -381,6 +381,37 @@ def test_order_upsert_and_lifecycle(call):
     )
 
 
+@pytest.mark.parametrize(("sent", "stored"), [("usd", "USD"), ("RMB", "CNY"), ("", "CNY")])
+def test_an_order_currency_is_read_as_its_iso_code(call, sent, stored):
+    order = {
+        "external_id": "W-2",
+        "placed_at": "2026-11-11T00:00:00+08:00",
+        "currency": sent,
+        "lines": [{"sku": "S1"}],
+    }
+    status, body = call("put", "/api/orders", order)
+    assert (status, body["currency"]) == (200, stored)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/orders", {"external_id": "W-3", "placed_at": "2026-11-11T00:00:00+08:00",
+                         "lines": [{"sku": "S1"}]}),
+        ("/api/products", {"sku": "S1"}),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("currency", ["CYN", "元", "12"])
+def test_a_currency_no_iso_code_names_is_refused(call, path, body, currency):
+    """Any three characters were stored: a typo "CYN" split the shop's revenue."""
+    error = f"currency: {currency!r} is not an ISO 4217 currency code such as CNY"
+    assert call("put", path, {**body, "currency": currency}) == (
+        400,
+        {"error": error, "field": "currency"},
+    )
+    assert call("get", f"{path}/{body.get('external_id', 'S1')}")[0] == 404
+
+
 @pytest.mark.parametrize(
     ("change", "field", "error"),
     [

@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema
 
 from ecrm.catalog import api as catalog
 from ecrm.catalog.models import Product
-from ecrm.config.api import Key, key_text, require
+from ecrm.config.api import Currency, Key, key_text, require
 from ecrm.core.fields import MONEY_LIMIT
 from ecrm.staff import rules as perms
 
@@ -37,7 +37,7 @@ class ProductIn(Schema):
     brand: str = ""
     price: Decimal | None = Field(None, ge=0, lt=MONEY_LIMIT)
     cost: Decimal | None = Field(None, ge=0, lt=MONEY_LIMIT)
-    currency: str = Field("", max_length=3)
+    currency: Currency = ""
     url: str = ""
     image_url: str = ""
 

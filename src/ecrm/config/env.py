@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecrm.core.currency import NOT_A_CURRENCY, iso_code
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value eCRM cannot use."""
@@ -84,11 +86,10 @@ class Env:
             raise SettingsError(
                 f"ECRM_DEFAULT_REGION={region!r}: expected a two-letter country code"
             )
-        currency = os.environ.get("ECRM_CURRENCY", "CNY").upper()
-        if len(currency) != 3 or not currency.isalpha():
-            raise SettingsError(
-                f"ECRM_CURRENCY={currency!r}: expected a three-letter currency code"
-            )
+        raw_currency = os.environ.get("ECRM_CURRENCY", "CNY")
+        currency = iso_code(raw_currency)
+        if currency is None:
+            raise SettingsError(f"ECRM_CURRENCY: {NOT_A_CURRENCY % {'value': repr(raw_currency)}}")
         return cls(
             debug=debug,
             secret_key=secret,

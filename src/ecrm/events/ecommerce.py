@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ecrm.catalog.api import ProductInput
+from ecrm.core.currency import NOT_A_CURRENCY, iso_code
 from ecrm.core.fields import MONEY_LIMIT
 from ecrm.orders.api import (
     LineInput,
@@ -34,7 +35,7 @@ from ecrm.orders.api import (
     OrderInput,
     OrderStatus,
     ReturnInput,
-    check_amounts,
+    check_order,
 )
 
 PRODUCT_EVENTS = frozenset(
@@ -120,22 +121,22 @@ def parse(event: str, properties: dict, *, currency: str) -> Commerce | None:
         coupon=_text(properties.get("coupon"), "coupon", 80),
         store=_text(properties.get("affiliation"), "affiliation", 80),
     )
-    _check_amounts(commerce)
+    _check_order(commerce)
     return commerce
 
 
-# Where an order's amount (``orders.check_amounts``) comes from in the event's properties.
+# Where an order's amount (``orders.check_order``) comes from in the event's properties.
 _ORDER_FIELD = re.compile(r"lines\.(\d+)\.(?:(quantity)|unit_price|amount)")
 
 
-def _check_amounts(commerce: Commerce) -> None:
+def _check_order(commerce: Commerce) -> None:
     """The amounts ``record_order`` will check, checked here, so that an event with one the
     database cannot hold is refused before it is accepted (the order's time plays no part)."""
     order = order_input(
         commerce, placed_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), status=PAID, channel=""
     )
     try:
-        check_amounts(order)
+        check_order(order)
     except OrderError as exc:
         line = _ORDER_FIELD.fullmatch(exc.field)
         if line:
@@ -214,6 +215,8 @@ def _product(raw, prefix: str) -> tuple[ProductInput, LineInput]:
             break
     name = _text(raw.get("name"), prefix + "name", 300)
     price = _money(raw.get("price"), prefix + "price")
+    if price is not None and price < 0:  # as the catalogue API and the import refuse it
+        raise CommerceError(prefix + "price", "must not be negative")
     quantity = _number(raw.get("quantity"), prefix + "quantity", QUANTITY_LIMIT, MILLI)
     if quantity is None:
         quantity = Decimal(1)
@@ -262,6 +265,7 @@ def _number(raw, field_name: str, limit: Decimal, step: Decimal) -> Decimal | No
 def _currency(raw, default: str) -> str:
     if raw is None or raw == "":
         return default
-    if not isinstance(raw, str) or len(raw.strip()) != 3 or not raw.strip().isalpha():
-        raise CommerceError("currency", "must be a three-letter currency code such as CNY")
-    return raw.strip().upper()
+    code = iso_code(raw)
+    if code is None:
+        raise CommerceError("currency", NOT_A_CURRENCY % {"value": repr(raw)})
+    return code

@@ -16,7 +16,8 @@ from decimal import Decimal, InvalidOperation
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.catalog.api import ProductInput
-from ecrm.core.messages import EMPTY, NOT_A_DATE, ONE_OF, TOO_LONG, Message, Problem
+from ecrm.core.currency import NOT_A_CURRENCY, iso_code
+from ecrm.core.messages import EMPTY, NOT_A_DATE, NOT_NEGATIVE, ONE_OF, TOO_LONG, Message, Problem
 from ecrm.customers.api import (
     Claim,
     IdentityKind,
@@ -673,6 +674,8 @@ class RowParser:
         for key in ("price", "cost"):
             raw = self.raw(values, key)
             money[key] = self.decimal(key, raw) if raw else None
+            if money[key] is not None and money[key] < 0:  # as the catalogue API refuses it
+                raise self._error(key, NOT_NEGATIVE)
         currency = self.raw(values, "currency")
         if currency:
             currency = self._currency(currency)
@@ -689,11 +692,9 @@ class RowParser:
         )
 
     def _currency(self, raw: str) -> str:
-        code = raw.upper()
-        if len(code) != 3 or not code.isalpha() or not code.isascii():
-            raise self._error(
-                "currency", N_("%(value)s is not a three-letter currency code"), value=repr(raw)
-            )
+        code = iso_code(raw)
+        if code is None:
+            raise self._error("currency", NOT_A_CURRENCY, value=repr(raw))
         return code
 
     @property

@@ -12,7 +12,7 @@ from ecrm.orders.rules import (
     OrderShape,
     ReturnInput,
     ShapedOrder,
-    check_amounts,
+    check_order,
 )
 from ecrm.orders.services import (
     BatchResult,
@@ -37,7 +37,7 @@ __all__ = [
     "LineKind",
     "OrderBrief",
     "OrderError",
-    "check_amounts",
+    "check_order",
     "OrderInput",
     "OrderShape",
     "ShapedOrder",

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
-from ecrm.config.api import Key, Moment, key_text, one_of, require
+from ecrm.config.api import Currency, Key, Moment, key_text, one_of, require
 from ecrm.core.audit import Actor
 from ecrm.customers import api as customers
 from ecrm.orders import api as orders
@@ -71,7 +71,7 @@ class OrderIn(Schema):
     customer_id: Key | None = None
     placed_at: Moment
     status: StatusText = "paid"
-    currency: str = Field("", max_length=3)
+    currency: Currency = ""
     channel: str = ""
     store: str = ""
     department: str = ""
@@ -120,7 +120,7 @@ def upsert(request, payload: OrderIn):
         orders.OrderInput(
             external_id=payload.external_id,
             placed_at=placed,
-            currency=(payload.currency or settings.ECRM["CURRENCY"]).upper(),
+            currency=payload.currency or settings.ECRM["CURRENCY"],
             lines=tuple(
                 orders.LineInput(
                     sku=x.sku,

@@ -9,6 +9,7 @@ from dataclasses import fields as dc_fields
 from decimal import Decimal
 from typing import NamedTuple
 
+from ecrm.core.currency import NOT_A_CURRENCY, iso_code
 from ecrm.core.fields import MONEY_LIMIT, QUANTITY_LIMIT
 from ecrm.orders.models import LineKind, OrderStatus
 
@@ -40,9 +41,12 @@ def check_transition(current: str, new: str) -> None:
         raise OrderError("status", f"an order cannot go from {current} to {new}")
 
 
-def check_amounts(order: OrderInput) -> None:
-    """Every number the order's row and its lines' rows store fits its column; an
-    ``OrderError`` names the first that does not (``lines.2.unit_price``)."""
+def check_order(order: OrderInput) -> None:
+    """The order's currency is an ISO 4217 code and every number its row and its lines'
+    rows store fits its column; an ``OrderError`` names the first that does not
+    (``lines.2.unit_price``)."""
+    if iso_code(order.currency) != order.currency:
+        raise OrderError("currency", NOT_A_CURRENCY % {"value": repr(order.currency)})
     for i, line in enumerate(order.lines):
         if abs(line.quantity) >= QUANTITY_LIMIT:
             raise OrderError(f"lines.{i}.quantity", f"{line.quantity:f} is too large")

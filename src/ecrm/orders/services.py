@@ -21,7 +21,7 @@ from ecrm.orders.rules import (
     OrderShape,
     ReturnInput,
     ShapedOrder,
-    check_amounts,
+    check_order,
     check_transition,
     content_digest,
     order_content_repr,
@@ -131,9 +131,10 @@ def record_order(
 
     The shop is the source of truth for its orders, so an update may set any status;
     staff changes go through ``set_order_status``, which enforces the lifecycle.
-    Raises ``OrderError`` for an amount too large for its column (``rules.check_amounts``).
+    Raises ``OrderError`` for a currency no ISO code names or an amount too large for its
+    column (``rules.check_order``).
     """
-    check_amounts(order)
+    check_order(order)
     digest = order_hash(order, customer_id)
     with transaction.atomic():
         existing = Order.objects.select_for_update().filter(external_id=order.external_id).first()

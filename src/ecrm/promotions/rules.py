@@ -30,6 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.core import clock
+from ecrm.core.currency import NOT_A_CURRENCY, iso_code
 from ecrm.core.messages import MUST_BE_ONE_OF, OUT_OF_CALENDAR, REQUIRED, Problem
 
 SCHEMA_VERSION = 1
@@ -50,7 +51,6 @@ class DefinitionError(Problem):
 
 # Reasons given at several places.
 FROM_TO = N_("must be from %(min)s to %(max)s")
-ISO_CURRENCY = N_("must be a three-letter ISO code such as CNY")
 
 
 # --- campaign definitions ---------------------------------------------------------
@@ -223,8 +223,8 @@ def validate_campaign(raw) -> Campaign:
             "discount.max_discount", N_("only applies to percent and free shipping")
         )
     currency = raw.get("currency")
-    if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
-        raise DefinitionError("currency", ISO_CURRENCY)
+    if iso_code(currency) != currency:  # stored as its code exactly: "CNY", not "rmb"
+        raise DefinitionError("currency", NOT_A_CURRENCY, value=repr(currency))
     codes = raw.get("codes", "shared")
     if codes not in CODE_KINDS:
         raise DefinitionError("codes", MUST_BE_ONE_OF, choices=", ".join(CODE_KINDS))

@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_noop as N_
 
 from ecrm.core import audit, clock
+from ecrm.core.currency import NOT_A_CURRENCY, iso_code
 from ecrm.core.messages import MUST_BE_ONE_OF, REQUIRED_UP_TO, Problem
 from ecrm.core.tables import insert_rows, select_where_in
 from ecrm.customers import api as customers
@@ -385,9 +386,10 @@ def clean_cart(*, customer_id, currency, subtotal, shipping=Decimal(0)) -> rules
     """A checkout cart from API or form input; ``PromotionError`` names a bad field."""
     if not isinstance(customer_id, int) or isinstance(customer_id, bool) or customer_id < 1:
         raise PromotionError("customer_id", N_("must be a customer id"))
-    currency = str(currency or "").strip().upper()
-    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
-        raise PromotionError("currency", rules.ISO_CURRENCY)
+    code = iso_code(currency)
+    if code is None:
+        raise PromotionError("currency", NOT_A_CURRENCY, value=repr(currency))
+    currency = code
     try:
         amount = rules.money_value(subtotal, "subtotal", required=True)
         shipping = rules.money_value(shipping, "shipping") or Decimal("0.00")

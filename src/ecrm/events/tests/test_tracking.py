@@ -286,6 +286,32 @@ def test_a_registration_time_outside_the_calendar_is_400_naming_the_trait(tracke
     assert stored() == (0, 0)
 
 
+def test_a_negative_product_price_is_400_naming_it(tracker):
+    """Product Viewed with a price of -5 set the catalogue's price to -5, which the
+    catalogue API refuses."""
+    properties = {"product_id": "SKU-1", "price": 10}
+    response = tracker.batch(
+        {"type": "track", "userId": "u", "event": "Product Viewed", "properties": properties},
+        {
+            "type": "track",
+            "userId": "u",
+            "event": "Order Completed",
+            "properties": {"order_id": "SO-1", "products": [{**properties, "price": -5}]},
+        },
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "success": False,
+            "error": "must not be negative",
+            "field": "batch[1].properties.products[0].price",
+            "code": "invalid_request",
+            "message": "batch[1].properties.products[0].price: must not be negative",
+        },
+    )
+    assert stored() == (0, 0)
+
+
 def test_a_blank_event_name_is_400_naming_it(tracker):
     """A name of blanks was stored as the event's name."""
     response = tracker.batch({"type": "track", "userId": "u", "event": " \t "})

@@ -187,6 +187,37 @@ def test_products_jsonl(tmp_path):
     assert (again.created, again.changed) == ({"products": 0}, {"products": 0})
 
 
+def test_a_negative_price_or_cost_is_rejected_as_the_catalogue_api_refuses_it(tmp_path):
+    """A products file stored -5 as a price, which the catalogue API answers 400 for."""
+    source = tmp_path / "products.csv"
+    source.write_text(
+        "sku,name,price,cost\nSKU-1,电饭煲,-5,1\nSKU-2,保温杯,49.5,-0.01\nSKU-3,杯盖,0,0\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("products", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (1, 2)
+    assert [r[:2] for r in read_rejects(tmp_path / "r.csv")[1:]] == [
+        ["2", "price: must not be negative"],
+        ["3", "cost: must not be negative"],
+    ]
+    assert list(Product.objects.values_list("sku", "price")) == [("SKU-3", Decimal("0"))]
+
+
+def test_a_currency_is_read_as_its_iso_code_or_the_row_is_rejected(tmp_path):
+    source = tmp_path / "products.csv"
+    source.write_text("sku,currency\nS-1,rmb\nS-2,CYN\nS-3, usd \nS-4,DEM\n", encoding="utf-8")
+    summary = imports.run_import("products", source, rejects=tmp_path / "r.csv")
+    assert [r[:2] for r in read_rejects(tmp_path / "r.csv")[1:]] == [
+        ["3", "currency: 'CYN' is not an ISO 4217 currency code such as CNY"]
+    ]
+    assert summary.rows_accepted == 3
+    assert sorted(Product.objects.values_list("sku", "currency")) == [
+        ("S-1", "CNY"),
+        ("S-3", "USD"),
+        ("S-4", "DEM"),
+    ]
+
+
 ORDER_REJECTS = [
     ["7", "quantity: 'abc' is not a number"],
     ["8", "order SO-4 is rejected whole: line 7 is bad"],
@@ -417,6 +448,17 @@ def test_cli_prints_a_summary(tmp_path, capsys):
         "  queued for the worker: figures, loyalty, segments and promotions of 2 customers "
         "(`ecrm worker`, or `ecrm serve`, runs it)",
     ]
+
+
+def test_cli_warns_of_a_file_with_a_header_and_no_rows(tmp_path, capsys):
+    """It printed "0 read" among the counts and nothing else, exit code 0 (an empty daily
+    export is not an error for a cron job, but a wrong file should not pass unnoticed)."""
+    source = tmp_path / "customers.csv"
+    source.write_text("customer_id,name,email\n", encoding="utf-8")
+    call_command("import", "customers", str(source), "--no-progress")
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[1] == "  rows: 0 read, 0 accepted, 0 rejected"
+    assert captured.err == f"warning: {source} has no rows after its header\n"
 
 
 def test_cli_errors_exit_with_code_2(tmp_path):

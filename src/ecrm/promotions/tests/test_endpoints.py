@@ -104,7 +104,7 @@ def test_checkout_quote_redeem_and_refusals(call):
         "post", "/api/checkout/coupons/redeem", {**cart, "code": "NOPE", "order_ref": "SO-3"}
     )
     assert (status, body["reason"]) == (404, "unknown_code")
-    status, body = call("post", "/api/checkout/coupons/quote", {**cart, "currency": "人民币"})
+    status, body = call("post", "/api/checkout/coupons/quote", {**cart, "currency": "元"})
     assert (status, body["field"]) == (400, "currency")
     assert call("post", "/api/checkout/coupons/release", {"order_ref": "SO-1"}) == (
         200,
