@@ -103,7 +103,7 @@ class Env:
             max_event_payload=_int("ECRM_MAX_EVENT_PAYLOAD", 500 * 1024, minimum=1024),
             queue_immediate=_bool("ECRM_QUEUE_IMMEDIATE", False),
             group_commit=_bool("ECRM_GROUP_COMMIT", True),
-            import_batch_lines=_int("ECRM_IMPORT_BATCH_LINES", 100_000, minimum=100),
+            import_batch_lines=_int("ECRM_IMPORT_BATCH_LINES", 1_000_000, minimum=100),
         )
 
 
