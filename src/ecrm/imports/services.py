@@ -511,7 +511,7 @@ class _Transaction:
     with the reading process gave the bench's 500,000-line import at 1M customers 15
     commits, 1.8 s of them and a 1.4 GB log, against 7, 1.5 s and 1.0 GB now; it had
     cost the PostgreSQL and UCI imports 3-5 %. Transactions of up to 1,000,000 lines
-    instead of 100,000 made the bench-like import at 1M customers 20-25 % faster: its
+    instead of 100,000 made the bench-like import at 1M customers 13-24 % faster: its
     500,000 lines are one commit of the pages it changed, about a third of the log
     five commits wrote; docs/IMPORT.md.)"""
 
