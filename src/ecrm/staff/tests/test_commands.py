@@ -28,18 +28,14 @@ class NoTerminal(io.StringIO):
         return False
 
 
+CREATE_LI_NA = (
+    *("staff", "create", "li.na", "--role", "sales_rep"),
+    *("--password", "pw-123456", "--department", "east-2"),
+)
+
+
 def test_create_with_a_department_makes_both():
-    out = run(
-        "staff",
-        "create",
-        "li.na",
-        "--role",
-        "sales_rep",
-        "--password",
-        "pw-123456",
-        "--department",
-        "east-2",
-    )
+    out = run(*CREATE_LI_NA)
 
     profile = StaffProfile.objects.get(user__username="li.na")
     assert (out, profile.role, profile.department.code) == (
@@ -137,17 +133,7 @@ def _audit_rows(object_type="staff"):
 
 
 def test_a_created_account_is_audited_without_its_password():
-    run(
-        "staff",
-        "create",
-        "li.na",
-        "--role",
-        "sales_rep",
-        "--password",
-        "pw-123456",
-        "--department",
-        "east-2",
-    )
+    run(*CREATE_LI_NA)
 
     user = get_user_model().objects.get(username="li.na")
     assert _audit_rows() == [
