@@ -1,11 +1,11 @@
 """Currency codes: the one rule every path that stores a currency applies (the tracking API,
 the JSON API, imports, loyalty rules, promotions, settings).
 
-Three letters were enough before, so a typo such as ``CYN`` or ``RMB`` went in and split
-every revenue figure by currency. A code is now one ISO 4217 names for money a shop may
-take: the current codes, and the withdrawn ones old exports still carry (the euro's
-predecessors, for a shop importing its 1990s orders). Fund, metal and test codes
-(``CLF``, ``XAU``, ``XTS``) are not money a customer pays in.
+Three letters were enough before, so a typo such as ``CYN``, or ``RMB`` for the yuan, went
+in and split every revenue figure by currency. A code is now one that ISO 4217 names for
+money a shop may take: the current codes, and the withdrawn ones old exports still carry
+(the euro's predecessors, for a shop importing its 1990s orders). Fund, metal and test
+codes (``CLF``, ``XAU``, ``XTS``) are not money a customer pays in.
 """
 
 from __future__ import annotations

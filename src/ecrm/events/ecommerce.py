@@ -130,8 +130,9 @@ _ORDER_FIELD = re.compile(r"lines\.(\d+)\.(?:(quantity)|unit_price|amount)")
 
 
 def _check_order(commerce: Commerce) -> None:
-    """The amounts ``record_order`` will check, checked here, so that an event with one the
-    database cannot hold is refused before it is accepted (the order's time plays no part)."""
+    """What ``record_order`` will check (the currency, and every amount against its column),
+    checked here, so that such an event is refused before it is accepted (the order's time
+    plays no part)."""
     order = order_input(
         commerce, placed_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), status=PAID, channel=""
     )
