@@ -6,7 +6,9 @@ What each event becomes (``services.ingest`` does the writes):
 - Product List Viewed, Cart Viewed, Checkout Started: every item of ``properties.products``
   is upserted.
 - Products Searched: stored as an event only (it names a query, not a product).
-- Order Completed: the order ``order_id`` is recorded as paid, one line per product.
+- Order Completed: the order ``order_id`` is recorded as paid, one line per product; an
+  order already known keeps its buyer, and its status when past paid (cancelled, refunded,
+  ...: a late or repeated Completed does not revive it).
 - Order Updated: the order is recorded again with the new content; it keeps its customer
   and status when it exists already.
 - Order Cancelled: the order is set to cancelled (created cancelled when unknown).
@@ -191,6 +193,14 @@ def return_input(
 
 PAID = OrderStatus.PAID.value
 CANCELLED = OrderStatus.CANCELLED.value
+PLACED = OrderStatus.PLACED.value
+
+
+def completed_status(current: str | None) -> str:
+    """The status an Order Completed gives an order now ``current`` (None: unknown): paid,
+    unless the order has moved past paid (shipped, delivered, returned, refunded,
+    cancelled); a late or repeated Completed never takes it back."""
+    return PAID if current in (None, PLACED) else current
 
 
 # --- values ----------------------------------------------------------------------

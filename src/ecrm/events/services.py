@@ -272,11 +272,16 @@ def _apply_order(message: Message, customer_id: int) -> set[int | None]:
     brief = orders.order_brief(commerce.order_id)
     owner = brief.customer_id if brief is not None and brief.customer_id else customer_id
     if commerce.event == "Order Completed":
+        # A late or repeated Completed (a retry with a new message id, or one that arrives
+        # after the Cancelled or Refunded) keeps the order's buyer and later status.
         order = ecommerce.order_input(
-            commerce, placed_at=message.timestamp, status=ecommerce.PAID, channel=message.channel
+            commerce,
+            placed_at=message.timestamp,
+            status=ecommerce.completed_status(brief.status if brief else None),
+            channel=message.channel,
         )
-        orders.record_order(order, customer_id=customer_id, refresh=False)
-        return {customer_id, brief.customer_id if brief else None}
+        orders.record_order(order, customer_id=owner, refresh=False)
+        return {owner}
     if commerce.event == "Order Updated":
         order = ecommerce.order_input(
             commerce,

@@ -242,3 +242,63 @@ def test_order_of_an_anonymous_buyer_follows_them_into_their_account(tracker):
     tracker.batch({"type": "alias", "previousId": "guest-1", "userId": "buyer"})
     f = figures.figures_of(buyer().pk)
     assert (f.order_count, f.revenue) == (1, Decimal("197.0000"))
+
+
+def _later(event, message_id, properties, user_id="buyer"):
+    return {
+        "type": "track",
+        "userId": user_id,
+        "event": event,
+        "messageId": message_id,
+        "timestamp": "2026-11-20T00:00:00Z",
+        "properties": properties,
+    }
+
+
+def test_a_repeated_order_completed_does_not_revive_a_cancelled_order(tracker):
+    """Completed, Cancelled, then Completed again (a retry with a new message id): the
+    order stays cancelled and out of the figures."""
+    tracker.batch(order_completed())
+    tracker.batch(_later("Order Cancelled", "c-1", {"order_id": "SO-1"}))
+    assert tracker.batch(order_completed(message_id="oc-2")).status_code == 200
+    brief = orders.order_brief("SO-1")
+    assert (brief.status, brief.customer_id, brief.total) == (
+        "cancelled", buyer().pk, Decimal("197.0000"),
+    )  # fmt: skip
+    f = figures.figures_of(buyer().pk)
+    assert (f.order_count, f.revenue, f.first_order_at) == (0, Decimal("0"), None)
+
+
+def test_order_completed_arriving_after_its_cancellation_leaves_it_cancelled(tracker):
+    """Out of order: the Cancelled event creates the order cancelled; the Completed that
+    arrives later fills in the content and keeps the cancellation."""
+    tracker.batch(_later("Order Cancelled", "c-1", {"order_id": "SO-1"}))
+    assert tracker.batch(order_completed()).status_code == 200
+    brief = orders.order_brief("SO-1")
+    assert (brief.status, brief.total) == ("cancelled", Decimal("197.0000"))
+    assert figures.figures_of(buyer().pk).order_count == 0
+
+
+def test_a_repeated_order_completed_does_not_revive_a_refunded_order(tracker):
+    tracker.batch(order_completed())
+    tracker.batch(_later("Order Refunded", "r-1", {"order_id": "SO-1"}))
+    assert tracker.batch(order_completed(message_id="oc-2")).status_code == 200
+    assert orders.order_brief("SO-1").status == "refunded"
+    f = figures.figures_of(buyer().pk)
+    assert (f.order_count, f.revenue, f.return_count, f.returned_amount) == (
+        1, Decimal("0"), 1, Decimal("197.0000"),
+    )  # fmt: skip
+
+
+def test_order_completed_with_another_users_order_number_keeps_the_buyer(tracker):
+    """The write key is public in the browser: a second user sending the same order_id
+    does not take the order (and its revenue) from the first."""
+    tracker.batch(order_completed())
+    response = tracker.batch(order_completed(user_id="other", message_id="oc-2"))
+    assert response.status_code == 200
+    other = Customer.objects.get(identities__kind="user_id", identities__value="other")
+    assert orders.order_brief("SO-1").customer_id == buyer().pk
+    mine, theirs = figures.figures_of(buyer().pk), figures.figures_of(other.pk)
+    assert (mine.order_count, mine.revenue, theirs.order_count, theirs.revenue) == (
+        1, Decimal("197.0000"), 0, Decimal("0"),
+    )  # fmt: skip
