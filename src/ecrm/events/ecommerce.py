@@ -12,8 +12,9 @@ What each event becomes (``services.ingest`` does the writes):
 - Order Updated: the order is recorded again with the new content; it keeps its customer
   and status when it exists already.
 - Order Cancelled: the order is set to cancelled (created cancelled when unknown).
-- Order Refunded: a return of ``total`` (else of the listed products, else of the whole
-  order) against the order.
+- Order Refunded: a return of ``total`` (else of the listed products, else of what the
+  order's earlier refunds left) against the order, in the order's currency unless the
+  event names one.
 
 A product's key in the catalogue is ``product_id``, else ``sku``, else ``id`` (spec v1).
 The order total is ``total``; without it ``revenue + shipping + tax``; without that
@@ -76,6 +77,7 @@ class Commerce:
     tax: Decimal = Decimal(0)
     coupon: str = ""
     store: str = ""
+    currency_named: bool = True  # False: ``currency`` is the shop's default
 
     @property
     def is_order(self) -> bool:
@@ -116,6 +118,7 @@ def parse(event: str, properties: dict, *, currency: str) -> Commerce | None:
         order_id=order_id,
         lines=lines,
         currency=_currency(properties.get("currency"), currency),
+        currency_named=properties.get("currency") not in (None, ""),
         total=total,
         discount=discount,
         shipping=shipping,
@@ -173,16 +176,26 @@ def return_input(
     *,
     external_id: str,
     returned_at: dt.datetime,
-    order_total: Decimal | None,
-) -> ReturnInput:
-    """A refund of ``total``; else of the listed products; else of the whole order."""
+    unrefunded: Decimal | None,
+    order_currency: str | None,
+) -> ReturnInput | None:
+    """A refund of ``total``; else of the listed products; else of what is left of the
+    order (``unrefunded``: its total less the refunds recorded; None when the order is
+    unknown). None when that leaves nothing to refund: a full refund sent again, or after
+    partial refunds that took it all. Without a currency of its own the refund is in the
+    order's currency."""
     amount = commerce.total
     if amount is None and not commerce.lines:
-        amount = order_total
+        amount = unrefunded
+        if amount is not None and amount <= 0:
+            return None
+    currency = commerce.currency
+    if not commerce.currency_named and order_currency:
+        currency = order_currency
     return ReturnInput(
         external_id=external_id,
         returned_at=returned_at,
-        currency=commerce.currency,
+        currency=currency,
         lines=commerce.lines,
         order_external_id=commerce.order_id,
         amount=amount,

@@ -314,8 +314,11 @@ def _apply_order(message: Message, customer_id: int) -> set[int | None]:
         commerce,
         external_id=refund_id(message),
         returned_at=message.timestamp,
-        order_total=brief.total if brief else None,
+        unrefunded=brief.total - orders.refunded_amount(commerce.order_id) if brief else None,
+        order_currency=brief.currency if brief else None,
     )
+    if ret is None:  # nothing left to refund: the event stays on the timeline only
+        return set()
     orders.record_return(ret, customer_id=owner, refresh=False)
     return {owner}
 

@@ -7,6 +7,7 @@ import pytest
 
 from ecrm.catalog.models import Product
 from ecrm.customers.models import Customer
+from ecrm.events.models import Event
 from ecrm.figures import api as figures
 from ecrm.orders import api as orders
 from ecrm.orders.models import Order, OrderLine, Return
@@ -302,3 +303,43 @@ def test_order_completed_with_another_users_order_number_keeps_the_buyer(tracker
     assert (mine.order_count, mine.revenue, theirs.order_count, theirs.revenue) == (
         1, Decimal("197.0000"), 0, Decimal("0"),
     )  # fmt: skip
+
+
+def test_a_full_refund_after_a_partial_one_refunds_what_is_left(tracker):
+    """197.00 paid, 12.50 refunded for the spoon, then a refund naming no products and no
+    amount (the spec's full refund): 184.50, not 197.00 again; net revenue 0."""
+    tracker.batch(order_completed())
+    tracker.batch(_later("Order Refunded", "r-1", {"order_id": "SO-1", "products": [SPOON]}))
+    response = tracker.batch(_later("Order Refunded", "r-2", {"order_id": "SO-1"}))
+    assert response.status_code == 200
+    assert list(Return.objects.order_by("pk").values_list("external_id", "amount")) == [
+        ("ev-r-1", Decimal("12.5000")), ("ev-r-2", Decimal("184.5000")),
+    ]  # fmt: skip
+    assert orders.order_brief("SO-1").status == "refunded"
+    f = figures.figures_of(buyer().pk)
+    assert (f.order_count, f.revenue, f.return_count, f.returned_amount) == (
+        1, Decimal("0.0000"), 2, Decimal("197.0000"),
+    )  # fmt: skip
+
+
+def test_a_full_refund_sent_again_records_no_second_return(tracker):
+    """The same full refund with a new message id: nothing is left to refund, so no
+    return of 197.00 more (or of 0) is recorded; the event itself is kept."""
+    tracker.batch(order_completed())
+    tracker.batch(_later("Order Refunded", "r-1", {"order_id": "SO-1"}))
+    assert tracker.batch(_later("Order Refunded", "r-2", {"order_id": "SO-1"})).status_code == 200
+    assert list(Return.objects.values_list("external_id", "amount")) == [
+        ("ev-r-1", Decimal("197.0000"))
+    ]
+    assert Event.objects.filter(name="Order Refunded").count() == 2
+    f = figures.figures_of(buyer().pk)
+    assert (f.revenue, f.return_count, f.returned_amount) == (
+        Decimal("0.0000"), 1, Decimal("197.0000"),
+    )  # fmt: skip
+
+
+def test_a_refund_without_currency_is_in_the_orders_currency(tracker, settings):
+    assert settings.ECRM["CURRENCY"] == "CNY"
+    tracker.batch(order_completed(currency="USD"))
+    assert tracker.batch(_later("Order Refunded", "r-1", {"order_id": "SO-1"})).status_code == 200
+    assert list(Return.objects.values_list("currency", "amount")) == [("USD", Decimal("197.0000"))]
