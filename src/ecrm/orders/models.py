@@ -109,6 +109,9 @@ class Return(models.Model):
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="returns"
     )
+    # The order number the return names, kept while no such order is known (an Order
+    # Refunded that overtook its Order Completed): the order, once recorded, adopts it.
+    order_number = models.CharField(_("order number"), max_length=80, blank=True, default="")
     customer = models.ForeignKey(
         "customers.Customer",
         null=True,
@@ -127,7 +130,16 @@ class Return(models.Model):
     class Meta:
         verbose_name = _("return")
         verbose_name_plural = _("returns")
-        indexes = [models.Index(fields=["customer", "returned_at"], name="return_customer_idx")]
+        indexes = [
+            models.Index(fields=["customer", "returned_at"], name="return_customer_idx"),
+            # Only returns still waiting for their order: empty in a shop whose events
+            # arrive in order, so an order checks it for nothing.
+            models.Index(
+                fields=["order_number"],
+                name="return_waiting_order_idx",
+                condition=models.Q(order__isnull=True) & ~models.Q(order_number=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.external_id

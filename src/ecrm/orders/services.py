@@ -159,6 +159,8 @@ def record_order(
         OrderLine.objects.bulk_create(
             _line_rows(order.lines, products, OrderLine, "order_id", saved.pk)
         )
+        if existing is None:
+            _adopt_returns({saved.external_id: (saved.pk, customer_id)})
         if refresh:
             _refresh({customer_id, previous_customer}, guests=customer_id is None)
     return saved, True
@@ -202,6 +204,7 @@ def record_return(
             return existing, False
         values = dict(
             order=order,
+            order_number=ret.order_external_id[:80],
             customer_id=customer_id,
             currency=ret.currency,
             amount=ret.refund_amount,
@@ -249,6 +252,7 @@ _RETURN_INSERT = (
     "id",
     "external_id",
     "order_id",
+    "order_number",
     "customer_id",
     "currency",
     "amount",
@@ -571,10 +575,12 @@ def record_packed_orders(
             _delete_lines(OrderLine, "order_id", [r[-1] for r in replaced])
             _update_rows(table, ("status_changed_at", *_ORDER_ROW[2:], *_COMMON), replaced)
         ids = iter(_new_ids(Order, len(new)))
+        created: dict[str, tuple[int, int | None]] = {}  # number -> (id, customer)
         for shared, group in _shape_batches(new):
             rows = []
             for ext, cid, digest, common, own, order_lines in group:
                 pk = next(ids)
+                created[ext] = (pk, cid)
                 rows.append(
                     (pk, ext, cid, digest, *own)
                     if shared
@@ -590,6 +596,8 @@ def record_packed_orders(
         # bench file's 500,000 lines at 1M customers). Not for orders, whose time goes to
         # their random index inserts (docs/IMPORT.md).
         insert_rows(OrderLine._meta.db_table, ("order_id", *_LINE_COLUMNS), lines, grouped=True)
+        if created:
+            touched |= _adopt_returns(created)
     return BatchResult(
         created=len(new),
         changed=len(replaced),
@@ -634,6 +642,7 @@ def record_returns(
         for ret, cid, digest, old, order_pk, ret_lines in todo:
             values = (
                 order_pk,
+                ret.order_external_id[:80],
                 cid,
                 ret.currency,
                 prep.number(ret.refund_amount),
@@ -662,6 +671,33 @@ def record_returns(
         products_created=products_created,
         customer_ids=frozenset(c for c in touched if c),
     )
+
+
+def _adopt_returns(orders: dict[str, tuple[int, int | None]]) -> set[int]:
+    """Returns recorded before their order (an Order Refunded that overtook its Order
+    Completed) are linked to the orders just created (number -> (id, customer id)); a
+    return without a customer takes the order's, and an order they refund in full becomes
+    refunded. Returns the customers of the adopted returns. One indexed look-up when no
+    return waits (the partial index ``return_waiting_order_idx`` holds only those)."""
+    table = _quote(Return._meta.db_table)
+    waiting = f"{_quote('order_id')} IS NULL AND {_quote('order_number')} <> ''"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE {waiting} LIMIT 1")
+        if cursor.fetchone() is None:
+            return set()
+    rows = select_where_in(
+        Return._meta.db_table, "order_number", list(orders), ("id", "customer_id"), waiting
+    )
+    if not rows:
+        return set()
+    customers = set()
+    for number, pk, customer_id in rows:
+        order_pk, order_customer = orders[number]
+        owner = customer_id if customer_id is not None else order_customer
+        Return.objects.filter(pk=pk).update(order_id=order_pk, customer_id=owner)
+        customers.add(owner)
+    _mark_refunded({orders[number][0] for number, *_ in rows})
+    return {c for c in customers if c is not None}
 
 
 def _mark_refunded(order_pks: set[int]) -> None:

@@ -343,3 +343,26 @@ def test_a_refund_without_currency_is_in_the_orders_currency(tracker, settings):
     tracker.batch(order_completed(currency="USD"))
     assert tracker.batch(_later("Order Refunded", "r-1", {"order_id": "SO-1"})).status_code == 200
     assert list(Return.objects.values_list("currency", "amount")) == [("USD", Decimal("197.0000"))]
+
+
+def test_a_refund_that_overtakes_its_order_is_adopted_when_the_order_arrives(tracker):
+    """Order Refunded (197.00) is delivered before Order Completed: the return waits with
+    the order number, and the order, once recorded, takes it and is refunded; the figures
+    equal a full recompute."""
+    refund = _later("Order Refunded", "r-1", {"order_id": "SO-1", "total": 197})
+    assert tracker.batch(refund).status_code == 200
+    assert list(Return.objects.values_list("order_id", "order_number")) == [(None, "SO-1")]
+    assert tracker.batch(order_completed()).status_code == 200
+    order = Order.objects.get()
+    assert (order.status, order.customer_id) == ("refunded", buyer().pk)
+    assert list(Return.objects.values_list("order_id", "customer_id", "amount")) == [
+        (order.pk, buyer().pk, Decimal("197.0000"))
+    ]
+    f = figures.figures_of(buyer().pk)
+    assert (f.order_count, f.revenue, f.return_count, f.returned_amount) == (
+        1, Decimal("0.0000"), 1, Decimal("197.0000"),
+    )  # fmt: skip
+    before = figures.figures_of(buyer().pk)
+    figures.recompute_all()
+    assert figures.figures_of(buyer().pk) == before
+
