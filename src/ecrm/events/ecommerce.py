@@ -19,8 +19,9 @@ What each event becomes (``services.ingest`` does the writes):
 
 A product's key in the catalogue is ``product_id``, else ``sku``, else ``id`` (spec v1).
 The order total is ``total``; without it ``revenue + shipping + tax``; without that
-``subtotal - discount + shipping + tax``; without that the sum of the lines minus
-discount plus shipping and tax. Money is read from numbers or numeric strings.
+``subtotal + shipping + tax`` (the spec's ``revenue`` and ``subtotal`` are both after
+discounts, before shipping and tax); without that the sum of the lines minus discount
+plus shipping and tax. Money is read from numbers or numeric strings.
 """
 
 from __future__ import annotations
@@ -111,8 +112,8 @@ def parse(event: str, properties: dict, *, currency: str) -> Commerce | None:
     subtotal = _money(properties.get("subtotal"), "subtotal")
     if total is None and revenue is not None:
         total = revenue + shipping + tax
-    if total is None and subtotal is not None:
-        total = subtotal - discount + shipping + tax
+    if total is None and subtotal is not None:  # "after discounts but before taxes and shipping"
+        total = subtotal + shipping + tax
     commerce = Commerce(
         event=event,
         products=tuple(p for p, _ in parsed if p.sku),

@@ -366,3 +366,14 @@ def test_a_refund_that_overtakes_its_order_is_adopted_when_the_order_arrives(tra
     figures.recompute_all()
     assert figures.figures_of(buyer().pk) == before
 
+
+def test_subtotal_is_after_the_discount(tracker):
+    """Segment's example shape: lines 192.30, discount 5.30, subtotal 187.00 (after the
+    discount), shipping 10, no total: the order's total is 197.00, not 191.70."""
+    response = tracker.batch(order_completed(subtotal=187, shipping=10))
+    assert response.status_code == 200
+    order = Order.objects.get()
+    assert (order.subtotal, order.discount, order.shipping, order.total) == (
+        Decimal("192.3000"), Decimal("5.3000"), Decimal("10.0000"), Decimal("197.0000"),
+    )  # fmt: skip
+    assert figures.figures_of(buyer().pk).revenue == Decimal("197.0000")
