@@ -12,9 +12,9 @@ What each event becomes (``services.ingest`` does the writes):
 - Order Updated: the order is recorded again with the new content; it keeps its customer
   and status when it exists already.
 - Order Cancelled: the order is set to cancelled (created cancelled when unknown).
-- Order Refunded: a return of ``total`` (else of the listed products, else of what the
-  order's earlier refunds left) against the order, in the order's currency unless the
-  event names one. A refund of an order not recorded yet keeps its number, and the order
+- Order Refunded: a return of ``total`` (else of the listed products, at their price in
+  the order when they name none; else of what the order's earlier refunds left) against
+  the order, in the order's currency unless the event names one. A refund of an order not recorded yet keeps its number, and the order
   takes it when its Order Completed arrives.
 
 A product's key in the catalogue is ``product_id``, else ``sku``, else ``id`` (spec v1).
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 from ecrm.catalog.api import ProductInput
@@ -80,6 +80,7 @@ class Commerce:
     coupon: str = ""
     store: str = ""
     currency_named: bool = True  # False: ``currency`` is the shop's default
+    unpriced: frozenset[int] = frozenset()  # indexes of the lines whose product has no price
 
     @property
     def is_order(self) -> bool:
@@ -121,6 +122,7 @@ def parse(event: str, properties: dict, *, currency: str) -> Commerce | None:
         lines=lines,
         currency=_currency(properties.get("currency"), currency),
         currency_named=properties.get("currency") not in (None, ""),
+        unpriced=frozenset(i for i, (p, _) in enumerate(parsed) if p.price is None),
         total=total,
         discount=discount,
         shipping=shipping,
@@ -180,12 +182,22 @@ def return_input(
     returned_at: dt.datetime,
     unrefunded: Decimal | None,
     order_currency: str | None,
+    order_prices: dict[str, Decimal] | None = None,
 ) -> ReturnInput | None:
     """A refund of ``total``; else of the listed products; else of what is left of the
     order (``unrefunded``: its total less the refunds recorded; None when the order is
     unknown). None when that leaves nothing to refund: a full refund sent again, or after
     partial refunds that took it all. Without a currency of its own the refund is in the
-    order's currency."""
+    order's currency. A refunded product named without a price is refunded at its price
+    in the order (``order_prices``: SKU -> unit price)."""
+    lines = commerce.lines
+    if commerce.unpriced and order_prices:
+        lines = tuple(
+            replace(line, unit_price=order_prices[line.sku])
+            if i in commerce.unpriced and line.sku in order_prices
+            else line
+            for i, line in enumerate(lines)
+        )
     amount = commerce.total
     if amount is None and not commerce.lines:
         amount = unrefunded
@@ -198,7 +210,7 @@ def return_input(
         external_id=external_id,
         returned_at=returned_at,
         currency=currency,
-        lines=commerce.lines,
+        lines=lines,
         order_external_id=commerce.order_id,
         amount=amount,
         reason="Order Refunded",

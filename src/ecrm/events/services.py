@@ -316,6 +316,7 @@ def _apply_order(message: Message, customer_id: int) -> set[int | None]:
         returned_at=message.timestamp,
         unrefunded=brief.total - orders.refunded_amount(commerce.order_id) if brief else None,
         order_currency=brief.currency if brief else None,
+        order_prices=orders.line_prices(commerce.order_id) if brief and commerce.unpriced else None,
     )
     if ret is None:  # nothing left to refund: the event stays on the timeline only
         return set()

@@ -377,3 +377,20 @@ def test_subtotal_is_after_the_discount(tracker):
         Decimal("192.3000"), Decimal("5.3000"), Decimal("10.0000"), Decimal("197.0000"),
     )  # fmt: skip
     assert figures.figures_of(buyer().pk).revenue == Decimal("197.0000")
+
+
+def test_a_refunded_product_named_without_a_price_is_refunded_at_its_order_price(tracker):
+    """One of the two cups comes back, the event names the product and the quantity only:
+    the refund is 89.90 (the cup's price in the order), not 0."""
+    tracker.batch(order_completed())
+    refunded = {"order_id": "SO-1", "products": [{"product_id": "SKU-CUP", "quantity": 1}]}
+    assert tracker.batch(_later("Order Refunded", "r-1", refunded)).status_code == 200
+    ret = Return.objects.get()
+    assert (ret.amount, list(ret.lines.values_list("sku", "quantity", "unit_price", "amount"))) == (
+        Decimal("89.9000"),
+        [("SKU-CUP", Decimal("1.000"), Decimal("89.9000"), Decimal("89.9000"))],
+    )
+    f = figures.figures_of(buyer().pk)
+    assert (f.revenue, f.return_count, f.returned_amount) == (
+        Decimal("107.1000"), 1, Decimal("89.9000"),
+    )  # fmt: skip
