@@ -228,6 +228,11 @@ FUTURE = "2999-01-01T00:00:00Z"
         ("track", {"anonymousId": "a"}, "event"),
         ("identify", {"traits": {"name": "x"}}, "userId"),
         ("identify", {"userId": "u", "traits": {"email": "nope"}}, "traits.email"),
+        (
+            "identify",
+            {"userId": "u", "context": {"traits": {"email": "no"}}},
+            "context.traits.email",
+        ),
         ("alias", {"userId": "u"}, "previousId"),
         ("group", {"anonymousId": "a"}, "groupId"),
         ("page", {"anonymousId": "a", "name": ["x"]}, "name"),
@@ -612,4 +617,31 @@ def test_two_user_ids_identified_with_one_email_stay_two_profiles(tracker):
          [("email", "family@example.com", True), ("user_id", "u-2", False)]),
         (None, "family@example.com",
          [("email", "family@example.com", False), ("user_id", "u-3", False)]),
+    ]  # fmt: skip
+
+
+def test_identify_as_rudderstack_sends_it_reads_the_traits_from_the_context(tracker):
+    """RudderStack's SDKs put identify traits in context.traits (its spec's sample)."""
+    response = tracker.post(
+        "identify",
+        {
+            "type": "identify",
+            "userId": "27340af5c8819",
+            "context": {
+                "traits": {
+                    "name": "Richard Hendricks",
+                    "email": "rhedricks@example.com",
+                    "logins": 2,
+                }
+            },
+        },
+    )
+    assert response.status_code == 200
+    c = customer_of("27340af5c8819")
+    assert (c.name, c.email, c.attributes) == (
+        "Richard Hendricks", "rhedricks@example.com", {"logins": 2},
+    )  # fmt: skip
+    identities = Identity.objects.filter(customer=c).values_list("kind", "value", "verified")
+    assert sorted(identities) == [
+        ("email", "rhedricks@example.com", True), ("user_id", "27340af5c8819", False),
     ]  # fmt: skip
