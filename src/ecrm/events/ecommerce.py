@@ -10,7 +10,9 @@ What each event becomes (``services.ingest`` does the writes):
   order already known keeps its buyer, and its status when past paid (cancelled, refunded,
   ...: a late or repeated Completed does not revive it).
 - Order Updated: the order is recorded again with the new content; it keeps its customer
-  and status when it exists already.
+  and status when it exists already. A Completed or Updated older than the content the
+  order holds (``Order.content_at``: events delivered out of order, a late retry) leaves
+  it alone.
 - Order Cancelled: the order is set to cancelled (created cancelled when unknown).
 - Order Refunded: a return of ``total`` (else of the listed products, at their price in
   the order when they name none; else of what the order's earlier refunds left) against

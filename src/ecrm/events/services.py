@@ -280,7 +280,7 @@ def _apply_order(message: Message, customer_id: int) -> set[int | None]:
             status=ecommerce.completed_status(brief.status if brief else None),
             channel=message.channel,
         )
-        orders.record_order(order, customer_id=owner, refresh=False)
+        orders.record_order(order, customer_id=owner, refresh=False, as_of=message.timestamp)
         return {owner}
     if commerce.event == "Order Updated":
         order = ecommerce.order_input(
@@ -289,7 +289,7 @@ def _apply_order(message: Message, customer_id: int) -> set[int | None]:
             status=brief.status if brief else ecommerce.PAID,
             channel=message.channel,
         )
-        orders.record_order(order, customer_id=owner, refresh=False)
+        orders.record_order(order, customer_id=owner, refresh=False, as_of=message.timestamp)
         return {owner}
     if commerce.event == "Order Cancelled":
         if brief is None:

@@ -52,6 +52,10 @@ class Order(models.Model):
     source = models.CharField(_("source"), max_length=40, blank=True)
     content_hash = models.CharField(max_length=32, blank=True)
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    # When the source said what the order holds (a tracked Order Completed / Updated's
+    # time): an older message about the order does not replace it. Empty for orders from
+    # an import or the JSON API, whose writes are not ordered by a time of their own.
+    content_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("order")

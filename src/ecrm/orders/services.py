@@ -24,6 +24,7 @@ from ecrm.orders.rules import (
     check_order,
     check_transition,
     content_digest,
+    is_stale,
     order_content_repr,
     order_hash,
     return_hash,
@@ -125,9 +126,16 @@ def _order_values(order: OrderInput, customer_id: int | None, digest: str) -> di
 
 
 def record_order(
-    order: OrderInput, *, customer_id: int | None, refresh: bool = True
+    order: OrderInput,
+    *,
+    customer_id: int | None,
+    refresh: bool = True,
+    as_of: dt.datetime | None = None,
 ) -> tuple[Order, bool]:
     """Create or update the order with this number. Returns (order, changed).
+
+    ``as_of``: when the source said this (a tracked event's time); an order whose content
+    came from a later message is left alone (``rules.is_stale``).
 
     The shop is the source of truth for its orders, so an update may set any status;
     staff changes go through ``set_order_status``, which enforces the lifecycle.
@@ -138,10 +146,15 @@ def record_order(
     digest = order_hash(order, customer_id)
     with transaction.atomic():
         existing = Order.objects.select_for_update().filter(external_id=order.external_id).first()
+        if existing is not None and is_stale(as_of, existing.content_at):
+            return existing, False
         if existing is not None and existing.content_hash == digest:
+            if as_of is not None and existing.content_at != as_of:
+                existing.content_at = as_of
+                existing.save(update_fields=["content_at"])
             return existing, False
         now = clock.now()
-        values = _order_values(order, customer_id, digest)
+        values = {**_order_values(order, customer_id, digest), "content_at": as_of}
         previous_customer = existing.customer_id if existing else None
         if existing is None:
             saved = Order.objects.create(

@@ -394,3 +394,40 @@ def test_a_refunded_product_named_without_a_price_is_refunded_at_its_order_price
     assert (f.revenue, f.return_count, f.returned_amount) == (
         Decimal("107.1000"), 1, Decimal("89.9000"),
     )  # fmt: skip
+
+
+def _updated(message_id, at, products, total):
+    return {
+        "type": "track",
+        "anonymousId": "backend-job",
+        "event": "Order Updated",
+        "messageId": message_id,
+        "timestamp": at,
+        "properties": {"order_id": "SO-1", "products": products, "total": total},
+    }
+
+
+def test_an_order_update_older_than_the_stored_content_does_not_replace_it(tracker):
+    """Updates of 12 Nov (spoon only) and of 15 Nov (cup only) arrive in the wrong order:
+    the order keeps the newer content, and so do the figures."""
+    tracker.batch(order_completed())
+    tracker.batch(_updated("u-15", "2026-11-15T00:00:00Z", [CUP], 179.8))
+    assert tracker.batch(_updated("u-12", "2026-11-12T00:00:00Z", [SPOON], 12.5)).status_code == 200
+    order = Order.objects.get()
+    assert (order.total, order.content_at, list(order.lines.values_list("sku", flat=True))) == (
+        Decimal("179.8000"), dt.datetime(2026, 11, 15, tzinfo=dt.UTC), ["SKU-CUP"],
+    )  # fmt: skip
+    assert figures.figures_of(buyer().pk).revenue == Decimal("179.8000")
+
+
+def test_a_late_order_completed_does_not_bring_back_the_content_an_update_replaced(tracker):
+    """Completed (197.00), Updated (spoon only, 12.50), then the Completed again with a new
+    message id (a retry of the shop's backend): the order stays as updated."""
+    tracker.batch(order_completed())
+    tracker.batch(_updated("u-1", "2026-11-12T09:00:00Z", [SPOON], 12.5))
+    assert tracker.batch(order_completed(message_id="oc-2")).status_code == 200
+    order = Order.objects.get()
+    assert (order.status, order.total, list(order.lines.values_list("sku", flat=True))) == (
+        "paid", Decimal("12.5000"), ["SKU-SPOON"],
+    )  # fmt: skip
+    assert figures.figures_of(buyer().pk).revenue == Decimal("12.5000")
