@@ -7,8 +7,9 @@ What each event becomes (``services.ingest`` does the writes):
   is upserted.
 - Products Searched: stored as an event only (it names a query, not a product).
 - Order Completed: the order ``order_id`` is recorded as paid, one line per product; an
-  order already known keeps its buyer, and its status when past paid (cancelled, refunded,
-  ...: a late or repeated Completed does not revive it).
+  order already known keeps its buyer (unless a guest profile holds it), and its status
+  when past paid (cancelled, refunded, ...: a late or repeated Completed does not revive
+  it).
 - Order Updated: the order is recorded again with the new content; it keeps its customer
   and status when it exists already. A Completed or Updated older than the content the
   order holds (``Order.content_at``: events delivered out of order, a late retry) leaves

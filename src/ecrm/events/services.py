@@ -273,7 +273,11 @@ def _apply_order(message: Message, customer_id: int) -> set[int | None]:
     owner = brief.customer_id if brief is not None and brief.customer_id else customer_id
     if commerce.event == "Order Completed":
         # A late or repeated Completed (a retry with a new message id, or one that arrives
-        # after the Cancelled or Refunded) keeps the order's buyer and later status.
+        # after the Cancelled or Refunded) keeps the order's later status, and its buyer
+        # unless that is a guest profile (the shop's server reporting a guest checkout with
+        # the account's userId): the write key is public, so another user cannot take it.
+        if owner != customer_id and customers.is_anonymous(owner):
+            owner = customer_id
         order = ecommerce.order_input(
             commerce,
             placed_at=message.timestamp,
@@ -281,7 +285,7 @@ def _apply_order(message: Message, customer_id: int) -> set[int | None]:
             channel=message.channel,
         )
         orders.record_order(order, customer_id=owner, refresh=False, as_of=message.timestamp)
-        return {owner}
+        return {owner, brief.customer_id if brief else None}
     if commerce.event == "Order Updated":
         order = ecommerce.order_input(
             commerce,

@@ -431,3 +431,17 @@ def test_a_late_order_completed_does_not_bring_back_the_content_an_update_replac
         "paid", Decimal("12.5000"), ["SKU-SPOON"],
     )  # fmt: skip
     assert figures.figures_of(buyer().pk).revenue == Decimal("12.5000")
+
+
+def test_order_completed_by_the_account_claims_the_order_of_a_guest_profile(tracker):
+    """The browser reports the guest checkout (anonymousId only), the shop's server then
+    the same order with the account's userId: the order goes to the account, as before."""
+    guest = order_completed()
+    del guest["userId"]
+    guest["anonymousId"] = "guest-1"
+    tracker.batch(guest)
+    guest_id = Order.objects.get().customer_id
+    assert tracker.batch(order_completed(message_id="oc-2")).status_code == 200
+    assert orders.order_brief("SO-1").customer_id == buyer().pk != guest_id
+    counts = [figures.figures_of(c).order_count for c in (buyer().pk, guest_id)]
+    assert counts == [1, 0]
