@@ -17,8 +17,8 @@ What each event becomes (``services.ingest`` does the writes):
 - Order Cancelled: the order is set to cancelled (created cancelled when unknown).
 - Order Refunded: a return of ``total`` (else of the listed products, at their price in
   the order when they name none; else of what the order's earlier refunds left) against
-  the order, in the order's currency unless the event names one. A refund of an order not recorded yet keeps its number, and the order
-  takes it when its Order Completed arrives.
+  the order, in the order's currency unless the event names one. A refund of an order not
+  recorded yet keeps its number, and the order takes it when its Order Completed arrives.
 
 A product's key in the catalogue is ``product_id``, else ``sku``, else ``id`` (spec v1).
 The order total is ``total``; without it ``revenue + shipping + tax``; without that
