@@ -115,7 +115,9 @@ class Return(models.Model):
     )
     # The order number the return names, kept while no such order is known (an Order
     # Refunded that overtook its Order Completed): the order, once recorded, adopts it.
-    order_number = models.CharField(_("order number"), max_length=80, blank=True, default="")
+    order_number = models.CharField(
+        _("order number"), max_length=80, blank=True, default="", db_default=""
+    )
     customer = models.ForeignKey(
         "customers.Customer",
         null=True,

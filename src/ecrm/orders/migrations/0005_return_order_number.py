@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='return',
             name='order_number',
-            field=models.CharField(blank=True, default='', max_length=80, verbose_name='order number'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=80, verbose_name='order number'),
         ),
         migrations.AddIndex(
             model_name='return',
