@@ -38,6 +38,13 @@ def live_count() -> int:
     return Customer.objects.filter(merged_into__isnull=True).count()
 
 
+def is_anonymous(customer_id: int) -> bool:
+    """Whether the profile knows nothing but anonymous ids (a guest who never identified)."""
+    from ecrm.customers.models import Customer
+
+    return Customer.objects.filter(pk=customer_id, is_anonymous=True).exists()
+
+
 def find_customers(kind: str, values) -> dict[str, set[int]]:
     """The live profiles each raw identifier names, for lists uploaded by staff.
 

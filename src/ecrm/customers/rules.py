@@ -103,6 +103,10 @@ def links(claim: Claim, existing_verified: bool) -> bool:
     return claim.verified and existing_verified
 
 
+# Identifiers that never join a message claiming one user id to a profile holding another.
+_NEVER_JOIN_USERS = frozenset({IdentityKind.ANONYMOUS_ID, IdentityKind.EMAIL, IdentityKind.PHONE})
+
+
 def resolve(
     claims: list[Claim],
     matches: dict[tuple[str, str, str], list[tuple[Holder, bool]]],
@@ -113,7 +117,9 @@ def resolve(
     their identity is verified. Rules, in order:
     - an anonymous id never joins two known users: if the profile holding it already
       has a different user id, the message goes to the user id's profile and the
-      anonymous id stays where it is (a shared computer);
+      anonymous id stays where it is (a shared computer); nor does an email or a phone,
+      verified or not (a family's address, a number passed on: two accounts of the shop
+      stay two profiles; an alias of the two user ids joins them);
     - every other exclusive identifier, and verified email/phone on both sides, joins;
     - several joined profiles are merged into the oldest known one (else the oldest).
     """
@@ -126,7 +132,7 @@ def resolve(
             if not links(claim, verified):
                 continue
             if (
-                claim.kind == IdentityKind.ANONYMOUS_ID
+                claim.kind in _NEVER_JOIN_USERS
                 and claimed_user_ids
                 and holder.user_ids
                 and not (holder.user_ids & claimed_user_ids)

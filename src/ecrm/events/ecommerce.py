@@ -6,24 +6,32 @@ What each event becomes (``services.ingest`` does the writes):
 - Product List Viewed, Cart Viewed, Checkout Started: every item of ``properties.products``
   is upserted.
 - Products Searched: stored as an event only (it names a query, not a product).
-- Order Completed: the order ``order_id`` is recorded as paid, one line per product.
+- Order Completed: the order ``order_id`` is recorded as paid, one line per product; an
+  order already known keeps its buyer (unless a guest profile holds it), and its status
+  when past paid (cancelled, refunded, ...: a late or repeated Completed does not revive
+  it).
 - Order Updated: the order is recorded again with the new content; it keeps its customer
-  and status when it exists already.
+  and status when it exists already. A Completed or Updated older than the content the
+  order holds (``Order.content_at``: events delivered out of order, a late retry) leaves
+  it alone.
 - Order Cancelled: the order is set to cancelled (created cancelled when unknown).
-- Order Refunded: a return of ``total`` (else of the listed products, else of the whole
-  order) against the order.
+- Order Refunded: a return of ``total`` (else of the listed products, at their price in
+  the order when they name none; else of what the order's earlier refunds left) against
+  the order, in the order's currency unless the event names one. A refund of an order not
+  recorded yet keeps its number, and the order takes it when its Order Completed arrives.
 
 A product's key in the catalogue is ``product_id``, else ``sku``, else ``id`` (spec v1).
 The order total is ``total``; without it ``revenue + shipping + tax``; without that
-``subtotal - discount + shipping + tax``; without that the sum of the lines minus
-discount plus shipping and tax. Money is read from numbers or numeric strings.
+``subtotal + shipping + tax`` (the spec's ``revenue`` and ``subtotal`` are both after
+discounts, before shipping and tax); without that the sum of the lines minus discount
+plus shipping and tax. Money is read from numbers or numeric strings.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 from ecrm.catalog.api import ProductInput
@@ -74,6 +82,8 @@ class Commerce:
     tax: Decimal = Decimal(0)
     coupon: str = ""
     store: str = ""
+    currency_named: bool = True  # False: ``currency`` is the shop's default
+    unpriced: frozenset[int] = frozenset()  # indexes of the lines whose product has no price
 
     @property
     def is_order(self) -> bool:
@@ -106,14 +116,16 @@ def parse(event: str, properties: dict, *, currency: str) -> Commerce | None:
     subtotal = _money(properties.get("subtotal"), "subtotal")
     if total is None and revenue is not None:
         total = revenue + shipping + tax
-    if total is None and subtotal is not None:
-        total = subtotal - discount + shipping + tax
+    if total is None and subtotal is not None:  # "after discounts but before taxes and shipping"
+        total = subtotal + shipping + tax
     commerce = Commerce(
         event=event,
         products=tuple(p for p, _ in parsed if p.sku),
         order_id=order_id,
         lines=lines,
         currency=_currency(properties.get("currency"), currency),
+        currency_named=properties.get("currency") not in (None, ""),
+        unpriced=frozenset(i for i, (p, _) in enumerate(parsed) if p.price is None),
         total=total,
         discount=discount,
         shipping=shipping,
@@ -172,17 +184,37 @@ def return_input(
     *,
     external_id: str,
     returned_at: dt.datetime,
-    order_total: Decimal | None,
-) -> ReturnInput:
-    """A refund of ``total``; else of the listed products; else of the whole order."""
+    unrefunded: Decimal | None,
+    order_currency: str | None,
+    order_prices: dict[str, Decimal] | None = None,
+) -> ReturnInput | None:
+    """A refund of ``total``; else of the listed products; else of what is left of the
+    order (``unrefunded``: its total less the refunds recorded; None when the order is
+    unknown). None when that leaves nothing to refund: a full refund sent again, or after
+    partial refunds that took it all. Without a currency of its own the refund is in the
+    order's currency. A refunded product named without a price is refunded at its price
+    in the order (``order_prices``: SKU -> unit price)."""
+    lines = commerce.lines
+    if commerce.unpriced and order_prices:
+        lines = tuple(
+            replace(line, unit_price=order_prices[line.sku])
+            if i in commerce.unpriced and line.sku in order_prices
+            else line
+            for i, line in enumerate(lines)
+        )
     amount = commerce.total
     if amount is None and not commerce.lines:
-        amount = order_total
+        amount = unrefunded
+        if amount is not None and amount <= 0:
+            return None
+    currency = commerce.currency
+    if not commerce.currency_named and order_currency:
+        currency = order_currency
     return ReturnInput(
         external_id=external_id,
         returned_at=returned_at,
-        currency=commerce.currency,
-        lines=commerce.lines,
+        currency=currency,
+        lines=lines,
         order_external_id=commerce.order_id,
         amount=amount,
         reason="Order Refunded",
@@ -192,6 +224,14 @@ def return_input(
 
 PAID = OrderStatus.PAID.value
 CANCELLED = OrderStatus.CANCELLED.value
+PLACED = OrderStatus.PLACED.value
+
+
+def completed_status(current: str | None) -> str:
+    """The status an Order Completed gives an order now ``current`` (None: unknown): paid,
+    unless the order has moved past paid (shipped, delivered, returned, refunded,
+    cancelled); a late or repeated Completed never takes it back."""
+    return PAID if current in (None, PLACED) else current
 
 
 # --- values ----------------------------------------------------------------------

@@ -206,8 +206,12 @@ def parse_message(
     visitor = list(_visitor_claims(anonymous_id, user_id))
     if kind == "identify":
         traits = _object(raw.get("traits"), prefix + "traits")
+        traits_at = prefix + "traits."
+        if not traits:  # RudderStack's SDKs send an identify's traits as context.traits
+            traits = _object(context.get("traits"), prefix + "context.traits")
+            traits_at = prefix + "context.traits."
         claims, profile, attributes = traits_to_profile(
-            traits, verified=bool(user_id), prefix=prefix + "traits."
+            traits, verified=bool(user_id), prefix=traits_at
         )
         external = external_claims(context, prefix + "context.")
         values.update(

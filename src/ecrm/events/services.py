@@ -272,11 +272,20 @@ def _apply_order(message: Message, customer_id: int) -> set[int | None]:
     brief = orders.order_brief(commerce.order_id)
     owner = brief.customer_id if brief is not None and brief.customer_id else customer_id
     if commerce.event == "Order Completed":
+        # A late or repeated Completed (a retry with a new message id, or one that arrives
+        # after the Cancelled or Refunded) keeps the order's later status, and its buyer
+        # unless that is a guest profile (the shop's server reporting a guest checkout with
+        # the account's userId): the write key is public, so another user cannot take it.
+        if owner != customer_id and customers.is_anonymous(owner):
+            owner = customer_id
         order = ecommerce.order_input(
-            commerce, placed_at=message.timestamp, status=ecommerce.PAID, channel=message.channel
+            commerce,
+            placed_at=message.timestamp,
+            status=ecommerce.completed_status(brief.status if brief else None),
+            channel=message.channel,
         )
-        orders.record_order(order, customer_id=customer_id, refresh=False)
-        return {customer_id, brief.customer_id if brief else None}
+        orders.record_order(order, customer_id=owner, refresh=False, as_of=message.timestamp)
+        return {owner, brief.customer_id if brief else None}
     if commerce.event == "Order Updated":
         order = ecommerce.order_input(
             commerce,
@@ -284,7 +293,7 @@ def _apply_order(message: Message, customer_id: int) -> set[int | None]:
             status=brief.status if brief else ecommerce.PAID,
             channel=message.channel,
         )
-        orders.record_order(order, customer_id=owner, refresh=False)
+        orders.record_order(order, customer_id=owner, refresh=False, as_of=message.timestamp)
         return {owner}
     if commerce.event == "Order Cancelled":
         if brief is None:
@@ -309,8 +318,12 @@ def _apply_order(message: Message, customer_id: int) -> set[int | None]:
         commerce,
         external_id=refund_id(message),
         returned_at=message.timestamp,
-        order_total=brief.total if brief else None,
+        unrefunded=brief.total - orders.refunded_amount(commerce.order_id) if brief else None,
+        order_currency=brief.currency if brief else None,
+        order_prices=orders.line_prices(commerce.order_id) if brief and commerce.unpriced else None,
     )
+    if ret is None:  # nothing left to refund: the event stays on the timeline only
+        return set()
     orders.record_return(ret, customer_id=owner, refresh=False)
     return {owner}
 

@@ -4,7 +4,9 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ecrm.orders.models import LineKind, Order, OrderStatus
+from django.db.models import Sum
+
+from ecrm.orders.models import LineKind, Order, OrderLine, OrderStatus, Return
 from ecrm.orders.rules import (
     LineInput,
     OrderError,
@@ -46,6 +48,8 @@ __all__ = [
     "order_brief",
     "record_order",
     "record_return",
+    "line_prices",
+    "refunded_amount",
     "set_order_status",
 ]
 
@@ -68,6 +72,26 @@ def order_brief(external_id: str) -> OrderBrief | None:
         .first()
     )
     return None if row is None else OrderBrief(external_id, *row)
+
+
+def refunded_amount(external_id: str) -> Decimal:
+    """The sum of the returns recorded against the order with this number (0 if none)."""
+    total = Return.objects.filter(order__external_id=external_id).aggregate(s=Sum("amount"))["s"]
+    return Decimal(0) if total is None else total
+
+
+def line_prices(external_id: str) -> dict[str, Decimal]:
+    """SKU -> unit price of the product lines of the order with this number (the first
+    line's, when a SKU has several)."""
+    prices: dict[str, Decimal] = {}
+    rows = (
+        OrderLine.objects.filter(order__external_id=external_id, kind=LineKind.PRODUCT)
+        .order_by("line_no")
+        .values_list("sku", "unit_price")
+    )
+    for sku, price in rows:
+        prices.setdefault(sku, price)
+    return prices
 
 
 def statuses_of(external_ids: list[str]) -> dict[str, str]:

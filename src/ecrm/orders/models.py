@@ -52,6 +52,10 @@ class Order(models.Model):
     source = models.CharField(_("source"), max_length=40, blank=True)
     content_hash = models.CharField(max_length=32, blank=True)
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    # When the source said what the order holds (a tracked Order Completed / Updated's
+    # time): an older message about the order does not replace it. Empty for orders from
+    # an import or the JSON API, whose writes are not ordered by a time of their own.
+    content_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("order")
@@ -109,6 +113,11 @@ class Return(models.Model):
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="returns"
     )
+    # The order number the return names, kept while no such order is known (an Order
+    # Refunded that overtook its Order Completed): the order, once recorded, adopts it.
+    order_number = models.CharField(
+        _("order number"), max_length=80, blank=True, default="", db_default=""
+    )
     customer = models.ForeignKey(
         "customers.Customer",
         null=True,
@@ -127,7 +136,16 @@ class Return(models.Model):
     class Meta:
         verbose_name = _("return")
         verbose_name_plural = _("returns")
-        indexes = [models.Index(fields=["customer", "returned_at"], name="return_customer_idx")]
+        indexes = [
+            models.Index(fields=["customer", "returned_at"], name="return_customer_idx"),
+            # Only returns still waiting for their order: empty in a shop whose events
+            # arrive in order, so an order checks it for nothing.
+            models.Index(
+                fields=["order_number"],
+                name="return_waiting_order_idx",
+                condition=models.Q(order__isnull=True) & ~models.Q(order_number=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.external_id

@@ -41,6 +41,13 @@ def check_transition(current: str, new: str) -> None:
         raise OrderError("status", f"an order cannot go from {current} to {new}")
 
 
+def is_stale(as_of: dt.datetime | None, content_at: dt.datetime | None) -> bool:
+    """Whether a message about an order, sent ``as_of``, is older than the content the
+    order holds (``content_at``): a late or re-sent Order Completed after an Order Updated
+    must not bring the old lines and total back. Without either time nothing is stale."""
+    return as_of is not None and content_at is not None and as_of < content_at
+
+
 def check_order(order: OrderInput) -> None:
     """The order's currency is an ISO 4217 code and every number its row and its lines'
     rows store fits its column; an ``OrderError`` names the first that does not

@@ -4,6 +4,7 @@ batches that itself (``refresh=False``: the importer and the event batch)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,7 @@ from ecrm.orders.rules import (
     check_order,
     check_transition,
     content_digest,
+    is_stale,
     order_content_repr,
     order_hash,
     return_hash,
@@ -125,9 +127,16 @@ def _order_values(order: OrderInput, customer_id: int | None, digest: str) -> di
 
 
 def record_order(
-    order: OrderInput, *, customer_id: int | None, refresh: bool = True
+    order: OrderInput,
+    *,
+    customer_id: int | None,
+    refresh: bool = True,
+    as_of: dt.datetime | None = None,
 ) -> tuple[Order, bool]:
     """Create or update the order with this number. Returns (order, changed).
+
+    ``as_of``: when the source said this (a tracked event's time); an order whose content
+    came from a later message is left alone (``rules.is_stale``).
 
     The shop is the source of truth for its orders, so an update may set any status;
     staff changes go through ``set_order_status``, which enforces the lifecycle.
@@ -138,10 +147,15 @@ def record_order(
     digest = order_hash(order, customer_id)
     with transaction.atomic():
         existing = Order.objects.select_for_update().filter(external_id=order.external_id).first()
+        if existing is not None and is_stale(as_of, existing.content_at):
+            return existing, False
         if existing is not None and existing.content_hash == digest:
+            if as_of is not None and existing.content_at != as_of:
+                existing.content_at = as_of
+                existing.save(update_fields=["content_at"])
             return existing, False
         now = clock.now()
-        values = _order_values(order, customer_id, digest)
+        values = {**_order_values(order, customer_id, digest), "content_at": as_of}
         previous_customer = existing.customer_id if existing else None
         if existing is None:
             saved = Order.objects.create(
@@ -159,6 +173,8 @@ def record_order(
         OrderLine.objects.bulk_create(
             _line_rows(order.lines, products, OrderLine, "order_id", saved.pk)
         )
+        if existing is None:
+            _adopt_returns({saved.external_id: (saved.pk, customer_id)})
         if refresh:
             _refresh({customer_id, previous_customer}, guests=customer_id is None)
     return saved, True
@@ -202,6 +218,7 @@ def record_return(
             return existing, False
         values = dict(
             order=order,
+            order_number=ret.order_external_id[:80],
             customer_id=customer_id,
             currency=ret.currency,
             amount=ret.refund_amount,
@@ -249,6 +266,7 @@ _RETURN_INSERT = (
     "id",
     "external_id",
     "order_id",
+    "order_number",
     "customer_id",
     "currency",
     "amount",
@@ -571,10 +589,12 @@ def record_packed_orders(
             _delete_lines(OrderLine, "order_id", [r[-1] for r in replaced])
             _update_rows(table, ("status_changed_at", *_ORDER_ROW[2:], *_COMMON), replaced)
         ids = iter(_new_ids(Order, len(new)))
+        created: dict[str, tuple[int, int | None]] = {}  # number -> (id, customer)
         for shared, group in _shape_batches(new):
             rows = []
             for ext, cid, digest, common, own, order_lines in group:
                 pk = next(ids)
+                created[ext] = (pk, cid)
                 rows.append(
                     (pk, ext, cid, digest, *own)
                     if shared
@@ -590,6 +610,8 @@ def record_packed_orders(
         # bench file's 500,000 lines at 1M customers). Not for orders, whose time goes to
         # their random index inserts (docs/IMPORT.md).
         insert_rows(OrderLine._meta.db_table, ("order_id", *_LINE_COLUMNS), lines, grouped=True)
+        if created:
+            touched |= _adopt_returns(created)
     return BatchResult(
         created=len(new),
         changed=len(replaced),
@@ -634,6 +656,7 @@ def record_returns(
         for ret, cid, digest, old, order_pk, ret_lines in todo:
             values = (
                 order_pk,
+                ret.order_external_id[:80],
                 cid,
                 ret.currency,
                 prep.number(ret.refund_amount),
@@ -662,6 +685,49 @@ def record_returns(
         products_created=products_created,
         customer_ids=frozenset(c for c in touched if c),
     )
+
+
+def _adopt_returns(orders: dict[str, tuple[int, int | None]]) -> set[int]:
+    """Returns recorded before their order (an Order Refunded that overtook its Order
+    Completed) are linked to the orders just created (number -> (id, customer id)); a
+    return without a customer takes the order's, and an order they refund in full becomes
+    refunded. Returns the customers of the adopted returns."""
+    rows = _waiting_returns(list(orders))
+    customers = set()
+    for number, pk, customer_id in rows:
+        order_pk, order_customer = orders[number]
+        owner = customer_id if customer_id is not None else order_customer
+        Return.objects.filter(pk=pk).update(order_id=order_pk, customer_id=owner)
+        customers.add(owner)
+    _mark_refunded({orders[number][0] for number, *_ in rows})
+    return {c for c in customers if c is not None}
+
+
+_WAITING_INDEX = "return_waiting_order_idx"
+
+
+def _waiting_returns(numbers: list[str]) -> list[tuple]:
+    """(order number, id, customer id) of the returns waiting for these orders: through
+    the partial index of waiting returns, in one look-up when none waits (as in a shop
+    whose events arrive in order). Its condition is written as the index's own, word for
+    word, which SQLite needs to use it, and named there: without statistics SQLite would
+    rather walk every return without an order (all of an import's)."""
+    quote = connection.ops.quote_name
+    table = quote(Return._meta.db_table)
+    waiting = f"({quote('order_id')} IS NULL AND NOT ({quote('order_number')} = ''))"
+    sqlite = connection.vendor == "sqlite"
+    source = f"{table} INDEXED BY {quote(_WAITING_INDEX)}" if sqlite else table
+    columns = ", ".join(quote(c) for c in ("order_number", "id", "customer_id"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {source} WHERE {waiting} LIMIT 1")
+        if cursor.fetchone() is None:
+            return []
+        head = f"SELECT {columns} FROM {source} WHERE {waiting} AND {quote('order_number')}"
+        if sqlite:
+            cursor.execute(f"{head} IN (SELECT value FROM json_each(%s))", [json.dumps(numbers)])
+        else:
+            cursor.execute(f"{head} = ANY(%s)", [numbers])
+        return cursor.fetchall()
 
 
 def _mark_refunded(order_pks: set[int]) -> None:

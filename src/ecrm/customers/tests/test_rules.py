@@ -122,3 +122,22 @@ def test_a_birthday_is_from_1900_to_today(monkeypatch, birthday, message):
     # A day's slack for the zones east of the shop's, where it is already tomorrow.
     assert clean_profile({"birthday": "2026-12-09"}) == {"birthday": dt.date(2026, 12, 9)}
     assert clean_profile({"birthday": "1900-01-01"}) == {"birthday": dt.date(1900, 1, 1)}
+
+
+def test_verified_email_of_another_known_user_is_not_a_reason_to_merge():
+    """Two accounts of the shop (u-1, u-2) share a family address, verified on both
+    sides: the message goes to u-1's profile and u-2's keeps the address."""
+    email = Claim("email", "family@example.com", verified=True)
+    matches = {
+        email.key: [(Holder(4, False, frozenset({"u-2"})), True)],
+        USER.key: [(Holder(9, False, frozenset({"u-1"})), False)],
+    }
+    decision = resolve([USER, email], matches)
+    assert (decision.target, decision.merge, decision.attach, decision.reason) == (9, (), (), "")
+
+
+def test_verified_phone_of_another_known_user_does_not_join_a_new_user():
+    phone = Claim("phone", "+8613812345678", verified=True)
+    matches = {phone.key: [(Holder(4, False, frozenset({"u-2"})), True)]}
+    decision = resolve([USER, phone], matches)
+    assert (decision.target, decision.merge, decision.attach) == (None, (), (USER,))

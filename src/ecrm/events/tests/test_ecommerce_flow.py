@@ -7,6 +7,7 @@ import pytest
 
 from ecrm.catalog.models import Product
 from ecrm.customers.models import Customer
+from ecrm.events.models import Event
 from ecrm.figures import api as figures
 from ecrm.orders import api as orders
 from ecrm.orders.models import Order, OrderLine, Return
@@ -242,3 +243,205 @@ def test_order_of_an_anonymous_buyer_follows_them_into_their_account(tracker):
     tracker.batch({"type": "alias", "previousId": "guest-1", "userId": "buyer"})
     f = figures.figures_of(buyer().pk)
     assert (f.order_count, f.revenue) == (1, Decimal("197.0000"))
+
+
+def _later(event, message_id, properties, user_id="buyer"):
+    return {
+        "type": "track",
+        "userId": user_id,
+        "event": event,
+        "messageId": message_id,
+        "timestamp": "2026-11-20T00:00:00Z",
+        "properties": properties,
+    }
+
+
+def test_a_repeated_order_completed_does_not_revive_a_cancelled_order(tracker):
+    """Completed, Cancelled, then Completed again (a retry with a new message id): the
+    order stays cancelled and out of the figures."""
+    tracker.batch(order_completed())
+    tracker.batch(_later("Order Cancelled", "c-1", {"order_id": "SO-1"}))
+    assert tracker.batch(order_completed(message_id="oc-2")).status_code == 200
+    brief = orders.order_brief("SO-1")
+    assert (brief.status, brief.customer_id, brief.total) == (
+        "cancelled", buyer().pk, Decimal("197.0000"),
+    )  # fmt: skip
+    f = figures.figures_of(buyer().pk)
+    assert (f.order_count, f.revenue, f.first_order_at) == (0, Decimal("0"), None)
+
+
+def test_order_completed_arriving_after_its_cancellation_leaves_it_cancelled(tracker):
+    """Out of order: the Cancelled event creates the order cancelled; the Completed that
+    arrives later fills in the content and keeps the cancellation."""
+    tracker.batch(_later("Order Cancelled", "c-1", {"order_id": "SO-1"}))
+    assert tracker.batch(order_completed()).status_code == 200
+    brief = orders.order_brief("SO-1")
+    assert (brief.status, brief.total) == ("cancelled", Decimal("197.0000"))
+    assert figures.figures_of(buyer().pk).order_count == 0
+
+
+def test_a_repeated_order_completed_does_not_revive_a_refunded_order(tracker):
+    tracker.batch(order_completed())
+    tracker.batch(_later("Order Refunded", "r-1", {"order_id": "SO-1"}))
+    assert tracker.batch(order_completed(message_id="oc-2")).status_code == 200
+    assert orders.order_brief("SO-1").status == "refunded"
+    f = figures.figures_of(buyer().pk)
+    assert (f.order_count, f.revenue, f.return_count, f.returned_amount) == (
+        1, Decimal("0"), 1, Decimal("197.0000"),
+    )  # fmt: skip
+
+
+def test_order_completed_with_another_users_order_number_keeps_the_buyer(tracker):
+    """The write key is public in the browser: a second user sending the same order_id
+    does not take the order (and its revenue) from the first."""
+    tracker.batch(order_completed())
+    response = tracker.batch(order_completed(user_id="other", message_id="oc-2"))
+    assert response.status_code == 200
+    other = Customer.objects.get(identities__kind="user_id", identities__value="other")
+    assert orders.order_brief("SO-1").customer_id == buyer().pk
+    mine, theirs = figures.figures_of(buyer().pk), figures.figures_of(other.pk)
+    assert (mine.order_count, mine.revenue, theirs.order_count, theirs.revenue) == (
+        1, Decimal("197.0000"), 0, Decimal("0"),
+    )  # fmt: skip
+
+
+def test_a_full_refund_after_a_partial_one_refunds_what_is_left(tracker):
+    """197.00 paid, 12.50 refunded for the spoon, then a refund naming no products and no
+    amount (the spec's full refund): 184.50, not 197.00 again; net revenue 0."""
+    tracker.batch(order_completed())
+    tracker.batch(_later("Order Refunded", "r-1", {"order_id": "SO-1", "products": [SPOON]}))
+    response = tracker.batch(_later("Order Refunded", "r-2", {"order_id": "SO-1"}))
+    assert response.status_code == 200
+    assert list(Return.objects.order_by("pk").values_list("external_id", "amount")) == [
+        ("ev-r-1", Decimal("12.5000")), ("ev-r-2", Decimal("184.5000")),
+    ]  # fmt: skip
+    assert orders.order_brief("SO-1").status == "refunded"
+    f = figures.figures_of(buyer().pk)
+    assert (f.order_count, f.revenue, f.return_count, f.returned_amount) == (
+        1, Decimal("0.0000"), 2, Decimal("197.0000"),
+    )  # fmt: skip
+
+
+def test_a_full_refund_sent_again_records_no_second_return(tracker):
+    """The same full refund with a new message id: nothing is left to refund, so no
+    return of 197.00 more (or of 0) is recorded; the event itself is kept."""
+    tracker.batch(order_completed())
+    tracker.batch(_later("Order Refunded", "r-1", {"order_id": "SO-1"}))
+    assert tracker.batch(_later("Order Refunded", "r-2", {"order_id": "SO-1"})).status_code == 200
+    assert list(Return.objects.values_list("external_id", "amount")) == [
+        ("ev-r-1", Decimal("197.0000"))
+    ]
+    assert Event.objects.filter(name="Order Refunded").count() == 2
+    f = figures.figures_of(buyer().pk)
+    assert (f.revenue, f.return_count, f.returned_amount) == (
+        Decimal("0.0000"), 1, Decimal("197.0000"),
+    )  # fmt: skip
+
+
+def test_a_refund_without_currency_is_in_the_orders_currency(tracker, settings):
+    assert settings.ECRM["CURRENCY"] == "CNY"
+    tracker.batch(order_completed(currency="USD"))
+    assert tracker.batch(_later("Order Refunded", "r-1", {"order_id": "SO-1"})).status_code == 200
+    assert list(Return.objects.values_list("currency", "amount")) == [("USD", Decimal("197.0000"))]
+
+
+def test_a_refund_that_overtakes_its_order_is_adopted_when_the_order_arrives(tracker):
+    """Order Refunded (197.00) is delivered before Order Completed: the return waits with
+    the order number, and the order, once recorded, takes it and is refunded; the figures
+    equal a full recompute."""
+    refund = _later("Order Refunded", "r-1", {"order_id": "SO-1", "total": 197})
+    assert tracker.batch(refund).status_code == 200
+    assert list(Return.objects.values_list("order_id", "order_number")) == [(None, "SO-1")]
+    assert tracker.batch(order_completed()).status_code == 200
+    order = Order.objects.get()
+    assert (order.status, order.customer_id) == ("refunded", buyer().pk)
+    assert list(Return.objects.values_list("order_id", "customer_id", "amount")) == [
+        (order.pk, buyer().pk, Decimal("197.0000"))
+    ]
+    f = figures.figures_of(buyer().pk)
+    assert (f.order_count, f.revenue, f.return_count, f.returned_amount) == (
+        1, Decimal("0.0000"), 1, Decimal("197.0000"),
+    )  # fmt: skip
+    before = figures.figures_of(buyer().pk)
+    figures.recompute_all()
+    assert figures.figures_of(buyer().pk) == before
+
+
+def test_subtotal_is_after_the_discount(tracker):
+    """Segment's example shape: lines 192.30, discount 5.30, subtotal 187.00 (after the
+    discount), shipping 10, no total: the order's total is 197.00, not 191.70."""
+    response = tracker.batch(order_completed(subtotal=187, shipping=10))
+    assert response.status_code == 200
+    order = Order.objects.get()
+    assert (order.subtotal, order.discount, order.shipping, order.total) == (
+        Decimal("192.3000"), Decimal("5.3000"), Decimal("10.0000"), Decimal("197.0000"),
+    )  # fmt: skip
+    assert figures.figures_of(buyer().pk).revenue == Decimal("197.0000")
+
+
+def test_a_refunded_product_named_without_a_price_is_refunded_at_its_order_price(tracker):
+    """One of the two cups comes back, the event names the product and the quantity only:
+    the refund is 89.90 (the cup's price in the order), not 0."""
+    tracker.batch(order_completed())
+    refunded = {"order_id": "SO-1", "products": [{"product_id": "SKU-CUP", "quantity": 1}]}
+    assert tracker.batch(_later("Order Refunded", "r-1", refunded)).status_code == 200
+    ret = Return.objects.get()
+    assert (ret.amount, list(ret.lines.values_list("sku", "quantity", "unit_price", "amount"))) == (
+        Decimal("89.9000"),
+        [("SKU-CUP", Decimal("1.000"), Decimal("89.9000"), Decimal("89.9000"))],
+    )
+    f = figures.figures_of(buyer().pk)
+    assert (f.revenue, f.return_count, f.returned_amount) == (
+        Decimal("107.1000"), 1, Decimal("89.9000"),
+    )  # fmt: skip
+
+
+def _updated(message_id, at, products, total):
+    return {
+        "type": "track",
+        "anonymousId": "backend-job",
+        "event": "Order Updated",
+        "messageId": message_id,
+        "timestamp": at,
+        "properties": {"order_id": "SO-1", "products": products, "total": total},
+    }
+
+
+def test_an_order_update_older_than_the_stored_content_does_not_replace_it(tracker):
+    """Updates of 12 Nov (spoon only) and of 15 Nov (cup only) arrive in the wrong order:
+    the order keeps the newer content, and so do the figures."""
+    tracker.batch(order_completed())
+    tracker.batch(_updated("u-15", "2026-11-15T00:00:00Z", [CUP], 179.8))
+    assert tracker.batch(_updated("u-12", "2026-11-12T00:00:00Z", [SPOON], 12.5)).status_code == 200
+    order = Order.objects.get()
+    assert (order.total, order.content_at, list(order.lines.values_list("sku", flat=True))) == (
+        Decimal("179.8000"), dt.datetime(2026, 11, 15, tzinfo=dt.UTC), ["SKU-CUP"],
+    )  # fmt: skip
+    assert figures.figures_of(buyer().pk).revenue == Decimal("179.8000")
+
+
+def test_a_late_order_completed_does_not_bring_back_the_content_an_update_replaced(tracker):
+    """Completed (197.00), Updated (spoon only, 12.50), then the Completed again with a new
+    message id (a retry of the shop's backend): the order stays as updated."""
+    tracker.batch(order_completed())
+    tracker.batch(_updated("u-1", "2026-11-12T09:00:00Z", [SPOON], 12.5))
+    assert tracker.batch(order_completed(message_id="oc-2")).status_code == 200
+    order = Order.objects.get()
+    assert (order.status, order.total, list(order.lines.values_list("sku", flat=True))) == (
+        "paid", Decimal("12.5000"), ["SKU-SPOON"],
+    )  # fmt: skip
+    assert figures.figures_of(buyer().pk).revenue == Decimal("12.5000")
+
+
+def test_order_completed_by_the_account_claims_the_order_of_a_guest_profile(tracker):
+    """The browser reports the guest checkout (anonymousId only), the shop's server then
+    the same order with the account's userId: the order goes to the account, as before."""
+    guest = order_completed()
+    del guest["userId"]
+    guest["anonymousId"] = "guest-1"
+    tracker.batch(guest)
+    guest_id = Order.objects.get().customer_id
+    assert tracker.batch(order_completed(message_id="oc-2")).status_code == 200
+    assert orders.order_brief("SO-1").customer_id == buyer().pk != guest_id
+    counts = [figures.figures_of(c).order_count for c in (buyer().pk, guest_id)]
+    assert counts == [1, 0]

@@ -407,12 +407,14 @@ def test_order_completed_reads_lines_and_money_exactly():
     [
         ({"total": 100}, Decimal("100")),
         ({"revenue": 90, "shipping": 8, "tax": 2}, Decimal("100")),
-        ({"subtotal": 95, "discount": 5, "shipping": 10}, Decimal("100")),
+        # The spec's subtotal is after discounts: the discount is not taken off again.
+        ({"subtotal": 90, "discount": 5, "shipping": 8, "tax": 2}, Decimal("100")),
         ({"products": [{"sku": "a", "price": 50, "quantity": 2}]}, None),
     ],
 )
 def test_order_total_precedence(properties, total):
-    """total, else revenue + shipping + tax, else subtotal - discount + shipping + tax."""
+    """total, else revenue + shipping + tax, else subtotal + shipping + tax (revenue and
+    subtotal are both "after discounts but before taxes and shipping" in the spec)."""
     assert (
         ecommerce.parse("Order Completed", {"order_id": "1", **properties}, currency="CNY").total
         == total

@@ -228,6 +228,11 @@ FUTURE = "2999-01-01T00:00:00Z"
         ("track", {"anonymousId": "a"}, "event"),
         ("identify", {"traits": {"name": "x"}}, "userId"),
         ("identify", {"userId": "u", "traits": {"email": "nope"}}, "traits.email"),
+        (
+            "identify",
+            {"userId": "u", "context": {"traits": {"email": "no"}}},
+            "context.traits.email",
+        ),
         ("alias", {"userId": "u"}, "previousId"),
         ("group", {"anonymousId": "a"}, "groupId"),
         ("page", {"anonymousId": "a", "name": ["x"]}, "name"),
@@ -593,3 +598,50 @@ def test_first_time_visitors_of_a_batch_each_get_their_own_profile(tracker):
     assert profiles["v-4"][0] == profiles["member-4"][0]
     assert Customer.objects.count() == 4
     assert Event.objects.filter(customer_id=profiles["v-1"][0]).count() == 2
+
+
+def test_two_user_ids_identified_with_one_email_stay_two_profiles(tracker):
+    """identify(u-2, email) and identify(u-3, same email): both verify the address, yet
+    two accounts of the shop are never merged on it (only an alias joins user ids)."""
+    for user_id in ("u-2", "u-3"):
+        response = tracker.post(
+            "identify", {"userId": user_id, "traits": {"email": "Family@Example.com"}}
+        )
+        assert response.status_code == 200
+    profiles = [
+        (c.merged_into_id, c.email, sorted(c.identities.values_list("kind", "value", "verified")))
+        for c in Customer.objects.order_by("pk")
+    ]
+    assert profiles == [
+        (None, "family@example.com",
+         [("email", "family@example.com", True), ("user_id", "u-2", False)]),
+        (None, "family@example.com",
+         [("email", "family@example.com", False), ("user_id", "u-3", False)]),
+    ]  # fmt: skip
+
+
+def test_identify_as_rudderstack_sends_it_reads_the_traits_from_the_context(tracker):
+    """RudderStack's SDKs put identify traits in context.traits (its spec's sample)."""
+    response = tracker.post(
+        "identify",
+        {
+            "type": "identify",
+            "userId": "27340af5c8819",
+            "context": {
+                "traits": {
+                    "name": "Richard Hendricks",
+                    "email": "rhedricks@example.com",
+                    "logins": 2,
+                }
+            },
+        },
+    )
+    assert response.status_code == 200
+    c = customer_of("27340af5c8819")
+    assert (c.name, c.email, c.attributes) == (
+        "Richard Hendricks", "rhedricks@example.com", {"logins": 2},
+    )  # fmt: skip
+    identities = Identity.objects.filter(customer=c).values_list("kind", "value", "verified")
+    assert sorted(identities) == [
+        ("email", "rhedricks@example.com", True), ("user_id", "27340af5c8819", False),
+    ]  # fmt: skip
