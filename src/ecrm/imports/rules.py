@@ -9,6 +9,7 @@ naming the field that is wrong.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -390,6 +391,10 @@ def bind(mapping: Mapping, header: list[str]) -> Layout:
 # --- values ----------------------------------------------------------------------
 
 _CURRENCY_MARKS = "¥￥£$€元 "
+# Commas in a number: thousands separators in groups of three (``1,299.00``), or the
+# decimal comma of European spreadsheets (``12,50``, ``1.299,00``, dots grouping thousands).
+_THOUSANDS_COMMAS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+_DECIMAL_COMMA = re.compile(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+")
 # Formats ``fromisoformat`` reads exactly (at this length), many times faster than strptime.
 ISO_FORMATS = {"%Y-%m-%d %H:%M:%S": 19, "%Y-%m-%dT%H:%M:%S": 19, "%Y-%m-%d %H:%M": 16}
 
@@ -489,7 +494,7 @@ class RowParser:
             return cached
         text = raw.strip(_CURRENCY_MARKS)
         if "," in text:
-            text = text.replace(",", "")
+            text = _without_commas(text)
         try:
             value = Decimal(text)
         except InvalidOperation:
@@ -948,6 +953,17 @@ class RowParser:
             self._buyers.clear()
         self._buyers[key] = record
         return record
+
+
+def _without_commas(text: str) -> str:
+    """A number's text with its commas read as thousands separators or as a decimal comma
+    (``_THOUSANDS_COMMAS``, ``_DECIMAL_COMMA``); other commas (``1,2,3``) stay, so that
+    ``Decimal`` refuses the text rather than a price being read a hundred times too large."""
+    if _THOUSANDS_COMMAS.fullmatch(text):
+        return text.replace(",", "")
+    if _DECIMAL_COMMA.fullmatch(text):
+        return text.replace(".", "").replace(",", ".")
+    return text
 
 
 def _integral(raw: str) -> str:

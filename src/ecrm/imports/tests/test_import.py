@@ -218,6 +218,49 @@ def test_a_currency_is_read_as_its_iso_code_or_the_row_is_rejected(tmp_path):
     ]
 
 
+def test_prices_with_a_decimal_comma_or_thousands_separators_are_read_at_their_value(tmp_path):
+    """European Excel writes ``12,50`` and ``1.299,00`` (in a ``;`` file); English and
+    Chinese Excel ``1,299.00`` and ``¥1,299``. Each is read at its value: ``12,50`` went in
+    as 1250 and ``1.299,00`` was rejected for its decimal places. Commas that are neither
+    (``1,2,3``) reject the row instead of being dropped."""
+    source = tmp_path / "products.csv"
+    source.write_text(
+        'sku;price;cost\r\nE-1;12,50;0,5\r\nE-2;1.299,00;\r\nE-3;"1,299.00";\r\n'
+        "E-4;¥1,299;\r\nE-5;1,2,3;\r\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("products", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (4, 1)
+    assert [r[:2] for r in read_rejects(tmp_path / "r.csv")[1:]] == [
+        ["6", "price: '1,2,3' is not a number"]
+    ]
+    assert sorted(Product.objects.values_list("sku", "price", "cost")) == [
+        ("E-1", Decimal("12.50"), Decimal("0.5")),
+        ("E-2", Decimal("1299.00"), Decimal("0")),
+        ("E-3", Decimal("1299.00"), Decimal("0")),
+        ("E-4", Decimal("1299"), Decimal("0")),
+    ]
+
+
+def test_order_lines_with_a_decimal_comma_are_read_at_their_value(tmp_path):
+    """The same rule for an order's unit prices and quantities: 2 × 12,50 is 25.00."""
+    source = tmp_path / "orders.csv"
+    source.write_text(
+        "order_id;placed_at;sku;quantity;unit_price\n"
+        "EU-1;2024-06-18 20:15:00;A;2;12,50\nEU-1;2024-06-18 20:15:00;B;0,5;1.000,00\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("orders", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (2, 0)
+    assert list(
+        OrderLine.objects.order_by("line_no").values_list("sku", "quantity", "unit_price", "amount")
+    ) == [
+        ("A", Decimal("2"), Decimal("12.5"), Decimal("25")),
+        ("B", Decimal("0.5"), Decimal("1000"), Decimal("500")),
+    ]
+    assert Order.objects.get().total == Decimal("525")
+
+
 ORDER_REJECTS = [
     ["7", "quantity: 'abc' is not a number"],
     ["8", "order SO-4 is rejected whole: line 7 is bad"],
