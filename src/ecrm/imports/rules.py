@@ -527,7 +527,7 @@ class RowParser:
             elif fmt:
                 value = dt.datetime.strptime(raw, fmt)
             else:
-                value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace("/", "-"))
+                value = _iso_or_spreadsheet_datetime(raw)
         except ValueError:
             if fmt:
                 raise self._error(
@@ -556,6 +556,9 @@ class RowParser:
             return dt.date.fromisoformat(raw.replace("/", "-")[:10])
         except ValueError:
             pass
+        moment = _spreadsheet_datetime(raw)
+        if moment is not None:
+            return moment.date()
         try:
             return dt.date.fromisoformat(raw.replace("/", "-")[:10])
         except ValueError:
@@ -953,6 +956,37 @@ class RowParser:
             self._buyers.clear()
         self._buyers[key] = record
         return record
+
+
+# What spreadsheets show a date as, besides ISO 8601: Chinese Excel ``2024/6/18 20:15``,
+# ``2024年6月18日``, ``2024.6.18`` (year first; day-first dates need "date_format").
+_SPREADSHEET_DATE = re.compile(
+    r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
+
+
+def _spreadsheet_datetime(raw: str) -> dt.datetime | None:
+    """A year-first date (and time) whose month, day or hour may have one digit, or None
+    (ISO 8601 with zero-padded parts is left to ``fromisoformat``)."""
+    found = _SPREADSHEET_DATE.fullmatch(raw)
+    if found is None:
+        return None
+    try:
+        return dt.datetime(*(int(part) for part in found.groups() if part is not None))
+    except ValueError:  # 2024/2/30 or 25:00
+        return None
+
+
+def _iso_or_spreadsheet_datetime(raw: str) -> dt.datetime:
+    """ISO 8601, else what a spreadsheet shows (``_spreadsheet_datetime``); ValueError."""
+    try:
+        return dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace("/", "-"))
+    except ValueError:
+        value = _spreadsheet_datetime(raw)
+        if value is None:
+            raise
+        return value
 
 
 def _without_commas(text: str) -> str:

@@ -261,6 +261,43 @@ def test_order_lines_with_a_decimal_comma_are_read_at_their_value(tmp_path):
     assert Order.objects.get().total == Decimal("525")
 
 
+def test_dates_as_chinese_excel_shows_them_are_read(tmp_path):
+    """Excel on Chinese Windows saves dates as ``2024/6/18 20:15`` and ``1990/5/1`` (no
+    leading zeros), or ``1990年5月1日``; each row was rejected as "not a date". A date that
+    does not exist (``1990/2/30``) and a day-first one still reject their row."""
+    customers_file = tmp_path / "customers.csv"
+    customers_file.write_text(
+        "customer_id,birthday,registered_at\n"
+        "D1,1990/5/1,2020/1/2 10:00\nD2,1990年5月1日,2020年1月2日 9:05:30\n"
+        "D3,1990/2/30,\nD4,01/05/1990,\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("customers", customers_file, rejects=tmp_path / "c.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (2, 2)
+    assert [r[:2] for r in read_rejects(tmp_path / "c.csv")[1:]] == [
+        ["4", "birthday: '1990/2/30' is not a date (YYYY-MM-DD)"],
+        ["5", "birthday: '01/05/1990' is not a date (YYYY-MM-DD)"],
+    ]
+    assert sorted(
+        Customer.objects.values_list("identities__value", "birthday", "registered_at")
+    ) == [
+        ("D1", dt.date(1990, 5, 1), dt.datetime(2020, 1, 2, 2, 0, tzinfo=dt.UTC)),
+        ("D2", dt.date(1990, 5, 1), dt.datetime(2020, 1, 2, 1, 5, 30, tzinfo=dt.UTC)),
+    ]
+
+    orders_file = tmp_path / "orders.csv"
+    orders_file.write_text(
+        "order_id,placed_at,sku,unit_price\nX-1,2024/6/18 20:15,A,10\nX-2,2024/6/8,A,10\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("orders", orders_file, rejects=tmp_path / "o.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (2, 0)
+    assert sorted(Order.objects.values_list("external_id", "placed_at")) == [
+        ("X-1", dt.datetime(2024, 6, 18, 12, 15, tzinfo=dt.UTC)),
+        ("X-2", dt.datetime(2024, 6, 7, 16, 0, tzinfo=dt.UTC)),
+    ]
+
+
 ORDER_REJECTS = [
     ["7", "quantity: 'abc' is not a number"],
     ["8", "order SO-4 is rejected whole: line 7 is bad"],
