@@ -209,6 +209,10 @@ def _text_map(data, key: str) -> dict[str, str]:
     return value
 
 
+def _text_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
 def parse_mapping(data, *, kind: str, name: str = "") -> Mapping:
     """Validate a mapping a user wrote (already JSON-decoded) for importing ``kind``."""
     if not isinstance(data, dict):
@@ -282,8 +286,21 @@ def parse_mapping(data, *, kind: str, name: str = "") -> Mapping:
     ):
         raise MappingError("", N_('"attributes" must be a list of column names'))
     fees = data.get("fees", {})
-    if not isinstance(fees, dict) or set(fees) - {"skus", "sku_prefixes"}:
+    if (
+        not isinstance(fees, dict)
+        or set(fees) - {"skus", "sku_prefixes"}
+        or not all(_text_list(v) for v in fees.values())
+    ):  # a string would be read letter by letter: "POST" made P, O, S and T fees
         raise MappingError("", N_('"fees" must be an object with "skus" and "sku_prefixes" lists'))
+    delimiter = data.get("delimiter") or ""
+    if delimiter and not (
+        isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in '"\r\n'
+    ):
+        raise MappingError(
+            '"delimiter"',
+            N_("%(value)s is not one character such as , or ; or a tab (\\t)"),
+            value=repr(delimiter),
+        )
     returns = data.get("returns", {})
     if not isinstance(returns, dict) or set(returns) - {"order_id_prefix"}:
         raise MappingError("", N_('"returns" must be an object with "order_id_prefix"'))
@@ -306,7 +323,7 @@ def parse_mapping(data, *, kind: str, name: str = "") -> Mapping:
         namespace=namespace,
         customer_id_kind=id_kind,
         encoding=str(data.get("encoding") or ""),
-        delimiter=str(data.get("delimiter") or ""),
+        delimiter=delimiter,
         attributes=tuple(attributes) if attributes is not None else None,
         fee_skus=frozenset(str(s).upper() for s in fees.get("skus", [])),
         fee_prefixes=tuple(str(s).lower() for s in fees.get("sku_prefixes", [])),

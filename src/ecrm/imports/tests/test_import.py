@@ -578,6 +578,33 @@ def test_cli_errors_exit_with_code_2(tmp_path):
     assert list(ImportRun.objects.values_list("status", flat=True)) == ["failed"] * 4
 
 
+def test_a_mapping_with_a_bad_delimiter_or_fee_list_exits_with_code_2(tmp_path):
+    """``"delimiter": ";;"`` crashed the command with a TypeError's traceback (exit code
+    1); ``"fees": {"skus": "POST"}`` made the letters
+    P, O, S and T fee SKUs. Both are refused, naming the key, and nothing is imported."""
+    cases = [
+        (
+            {"delimiter": ";;"},
+            "\"delimiter\": ';;' is not one character such as , or ; or a tab (\\t)",
+        ),
+        (
+            {"fees": {"skus": "POST"}},
+            '"fees" must be an object with "skus" and "sku_prefixes" lists',
+        ),
+    ]
+    for data, message in cases:
+        mapping = tmp_path / "mapping.json"
+        mapping.write_text(json.dumps(data), "utf-8")
+        with pytest.raises(CommandError) as caught:
+            call_command(
+                "import", "orders", str(FIXTURES / "orders.csv"), "--mapping", str(mapping),
+                "--no-progress",
+            )  # fmt: skip
+        assert (str(caught.value), caught.value.returncode) == (message, 2)
+    assert (Order.objects.count(), Customer.objects.count()) == (0, 0)
+    assert list(ImportRun.objects.values_list("status", flat=True)) == ["failed"] * 2
+
+
 def test_customer_ids_that_are_tracking_user_ids_land_on_the_tracked_profiles(tmp_path):
     """With "customer_id_kind": "user_id" an order export joins the profiles the tracking
     API made from the same userId instead of creating a second profile per customer."""
