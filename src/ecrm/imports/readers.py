@@ -63,10 +63,13 @@ def _open_binary(path: Path):
 
 
 def detect_encoding(sample: bytes) -> str:
-    """``utf-8-sig`` when the file starts with a BOM, ``utf-8`` when the sample decodes as
-    UTF-8, else ``gb18030`` (a superset of GBK, what Excel writes on Chinese Windows)."""
+    """``utf-8-sig`` when the file starts with a BOM, ``utf-16`` with a UTF-16 one (Excel's
+    "Unicode Text", tab-separated), ``utf-8`` when the sample decodes as UTF-8, else
+    ``gb18030`` (a superset of GBK, what Excel writes on Chinese Windows)."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
     except UnicodeDecodeError:
@@ -184,14 +187,14 @@ class Table:
     def _read_errors(self):
         try:
             yield
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:  # also UTF-16 without its BOM
             raise self.undecodable(exc) from exc
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise ImportFileError(self.path.name, CANNOT_BE_READ, error=exc) from exc
         except csv.Error as exc:
             raise ImportFileError(self.path.name, N_("broken CSV (%(error)s)"), error=exc) from exc
 
-    def undecodable(self, exc: UnicodeDecodeError) -> ImportFileError:
+    def undecodable(self, exc: UnicodeError) -> ImportFileError:
         """The error for a file that is not text in its encoding, naming the physical line
         of the first bad byte (the text stream decodes ahead in chunks, so the reader's
         position does not tell; the file is read again to find it)."""
@@ -205,13 +208,13 @@ class Table:
                 ),
                 encoding=self.encoding,
                 line=f"{line:,}",
-                reason=exc.reason,
+                reason=str(getattr(exc, "reason", exc)),
             )
         return ImportFileError(
             self.path.name,
             N_('not valid %(encoding)s text (%(reason)s); set "encoding" in the mapping'),
             encoding=self.encoding,
-            reason=exc.reason,
+            reason=str(getattr(exc, "reason", exc)),
         )
 
     def _first_undecodable_line(self) -> int | None:
@@ -221,7 +224,7 @@ class Table:
                 for line, chunk in enumerate(raw, start=1):  # split at b"\n"
                     try:
                         decoder.decode(chunk)
-                    except UnicodeDecodeError:
+                    except UnicodeError:  # also UTF-16 text without its BOM
                         return line
         except (OSError, EOFError, gzip.BadGzipFile):
             pass
@@ -417,7 +420,7 @@ def _csv_header(table: Table) -> list[str]:
     try:
         with table._text() as text:
             header = next(csv.reader(text, delimiter=table.delimiter), [])
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:  # also UTF-16 without its BOM
         raise table.undecodable(exc) from exc
     header = [h.strip() for h in header]
     seen: set[str] = set()
@@ -442,6 +445,6 @@ def _jsonl_header(table: Table) -> list[str]:
                     obj = _json_object(raw)
                     if isinstance(obj, dict):
                         keys.update(dict.fromkeys(obj))
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:  # also UTF-16 without its BOM
         raise table.undecodable(exc) from exc
     return list(keys)

@@ -605,6 +605,44 @@ def test_a_mapping_with_a_bad_delimiter_or_fee_list_exits_with_code_2(tmp_path):
     assert list(ImportRun.objects.values_list("status", flat=True)) == ["failed"] * 2
 
 
+def test_excel_unicode_text_is_read_as_utf16_without_a_mapping(tmp_path):
+    """Excel's "Unicode Text" (.txt) is UTF-16 with a BOM, tab-separated: it was read as
+    GB18030 and refused at line 1. Its bad rows keep their physical lines."""
+    source = tmp_path / "订单.txt"
+    source.write_bytes(
+        "order_id\tplaced_at\tsku\tunit_price\tphone\r\n"
+        "U-1\t2024-06-18 20:15:00\tA\t12.5\t138 1234 5678\r\n"
+        "U-2\t2024-06-18 20:15:00\tA\tabc\t\r\n".encode("utf-16")
+    )
+    summary = imports.run_import("orders", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (1, 1)
+    assert read_rejects(tmp_path / "r.csv") == [
+        ["line", "reason", "order_id", "placed_at", "sku", "unit_price", "phone"],
+        ["3", "unit_price: 'abc' is not a number", "U-2", "2024-06-18 20:15:00", "A", "abc", ""],
+    ]
+    assert list(Order.objects.values_list("external_id", "total", "customer__phone")) == [
+        ("U-1", Decimal("12.5"), "+8613812345678")
+    ]
+
+
+def test_utf16_named_in_the_mapping_for_a_file_without_its_bom_exits_with_code_2(tmp_path):
+    """``"encoding": "utf-16"`` on a UTF-8 file crashed with "UTF-16 stream does not start
+    with BOM" (a traceback, exit code 1); now the file's line is named."""
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"encoding": "utf-16"}), "utf-8")
+    with pytest.raises(CommandError) as caught:
+        call_command(
+            "import", "orders", str(FIXTURES / "orders.csv"), "--mapping", str(mapping),
+            "--no-progress",
+        )  # fmt: skip
+    assert (str(caught.value), caught.value.returncode) == (
+        "orders.csv: not valid utf-16 text at line 1 (UTF-16 stream does not start with BOM); "
+        'set "encoding" in the mapping',
+        2,
+    )
+    assert list(ImportRun.objects.values_list("status", flat=True)) == ["failed"]
+
+
 def test_customer_ids_that_are_tracking_user_ids_land_on_the_tracked_profiles(tmp_path):
     """With "customer_id_kind": "user_id" an order export joins the profiles the tracking
     API made from the same userId instead of creating a second profile per customer."""
