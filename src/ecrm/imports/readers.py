@@ -255,6 +255,8 @@ class Table:
                 previous = reader.line_num
                 if not values or (len(values) == 1 and not values[0].strip()):
                     continue
+                if not values[0].strip() and not any(v.strip() for v in values):
+                    continue  # a blank row as Excel saves it: ",,,,"
                 if len(values) != width:
                     if len(values) > width and not any(v.strip() for v in values[width:]):
                         values = values[:width]

@@ -643,6 +643,33 @@ def test_utf16_named_in_the_mapping_for_a_file_without_its_bom_exits_with_code_2
     assert list(ImportRun.objects.values_list("status", flat=True)) == ["failed"]
 
 
+def test_blank_rows_excel_saves_as_delimiters_are_skipped_like_blank_lines(tmp_path):
+    """Excel saves a blank row in a formatted range as ``,,,,``; each was rejected
+    ("order_id: is empty", "a customer needs ..."), so a clean file came back with rejects.
+    They are skipped as blank lines are, and later lines keep their physical numbers."""
+    orders_file = tmp_path / "orders.csv"
+    orders_file.write_text(
+        "order_id,placed_at,sku,unit_price,email\r\n"
+        "B-1,2024-06-18 20:15:00,A,10,b@example.com\r\n,,,,\r\n , ,,,\r\n"
+        "B-2,2024-06-18 20:15:00,A,x,\r\n,,,,\r\n",
+        encoding="utf-8-sig",
+    )
+    summary = imports.run_import("orders", orders_file, rejects=tmp_path / "o.csv")
+    assert (summary.rows_read, summary.rows_accepted, summary.rows_rejected) == (2, 1, 1)
+    assert [r[:2] for r in read_rejects(tmp_path / "o.csv")[1:]] == [
+        ["5", "unit_price: 'x' is not a number"]
+    ]
+    customers_file = tmp_path / "customers.csv"
+    customers_file.write_text("customer_id,name,email\nK1,Kim,\n,,\n", encoding="utf-8")
+    summary = imports.run_import("customers", customers_file, rejects=tmp_path / "c.csv")
+    assert (summary.rows_read, summary.rows_accepted, summary.rows_rejected) == (1, 1, 0)
+    assert not (tmp_path / "c.csv").exists()
+    assert sorted(Customer.objects.values_list("name", "email")) == [
+        ("", "b@example.com"),
+        ("Kim", ""),
+    ]
+
+
 def test_customer_ids_that_are_tracking_user_ids_land_on_the_tracked_profiles(tmp_path):
     """With "customer_id_kind": "user_id" an order export joins the profiles the tracking
     API made from the same userId instead of creating a second profile per customer."""
