@@ -91,6 +91,9 @@ class Table:
     compressed: bool
     delimiter: str = ","
     header: list[str] = field(default_factory=list)
+    # Cells written as Excel's keep-as-text formula ``="00123"`` are read as ``00123``; on
+    # when the first megabyte holds one (an export writes them in every row or none).
+    excel_text: bool = False
     # Learnt by a whole pass of ``_split_counts``, which refuses to split at a NUL byte.
     _no_nul: bool = field(default=False, init=False, repr=False, compare=False)
 
@@ -110,6 +113,8 @@ class Table:
         with self._text() as text:
             reader = csv.reader(text, delimiter=self.delimiter)
             next(reader, None)
+            if self.excel_text:
+                reader = map(_excel_text_cells, reader)
             yield from reader
 
     def _jsonl_rows(self) -> Iterator[list]:
@@ -127,15 +132,18 @@ class Table:
             return None
         with self._read_errors():
             counts = self._split_counts(index)
-            if counts is not None:
-                return counts
-            with self._text() as text:
-                reader = csv.reader(text, delimiter=self.delimiter)
-                next(reader, None)
-                try:
-                    return Counter(map(itemgetter(index), reader))
-                except IndexError:
-                    return None
+            if counts is None:
+                with self._text() as text:
+                    reader = csv.reader(text, delimiter=self.delimiter)
+                    next(reader, None)
+                    try:
+                        counts = Counter(map(itemgetter(index), reader))
+                    except IndexError:
+                        return None
+        if self.excel_text:
+            for cell in [cell for cell in counts if _excel_text(cell) is not cell]:
+                counts[_excel_text(cell)] += counts.pop(cell)
+        return counts
 
     def _split_counts(self, index: int) -> Counter[str] | None:
         """``column_counts`` by splitting the bytes at line ends and delimiters, in about
@@ -268,7 +276,7 @@ class Table:
                 if nul and (problem := self._unstorable(values)) is not None:
                     yield line, values, problem
                     continue
-                yield line, values
+                yield line, _excel_text_cells(values) if self.excel_text else values
 
     def _jsonl_records(self) -> Iterator[tuple]:
         index = {name: i for i, name in enumerate(self.header)}
@@ -351,6 +359,19 @@ def _first_cells(delimiter: bytes) -> Callable[[bytes], list[bytes]]:
     return re.compile(rb"\n([^" + end + rb"\r\n]*)").findall
 
 
+def _excel_text(cell: str) -> str:
+    """``="00123"`` (Excel's formula that keeps digits as text) as ``00123``; other cells
+    as they are (the same object)."""
+    text = cell.strip()
+    if len(text) > 2 and text[:2] == '="' and text[-1] == '"' and '"' not in text[2:-1]:
+        return text[2:-1]
+    return cell
+
+
+def _excel_text_cells(values: list[str]) -> list[str]:
+    return [_excel_text(cell) if '="' in cell else cell for cell in values]
+
+
 def _too_many(count: int, width: int) -> Message:
     return Message(
         N_("has %(count)s values but the header has %(width)s columns"), count=count, width=width
@@ -413,6 +434,7 @@ def open_table(path, *, encoding: str | None = None, delimiter: str | None = Non
         first = head.splitlines()[0] if head else ""
         table.delimiter = delimiter or _sniff_delimiter(first)
         table.header = _csv_header(table)
+        table.excel_text = '="' in head
     if not table.header:
         raise ImportFileError(path.name, N_("no columns found"))
     return table

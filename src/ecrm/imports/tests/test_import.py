@@ -670,6 +670,39 @@ def test_blank_rows_excel_saves_as_delimiters_are_skipped_like_blank_lines(tmp_p
     ]
 
 
+@pytest.mark.parametrize("order_id_first", [True, False])
+def test_excel_keep_as_text_cells_are_read_as_their_text(tmp_path, order_id_first):
+    """Exports write long numbers as ``="3849201938475"`` so that Excel keeps them as text;
+    order numbers, SKUs and customer ids went in with the ``="..."`` around them (only
+    phones were unwrapped), so the same order from another export never matched. The rows
+    of one order are still grouped when they are apart, and a re-import changes nothing."""
+    columns = ["order_id", "placed_at", "sku", "unit_price", "customer_id"]
+    rows = [
+        ['="3849201938475"', "2024-06-18 20:15:00", '="0012"', "10", '="000123"'],
+        ['="3849201938476"', "2024-06-18 20:16:00", "0013", "5", "000124"],
+        ['="3849201938475"', "2024-06-18 20:15:00", '="0014"', "1", '="000123"'],
+    ]
+    if not order_id_first:  # the order id not in the first column is counted another way
+        columns.append(columns.pop(0))
+        rows = [[*row[1:], row[0]] for row in rows]
+    source = tmp_path / "orders.csv"
+    source.write_text("\n".join(",".join(r) for r in [columns, *rows]) + "\n", "utf-8")
+    summary = imports.run_import("orders", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (3, 0)
+    assert summary.created["orders"] == 2
+    buyer_id = "order__customer__identities__value"
+    assert sorted(OrderLine.objects.values_list("order__external_id", "sku", buyer_id)) == [
+        ("3849201938475", "0012", "000123"),
+        ("3849201938475", "0014", "000123"),
+        ("3849201938476", "0013", "000124"),
+    ]  # fmt: skip
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["0012", "0013", "0014"]
+    before = state()
+    again = imports.run_import("orders", source, rejects=tmp_path / "r.csv")
+    assert (again.created["orders"], again.changed["orders"]) == (0, 0)
+    assert state() == before
+
+
 def test_customer_ids_that_are_tracking_user_ids_land_on_the_tracked_profiles(tmp_path):
     """With "customer_id_kind": "user_id" an order export joins the profiles the tracking
     API made from the same userId instead of creating a second profile per customer."""
