@@ -28,6 +28,8 @@ from ecrm.core.messages import Message, Problem
 from ecrm.core.text import NUL_CHARACTER, SUSPECT_JSON, NotFinite, load_json, unstorable
 
 GZIP_MAGIC = b"\x1f\x8b"
+# .xlsx (a ZIP archive) and .xls (an OLE2 compound file): what a shop's staff upload first.
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 # Encodings in which the bytes of a comma, semicolon, tab, quote, CR and LF are those
 # characters and nothing else (``Table._split_counts``); in the second, only bytes below
 # "@" (GBK's second bytes start there).
@@ -416,6 +418,14 @@ def open_table(path, *, encoding: str | None = None, delimiter: str | None = Non
             raise ImportFileError(path.name, CANNOT_BE_READ, error=exc) from exc
     if not sample.strip():
         raise ImportFileError(path.name, N_("the file is empty"))
+    if sample.startswith(WORKBOOK_MAGIC):
+        raise ImportFileError(
+            path.name,
+            N_(
+                "is an Excel workbook (or another ZIP file), not CSV or JSON Lines; "
+                "save it from Excel as CSV UTF-8"
+            ),
+        )
     if encoding:
         try:
             codecs.lookup(encoding)
