@@ -164,6 +164,13 @@ def unknown_kind(kind: str) -> MappingError:
 
 # Reasons given in more than one place.
 NOT_A_NUMBER = N_("%(value)s is not a number")
+SHORTENED = N_(
+    "%(value)s is a number Excel shortened, not the id; format the column as text in Excel "
+    "and save the file again"
+)
+# Ids checked for that, and how Excel writes a long number in its General format.
+IDENTIFIERS = frozenset({"order_id", "customer_id", "sku"})
+_EXCEL_SHORTENED = re.compile(r"[1-9](?:\.\d+)?E\+\d\d")
 
 
 class RowError(Problem):
@@ -502,7 +509,16 @@ class RowParser:
         limit = TEXT_LIMITS.get(field_name)
         if limit and len(raw) > limit:
             raise self._error(field_name, TOO_LONG, limit=limit)
+        if field_name in IDENTIFIERS:
+            self._not_shortened(field_name, raw)
         return raw
+
+    def _not_shortened(self, field_name: str, raw: str) -> None:
+        """Refuse an id that Excel showed, and saved, in scientific notation: every order
+        number 3849201938475xxxxxx is then ``3.8492E+18``, and different orders (or
+        customers, products) would be taken for one."""
+        if "E+" in raw and _EXCEL_SHORTENED.fullmatch(raw):
+            raise self._error(field_name, SHORTENED, value=repr(raw))
 
     def decimal(self, field_name: str, raw: str, places: int = 4) -> Decimal:
         cache = self._decimals.setdefault(places, {})
@@ -936,6 +952,7 @@ class RowParser:
         """Fee or product, from the mapping's fee SKUs and prefixes (remembered per SKU)."""
         if len(sku) > 80:
             raise self._error("sku", TOO_LONG, limit=80)
+        self._not_shortened("sku", sku)
         m = self.mapping
         fee = sku and (
             sku.upper() in m.fee_skus or (m.fee_prefixes and sku.lower().startswith(m.fee_prefixes))

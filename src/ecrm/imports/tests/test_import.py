@@ -703,6 +703,44 @@ def test_excel_keep_as_text_cells_are_read_as_their_text(tmp_path, order_id_firs
     assert state() == before
 
 
+SHORTENED = (
+    "is a number Excel shortened, not the id; format the column as text in Excel "
+    "and save the file again"
+)
+
+
+def test_ids_excel_shortened_to_scientific_notation_reject_their_rows(tmp_path):
+    """Excel shows a 19-digit order number as 3.8492E+18 and saves it so: every order of
+    the export then had that number, and different orders of different buyers went in as
+    one order (3 rows, 1 order, 1 buyer). Such order ids, customer ids and SKUs reject
+    their rows, naming the value."""
+    source = tmp_path / "orders.csv"
+    source.write_text(
+        "order_id,placed_at,sku,unit_price,customer_id\n"
+        "3.8492E+18,2024-06-18 20:15:00,A,10,C1\n3.8492E+18,2024-06-19 10:00:00,B,20,C2\n"
+        "S-1,2024-06-20 10:00:00,1.2E+05,30,C3\nS-2,2024-06-20 10:00:00,C,30,1.2346E+11\n"
+        "S-3,2024-06-20 10:00:00,C,30,C4\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("orders", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (1, 4)
+    assert [r[:2] for r in read_rejects(tmp_path / "r.csv")[1:]] == [
+        ["2", f"order_id: '3.8492E+18' {SHORTENED}"],
+        ["3", "order 3.8492E+18 is rejected whole: line 2 is bad"],
+        ["4", f"sku: '1.2E+05' {SHORTENED}"],
+        ["5", f"customer_id: '1.2346E+11' {SHORTENED}"],
+    ]
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["S-3"]
+
+    products = tmp_path / "products.csv"
+    products.write_text("sku,name\n1.2E+05,杯子\n1E5,盘子\n", encoding="utf-8")
+    summary = imports.run_import("products", products, rejects=tmp_path / "p.csv")
+    assert [r[:2] for r in read_rejects(tmp_path / "p.csv")[1:]] == [
+        ["2", f"sku: '1.2E+05' {SHORTENED}"]
+    ]
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["1E5", "C"]
+
+
 def test_customer_ids_that_are_tracking_user_ids_land_on_the_tracked_profiles(tmp_path):
     """With "customer_id_kind": "user_id" an order export joins the profiles the tracking
     API made from the same userId instead of creating a second profile per customer."""
