@@ -526,6 +526,10 @@ class RowParser:
         if cached is not None:
             return cached
         text = raw.strip(_CURRENCY_MARKS)
+        if text[:1] == "(" and text[-1:] == ")":  # Excel's accounting format: (5.00) is -5
+            text = "-" + text[1:-1].strip(_CURRENCY_MARKS)
+        elif text == "-":  # and its zero, " ¥-   "
+            text = "0"
         if "," in text:
             text = _without_commas(text)
         try:

@@ -242,6 +242,32 @@ def test_prices_with_a_decimal_comma_or_thousands_separators_are_read_at_their_v
     ]
 
 
+def test_numbers_in_excels_accounting_format_are_read_at_their_value(tmp_path):
+    """Excel's accounting format saves zero as `` ¥-   `` or `` -   `` and a negative amount
+    as ``(5.00)``; both rejected the row as "not a number". Zero is 0, (5.00) is -5, and
+    the rules that refuse a negative cost still apply."""
+    source = tmp_path / "orders.csv"
+    source.write_text(
+        "order_id,placed_at,sku,unit_price,discount,shipping\n"
+        'AC-1,2024-06-18 20:15:00,A,"¥1,299.00", ¥-   , -   \n'
+        "AC-2,2024-06-18 20:15:00,A,(¥10.00),0,(2)\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("orders", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (2, 0)
+    assert sorted(Order.objects.values_list("external_id", "discount", "shipping", "total")) == [
+        ("AC-1", Decimal("0"), Decimal("0"), Decimal("1299")),
+        ("AC-2", Decimal("0"), Decimal("-2"), Decimal("-12")),
+    ]
+    products = tmp_path / "products.csv"
+    products.write_text("sku,price,cost\nP-1, ¥-   ,\nP-2,10,(0.50)\n", encoding="utf-8")
+    summary = imports.run_import("products", products, rejects=tmp_path / "p.csv")
+    assert [r[:2] for r in read_rejects(tmp_path / "p.csv")[1:]] == [
+        ["3", "cost: must not be negative"]
+    ]
+    assert Product.objects.get(sku="P-1").price == Decimal("0")
+
+
 def test_order_lines_with_a_decimal_comma_are_read_at_their_value(tmp_path):
     """The same rule for an order's unit prices and quantities: 2 × 12,50 is 25.00."""
     source = tmp_path / "orders.csv"
