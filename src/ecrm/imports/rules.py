@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -358,7 +359,10 @@ def bind(mapping: Mapping, header: list[str]) -> Layout:
     positions = {name: i for i, name in enumerate(header) if name}
     columns = dict(mapping.columns)
     if not columns:
-        folded = {name.strip().lower(): name for name in header if name}
+        # Any case, and full-width letters as typed with a Chinese input method (Ｅｍａｉｌ).
+        folded = {
+            unicodedata.normalize("NFKC", name).strip().lower(): name for name in header if name
+        }
         columns = {f: folded[f] for f in FIELDS[mapping.kind] if f in folded}
     shown = ", ".join(repr(h) for h in header if h)
     for field_name, column in columns.items():

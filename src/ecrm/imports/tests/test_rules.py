@@ -45,6 +45,15 @@ def test_without_columns_fields_map_to_themselves_and_the_rest_are_attributes():
     assert layout.attributes == (("vip", 2),)
 
 
+def test_without_columns_full_width_names_map_to_their_fields():
+    """Headers typed with a Chinese input method in full-width letters (``Ｅｍａｉｌ``,
+    ``ＰＨＯＮＥ``) map to their fields; they became custom attributes, and a file with
+    only those identifiers was refused for having no customer_id, email or phone column."""
+    layout = bind(parse_mapping({}, kind="customers"), ["Ｅｍａｉｌ", "ＰＨＯＮＥ", "Name"])
+    assert layout.index == {"name": 2, "email": 0, "phone": 1}
+    assert layout.attributes == ()
+
+
 def test_required_fields_must_be_mapped():
     """Orders need an order id, a date and a price column (or a default)."""
     with pytest.raises(MappingError, match="unit_price: no column is mapped to it"):
