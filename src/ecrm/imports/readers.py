@@ -438,6 +438,11 @@ def open_table(path, *, encoding: str | None = None, delimiter: str | None = Non
     name = path.name.lower().removesuffix(".gz")
     is_jsonl = name.endswith(JSONL_SUFFIXES) or head.lstrip().startswith("{")
     table = Table(path, encoding, "jsonl" if is_jsonl else "csv", compressed)
+    if is_jsonl and head.lstrip().startswith("["):
+        raise ImportFileError(
+            path.name,
+            N_("is one JSON array, not JSON Lines; write one JSON object per line"),
+        )
     if is_jsonl:
         table.header = _jsonl_header(table)
     else:

@@ -767,6 +767,20 @@ def test_ids_excel_shortened_to_scientific_notation_reject_their_rows(tmp_path):
     assert sorted(Product.objects.values_list("sku", flat=True)) == ["1E5", "C"]
 
 
+def test_a_json_array_file_is_refused_saying_what_it_is(tmp_path):
+    """A .json export that is one array of objects (``[{...}, {...}]``) was refused as
+    "no columns found"; the message now says what the file is and what is expected."""
+    source = tmp_path / "customers.json"
+    source.write_text('[\n  {"customer_id": "J1", "email": "j1@example.com"}\n]\n', "utf-8")
+    with pytest.raises(CommandError) as caught:
+        call_command("import", "customers", str(source), "--no-progress")
+    assert (str(caught.value), caught.value.returncode) == (
+        "customers.json: is one JSON array, not JSON Lines; write one JSON object per line",
+        2,
+    )
+    assert Customer.objects.count() == 0
+
+
 def test_customer_ids_that_are_tracking_user_ids_land_on_the_tracked_profiles(tmp_path):
     """With "customer_id_kind": "user_id" an order export joins the profiles the tracking
     API made from the same userId instead of creating a second profile per customer."""
