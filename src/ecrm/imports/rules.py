@@ -594,14 +594,10 @@ class RowParser:
         try:
             if fmt:
                 return dt.datetime.strptime(raw, fmt).date()
-            return dt.date.fromisoformat(raw.replace("/", "-")[:10])
         except ValueError:
             pass
-        moment = _spreadsheet_datetime(raw)
-        if moment is not None:
-            return moment.date()
-        try:
-            return dt.date.fromisoformat(raw.replace("/", "-")[:10])
+        try:  # a date, or a date and time (Excel's "1990-05-01 00:00:00"), nothing more
+            return _iso_or_spreadsheet_datetime(raw).date()
         except ValueError:
             raise self._error(field_name, NOT_A_DATE, value=repr(raw)) from None
 

@@ -324,6 +324,26 @@ def test_dates_as_chinese_excel_shows_them_are_read(tmp_path):
     ]
 
 
+def test_a_date_with_more_after_it_rejects_the_row(tmp_path):
+    """Only the first ten characters of a date were read: ``1990-05-0112`` went in as
+    1 May 1990 and ``1990-05-01 junk`` too. A date with a time (what Excel writes for a
+    date cell) is still read."""
+    source = tmp_path / "customers.csv"
+    source.write_text(
+        "customer_id,birthday\nT1,1990-05-0112\nT2,1990-05-01 junk\nT3,1990-05-01 00:00:00\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("customers", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (1, 2)
+    assert [r[:2] for r in read_rejects(tmp_path / "r.csv")[1:]] == [
+        ["2", "birthday: '1990-05-0112' is not a date (YYYY-MM-DD)"],
+        ["3", "birthday: '1990-05-01 junk' is not a date (YYYY-MM-DD)"],
+    ]
+    assert list(Customer.objects.values_list("identities__value", "birthday")) == [
+        ("T3", dt.date(1990, 5, 1))
+    ]
+
+
 ORDER_REJECTS = [
     ["7", "quantity: 'abc' is not a number"],
     ["8", "order SO-4 is rejected whole: line 7 is bad"],
