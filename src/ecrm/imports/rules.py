@@ -217,6 +217,17 @@ def _text_map(data, key: str) -> dict[str, str]:
     return value
 
 
+def _format_problem(date_format: str) -> str:
+    """Python's words for what is wrong with a ``strptime`` format (an unknown directive,
+    a stray %), or ""."""
+    try:
+        dt.datetime.strptime("", date_format)
+    except ValueError as exc:
+        text = str(exc)
+        return "" if text.startswith("time data") else text
+    return ""
+
+
 def _text_list(value) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
@@ -287,6 +298,14 @@ def parse_mapping(data, *, kind: str, name: str = "") -> Mapping:
             '"date_format"',
             N_("%(format)s has no strftime directives like %%Y"),
             format=repr(date_format),
+        )
+    if date_format and (bad := _format_problem(date_format)):
+        # "%Q" was taken, and every row was rejected for a date that could never match
+        raise MappingError(
+            '"date_format"',
+            N_("%(format)s cannot be used: %(error)s"),
+            format=repr(date_format),
+            error=bad,
         )
     attributes = data.get("attributes")
     if attributes is not None and not (
