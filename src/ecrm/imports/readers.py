@@ -28,6 +28,8 @@ from ecrm.core.messages import Message, Problem
 from ecrm.core.text import NUL_CHARACTER, SUSPECT_JSON, NotFinite, load_json, unstorable
 
 GZIP_MAGIC = b"\x1f\x8b"
+# .xlsx (a ZIP archive) and .xls (an OLE2 compound file): what a shop's staff upload first.
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 # Encodings in which the bytes of a comma, semicolon, tab, quote, CR and LF are those
 # characters and nothing else (``Table._split_counts``); in the second, only bytes below
 # "@" (GBK's second bytes start there).
@@ -63,10 +65,13 @@ def _open_binary(path: Path):
 
 
 def detect_encoding(sample: bytes) -> str:
-    """``utf-8-sig`` when the file starts with a BOM, ``utf-8`` when the sample decodes as
-    UTF-8, else ``gb18030`` (a superset of GBK, what Excel writes on Chinese Windows)."""
+    """``utf-8-sig`` when the file starts with a BOM, ``utf-16`` with a UTF-16 one (Excel's
+    "Unicode Text", tab-separated), ``utf-8`` when the sample decodes as UTF-8, else
+    ``gb18030`` (a superset of GBK, what Excel writes on Chinese Windows)."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
     except UnicodeDecodeError:
@@ -88,6 +93,9 @@ class Table:
     compressed: bool
     delimiter: str = ","
     header: list[str] = field(default_factory=list)
+    # Cells written as Excel's keep-as-text formula ``="00123"`` are read as ``00123``; on
+    # when the first megabyte holds one (an export writes them in every row or none).
+    excel_text: bool = False
     # Learnt by a whole pass of ``_split_counts``, which refuses to split at a NUL byte.
     _no_nul: bool = field(default=False, init=False, repr=False, compare=False)
 
@@ -107,6 +115,8 @@ class Table:
         with self._text() as text:
             reader = csv.reader(text, delimiter=self.delimiter)
             next(reader, None)
+            if self.excel_text:
+                reader = map(_excel_text_cells, reader)
             yield from reader
 
     def _jsonl_rows(self) -> Iterator[list]:
@@ -124,15 +134,18 @@ class Table:
             return None
         with self._read_errors():
             counts = self._split_counts(index)
-            if counts is not None:
-                return counts
-            with self._text() as text:
-                reader = csv.reader(text, delimiter=self.delimiter)
-                next(reader, None)
-                try:
-                    return Counter(map(itemgetter(index), reader))
-                except IndexError:
-                    return None
+            if counts is None:
+                with self._text() as text:
+                    reader = csv.reader(text, delimiter=self.delimiter)
+                    next(reader, None)
+                    try:
+                        counts = Counter(map(itemgetter(index), reader))
+                    except IndexError:
+                        return None
+        if self.excel_text:
+            for cell in [cell for cell in counts if _excel_text(cell) is not cell]:
+                counts[_excel_text(cell)] += counts.pop(cell)
+        return counts
 
     def _split_counts(self, index: int) -> Counter[str] | None:
         """``column_counts`` by splitting the bytes at line ends and delimiters, in about
@@ -184,14 +197,14 @@ class Table:
     def _read_errors(self):
         try:
             yield
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:  # also UTF-16 without its BOM
             raise self.undecodable(exc) from exc
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise ImportFileError(self.path.name, CANNOT_BE_READ, error=exc) from exc
         except csv.Error as exc:
             raise ImportFileError(self.path.name, N_("broken CSV (%(error)s)"), error=exc) from exc
 
-    def undecodable(self, exc: UnicodeDecodeError) -> ImportFileError:
+    def undecodable(self, exc: UnicodeError) -> ImportFileError:
         """The error for a file that is not text in its encoding, naming the physical line
         of the first bad byte (the text stream decodes ahead in chunks, so the reader's
         position does not tell; the file is read again to find it)."""
@@ -205,13 +218,13 @@ class Table:
                 ),
                 encoding=self.encoding,
                 line=f"{line:,}",
-                reason=exc.reason,
+                reason=str(getattr(exc, "reason", exc)),
             )
         return ImportFileError(
             self.path.name,
             N_('not valid %(encoding)s text (%(reason)s); set "encoding" in the mapping'),
             encoding=self.encoding,
-            reason=exc.reason,
+            reason=str(getattr(exc, "reason", exc)),
         )
 
     def _first_undecodable_line(self) -> int | None:
@@ -221,7 +234,7 @@ class Table:
                 for line, chunk in enumerate(raw, start=1):  # split at b"\n"
                     try:
                         decoder.decode(chunk)
-                    except UnicodeDecodeError:
+                    except UnicodeError:  # also UTF-16 text without its BOM
                         return line
         except (OSError, EOFError, gzip.BadGzipFile):
             pass
@@ -252,6 +265,8 @@ class Table:
                 previous = reader.line_num
                 if not values or (len(values) == 1 and not values[0].strip()):
                     continue
+                if not values[0].strip() and not any(v.strip() for v in values):
+                    continue  # a blank row as Excel saves it: ",,,,"
                 if len(values) != width:
                     if len(values) > width and not any(v.strip() for v in values[width:]):
                         values = values[:width]
@@ -263,7 +278,7 @@ class Table:
                 if nul and (problem := self._unstorable(values)) is not None:
                     yield line, values, problem
                     continue
-                yield line, values
+                yield line, _excel_text_cells(values) if self.excel_text else values
 
     def _jsonl_records(self) -> Iterator[tuple]:
         index = {name: i for i, name in enumerate(self.header)}
@@ -346,6 +361,19 @@ def _first_cells(delimiter: bytes) -> Callable[[bytes], list[bytes]]:
     return re.compile(rb"\n([^" + end + rb"\r\n]*)").findall
 
 
+def _excel_text(cell: str) -> str:
+    """``="00123"`` (Excel's formula that keeps digits as text) as ``00123``; other cells
+    as they are (the same object)."""
+    text = cell.strip()
+    if len(text) > 2 and text[:2] == '="' and text[-1] == '"' and '"' not in text[2:-1]:
+        return text[2:-1]
+    return cell
+
+
+def _excel_text_cells(values: list[str]) -> list[str]:
+    return [_excel_text(cell) if '="' in cell else cell for cell in values]
+
+
 def _too_many(count: int, width: int) -> Message:
     return Message(
         N_("has %(count)s values but the header has %(width)s columns"), count=count, width=width
@@ -390,6 +418,14 @@ def open_table(path, *, encoding: str | None = None, delimiter: str | None = Non
             raise ImportFileError(path.name, CANNOT_BE_READ, error=exc) from exc
     if not sample.strip():
         raise ImportFileError(path.name, N_("the file is empty"))
+    if sample.startswith(WORKBOOK_MAGIC):
+        raise ImportFileError(
+            path.name,
+            N_(
+                "is an Excel workbook (or another ZIP file), not CSV or JSON Lines; "
+                "save it from Excel as CSV UTF-8"
+            ),
+        )
     if encoding:
         try:
             codecs.lookup(encoding)
@@ -402,12 +438,18 @@ def open_table(path, *, encoding: str | None = None, delimiter: str | None = Non
     name = path.name.lower().removesuffix(".gz")
     is_jsonl = name.endswith(JSONL_SUFFIXES) or head.lstrip().startswith("{")
     table = Table(path, encoding, "jsonl" if is_jsonl else "csv", compressed)
+    if is_jsonl and head.lstrip().startswith("["):
+        raise ImportFileError(
+            path.name,
+            N_("is one JSON array, not JSON Lines; write one JSON object per line"),
+        )
     if is_jsonl:
         table.header = _jsonl_header(table)
     else:
         first = head.splitlines()[0] if head else ""
         table.delimiter = delimiter or _sniff_delimiter(first)
         table.header = _csv_header(table)
+        table.excel_text = '="' in head
     if not table.header:
         raise ImportFileError(path.name, N_("no columns found"))
     return table
@@ -417,7 +459,7 @@ def _csv_header(table: Table) -> list[str]:
     try:
         with table._text() as text:
             header = next(csv.reader(text, delimiter=table.delimiter), [])
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:  # also UTF-16 without its BOM
         raise table.undecodable(exc) from exc
     header = [h.strip() for h in header]
     seen: set[str] = set()
@@ -442,6 +484,6 @@ def _jsonl_header(table: Table) -> list[str]:
                     obj = _json_object(raw)
                     if isinstance(obj, dict):
                         keys.update(dict.fromkeys(obj))
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:  # also UTF-16 without its BOM
         raise table.undecodable(exc) from exc
     return list(keys)

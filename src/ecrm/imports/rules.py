@@ -9,6 +9,8 @@ naming the field that is wrong.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -163,6 +165,13 @@ def unknown_kind(kind: str) -> MappingError:
 
 # Reasons given in more than one place.
 NOT_A_NUMBER = N_("%(value)s is not a number")
+SHORTENED = N_(
+    "%(value)s is a number Excel shortened, not the id; format the column as text in Excel "
+    "and save the file again"
+)
+# Ids checked for that, and how Excel writes a long number in its General format.
+IDENTIFIERS = frozenset({"order_id", "customer_id", "sku"})
+_EXCEL_SHORTENED = re.compile(r"[1-9](?:\.\d+)?E\+\d\d")
 
 
 class RowError(Problem):
@@ -206,6 +215,21 @@ def _text_map(data, key: str) -> dict[str, str]:
             "", N_("%(key)s must be an object of field names to values"), key=f'"{key}"'
         )
     return value
+
+
+def _format_problem(date_format: str) -> str:
+    """Python's words for what is wrong with a ``strptime`` format (an unknown directive,
+    a stray %), or ""."""
+    try:
+        dt.datetime.strptime("", date_format)
+    except ValueError as exc:
+        text = str(exc)
+        return "" if text.startswith("time data") else text
+    return ""
+
+
+def _text_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def parse_mapping(data, *, kind: str, name: str = "") -> Mapping:
@@ -275,14 +299,35 @@ def parse_mapping(data, *, kind: str, name: str = "") -> Mapping:
             N_("%(format)s has no strftime directives like %%Y"),
             format=repr(date_format),
         )
+    if date_format and (bad := _format_problem(date_format)):
+        # "%Q" was taken, and every row was rejected for a date that could never match
+        raise MappingError(
+            '"date_format"',
+            N_("%(format)s cannot be used: %(error)s"),
+            format=repr(date_format),
+            error=bad,
+        )
     attributes = data.get("attributes")
     if attributes is not None and not (
         isinstance(attributes, list) and all(isinstance(a, str) for a in attributes)
     ):
         raise MappingError("", N_('"attributes" must be a list of column names'))
     fees = data.get("fees", {})
-    if not isinstance(fees, dict) or set(fees) - {"skus", "sku_prefixes"}:
+    if (
+        not isinstance(fees, dict)
+        or set(fees) - {"skus", "sku_prefixes"}
+        or not all(_text_list(v) for v in fees.values())
+    ):  # a string would be read letter by letter: "POST" made P, O, S and T fees
         raise MappingError("", N_('"fees" must be an object with "skus" and "sku_prefixes" lists'))
+    delimiter = data.get("delimiter") or ""
+    if delimiter and not (
+        isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in '"\r\n'
+    ):
+        raise MappingError(
+            '"delimiter"',
+            N_("%(value)s is not one character such as , or ; or a tab (\\t)"),
+            value=repr(delimiter),
+        )
     returns = data.get("returns", {})
     if not isinstance(returns, dict) or set(returns) - {"order_id_prefix"}:
         raise MappingError("", N_('"returns" must be an object with "order_id_prefix"'))
@@ -305,7 +350,7 @@ def parse_mapping(data, *, kind: str, name: str = "") -> Mapping:
         namespace=namespace,
         customer_id_kind=id_kind,
         encoding=str(data.get("encoding") or ""),
-        delimiter=str(data.get("delimiter") or ""),
+        delimiter=delimiter,
         attributes=tuple(attributes) if attributes is not None else None,
         fee_skus=frozenset(str(s).upper() for s in fees.get("skus", [])),
         fee_prefixes=tuple(str(s).lower() for s in fees.get("sku_prefixes", [])),
@@ -333,7 +378,10 @@ def bind(mapping: Mapping, header: list[str]) -> Layout:
     positions = {name: i for i, name in enumerate(header) if name}
     columns = dict(mapping.columns)
     if not columns:
-        folded = {name.strip().lower(): name for name in header if name}
+        # Any case, and full-width letters as typed with a Chinese input method (Ｅｍａｉｌ).
+        folded = {
+            unicodedata.normalize("NFKC", name).strip().lower(): name for name in header if name
+        }
         columns = {f: folded[f] for f in FIELDS[mapping.kind] if f in folded}
     shown = ", ".join(repr(h) for h in header if h)
     for field_name, column in columns.items():
@@ -390,6 +438,10 @@ def bind(mapping: Mapping, header: list[str]) -> Layout:
 # --- values ----------------------------------------------------------------------
 
 _CURRENCY_MARKS = "¥￥£$€元 "
+# Commas in a number: thousands separators in groups of three (``1,299.00``), or the
+# decimal comma of European spreadsheets (``12,50``, ``1.299,00``, dots grouping thousands).
+_THOUSANDS_COMMAS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+_DECIMAL_COMMA = re.compile(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+")
 # Formats ``fromisoformat`` reads exactly (at this length), many times faster than strptime.
 ISO_FORMATS = {"%Y-%m-%d %H:%M:%S": 19, "%Y-%m-%dT%H:%M:%S": 19, "%Y-%m-%d %H:%M": 16}
 
@@ -480,7 +532,16 @@ class RowParser:
         limit = TEXT_LIMITS.get(field_name)
         if limit and len(raw) > limit:
             raise self._error(field_name, TOO_LONG, limit=limit)
+        if field_name in IDENTIFIERS:
+            self._not_shortened(field_name, raw)
         return raw
+
+    def _not_shortened(self, field_name: str, raw: str) -> None:
+        """Refuse an id that Excel showed, and saved, in scientific notation: every order
+        number 3849201938475xxxxxx is then ``3.8492E+18``, and different orders (or
+        customers, products) would be taken for one."""
+        if "E+" in raw and _EXCEL_SHORTENED.fullmatch(raw):
+            raise self._error(field_name, SHORTENED, value=repr(raw))
 
     def decimal(self, field_name: str, raw: str, places: int = 4) -> Decimal:
         cache = self._decimals.setdefault(places, {})
@@ -488,8 +549,12 @@ class RowParser:
         if cached is not None:
             return cached
         text = raw.strip(_CURRENCY_MARKS)
+        if text[:1] == "(" and text[-1:] == ")":  # Excel's accounting format: (5.00) is -5
+            text = "-" + text[1:-1].strip(_CURRENCY_MARKS)
+        elif text == "-":  # and its zero, " ¥-   "
+            text = "0"
         if "," in text:
-            text = text.replace(",", "")
+            text = _without_commas(text)
         try:
             value = Decimal(text)
         except InvalidOperation:
@@ -522,7 +587,7 @@ class RowParser:
             elif fmt:
                 value = dt.datetime.strptime(raw, fmt)
             else:
-                value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace("/", "-"))
+                value = _iso_or_spreadsheet_datetime(raw)
         except ValueError:
             if fmt:
                 raise self._error(
@@ -548,11 +613,10 @@ class RowParser:
         try:
             if fmt:
                 return dt.datetime.strptime(raw, fmt).date()
-            return dt.date.fromisoformat(raw.replace("/", "-")[:10])
         except ValueError:
             pass
-        try:
-            return dt.date.fromisoformat(raw.replace("/", "-")[:10])
+        try:  # a date, or a date and time (Excel's "1990-05-01 00:00:00"), nothing more
+            return _iso_or_spreadsheet_datetime(raw).date()
         except ValueError:
             raise self._error(field_name, NOT_A_DATE, value=repr(raw)) from None
 
@@ -911,6 +975,7 @@ class RowParser:
         """Fee or product, from the mapping's fee SKUs and prefixes (remembered per SKU)."""
         if len(sku) > 80:
             raise self._error("sku", TOO_LONG, limit=80)
+        self._not_shortened("sku", sku)
         m = self.mapping
         fee = sku and (
             sku.upper() in m.fee_skus or (m.fee_prefixes and sku.lower().startswith(m.fee_prefixes))
@@ -948,6 +1013,48 @@ class RowParser:
             self._buyers.clear()
         self._buyers[key] = record
         return record
+
+
+# What spreadsheets show a date as, besides ISO 8601: Chinese Excel ``2024/6/18 20:15``,
+# ``2024年6月18日``, ``2024.6.18`` (year first; day-first dates need "date_format").
+_SPREADSHEET_DATE = re.compile(
+    r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
+
+
+def _spreadsheet_datetime(raw: str) -> dt.datetime | None:
+    """A year-first date (and time) whose month, day or hour may have one digit, or None
+    (ISO 8601 with zero-padded parts is left to ``fromisoformat``)."""
+    found = _SPREADSHEET_DATE.fullmatch(raw)
+    if found is None:
+        return None
+    try:
+        return dt.datetime(*(int(part) for part in found.groups() if part is not None))
+    except ValueError:  # 2024/2/30 or 25:00
+        return None
+
+
+def _iso_or_spreadsheet_datetime(raw: str) -> dt.datetime:
+    """ISO 8601, else what a spreadsheet shows (``_spreadsheet_datetime``); ValueError."""
+    try:
+        return dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace("/", "-"))
+    except ValueError:
+        value = _spreadsheet_datetime(raw)
+        if value is None:
+            raise
+        return value
+
+
+def _without_commas(text: str) -> str:
+    """A number's text with its commas read as thousands separators or as a decimal comma
+    (``_THOUSANDS_COMMAS``, ``_DECIMAL_COMMA``); other commas (``1,2,3``) stay, so that
+    ``Decimal`` refuses the text rather than a price being read a hundred times too large."""
+    if _THOUSANDS_COMMAS.fullmatch(text):
+        return text.replace(",", "")
+    if _DECIMAL_COMMA.fullmatch(text):
+        return text.replace(".", "").replace(",", ".")
+    return text
 
 
 def _integral(raw: str) -> str:

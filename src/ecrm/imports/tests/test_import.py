@@ -218,6 +218,132 @@ def test_a_currency_is_read_as_its_iso_code_or_the_row_is_rejected(tmp_path):
     ]
 
 
+def test_prices_with_a_decimal_comma_or_thousands_separators_are_read_at_their_value(tmp_path):
+    """European Excel writes ``12,50`` and ``1.299,00`` (in a ``;`` file); English and
+    Chinese Excel ``1,299.00`` and ``¥1,299``. Each is read at its value: ``12,50`` went in
+    as 1250 and ``1.299,00`` was rejected for its decimal places. Commas that are neither
+    (``1,2,3``) reject the row instead of being dropped."""
+    source = tmp_path / "products.csv"
+    source.write_text(
+        'sku;price;cost\r\nE-1;12,50;0,5\r\nE-2;1.299,00;\r\nE-3;"1,299.00";\r\n'
+        "E-4;¥1,299;\r\nE-5;1,2,3;\r\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("products", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (4, 1)
+    assert [r[:2] for r in read_rejects(tmp_path / "r.csv")[1:]] == [
+        ["6", "price: '1,2,3' is not a number"]
+    ]
+    assert sorted(Product.objects.values_list("sku", "price", "cost")) == [
+        ("E-1", Decimal("12.50"), Decimal("0.5")),
+        ("E-2", Decimal("1299.00"), Decimal("0")),
+        ("E-3", Decimal("1299.00"), Decimal("0")),
+        ("E-4", Decimal("1299"), Decimal("0")),
+    ]
+
+
+def test_numbers_in_excels_accounting_format_are_read_at_their_value(tmp_path):
+    """Excel's accounting format saves zero as `` ¥-   `` or `` -   `` and a negative amount
+    as ``(5.00)``; both rejected the row as "not a number". Zero is 0, (5.00) is -5, and
+    the rules that refuse a negative cost still apply."""
+    source = tmp_path / "orders.csv"
+    source.write_text(
+        "order_id,placed_at,sku,unit_price,discount,shipping\n"
+        'AC-1,2024-06-18 20:15:00,A,"¥1,299.00", ¥-   , -   \n'
+        "AC-2,2024-06-18 20:15:00,A,(¥10.00),0,(2)\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("orders", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (2, 0)
+    assert sorted(Order.objects.values_list("external_id", "discount", "shipping", "total")) == [
+        ("AC-1", Decimal("0"), Decimal("0"), Decimal("1299")),
+        ("AC-2", Decimal("0"), Decimal("-2"), Decimal("-12")),
+    ]
+    products = tmp_path / "products.csv"
+    products.write_text("sku,price,cost\nP-1, ¥-   ,\nP-2,10,(0.50)\n", encoding="utf-8")
+    summary = imports.run_import("products", products, rejects=tmp_path / "p.csv")
+    assert [r[:2] for r in read_rejects(tmp_path / "p.csv")[1:]] == [
+        ["3", "cost: must not be negative"]
+    ]
+    assert Product.objects.get(sku="P-1").price == Decimal("0")
+
+
+def test_order_lines_with_a_decimal_comma_are_read_at_their_value(tmp_path):
+    """The same rule for an order's unit prices and quantities: 2 × 12,50 is 25.00."""
+    source = tmp_path / "orders.csv"
+    source.write_text(
+        "order_id;placed_at;sku;quantity;unit_price\n"
+        "EU-1;2024-06-18 20:15:00;A;2;12,50\nEU-1;2024-06-18 20:15:00;B;0,5;1.000,00\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("orders", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (2, 0)
+    assert list(
+        OrderLine.objects.order_by("line_no").values_list("sku", "quantity", "unit_price", "amount")
+    ) == [
+        ("A", Decimal("2"), Decimal("12.5"), Decimal("25")),
+        ("B", Decimal("0.5"), Decimal("1000"), Decimal("500")),
+    ]
+    assert Order.objects.get().total == Decimal("525")
+
+
+def test_dates_as_chinese_excel_shows_them_are_read(tmp_path):
+    """Excel on Chinese Windows saves dates as ``2024/6/18 20:15`` and ``1990/5/1`` (no
+    leading zeros), or ``1990年5月1日``; each row was rejected as "not a date". A date that
+    does not exist (``1990/2/30``) and a day-first one still reject their row."""
+    customers_file = tmp_path / "customers.csv"
+    customers_file.write_text(
+        "customer_id,birthday,registered_at\n"
+        "D1,1990/5/1,2020/1/2 10:00\nD2,1990年5月1日,2020年1月2日 9:05:30\n"
+        "D3,1990/2/30,\nD4,01/05/1990,\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("customers", customers_file, rejects=tmp_path / "c.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (2, 2)
+    assert [r[:2] for r in read_rejects(tmp_path / "c.csv")[1:]] == [
+        ["4", "birthday: '1990/2/30' is not a date (YYYY-MM-DD)"],
+        ["5", "birthday: '01/05/1990' is not a date (YYYY-MM-DD)"],
+    ]
+    assert sorted(
+        Customer.objects.values_list("identities__value", "birthday", "registered_at")
+    ) == [
+        ("D1", dt.date(1990, 5, 1), dt.datetime(2020, 1, 2, 2, 0, tzinfo=dt.UTC)),
+        ("D2", dt.date(1990, 5, 1), dt.datetime(2020, 1, 2, 1, 5, 30, tzinfo=dt.UTC)),
+    ]
+
+    orders_file = tmp_path / "orders.csv"
+    orders_file.write_text(
+        "order_id,placed_at,sku,unit_price\nX-1,2024/6/18 20:15,A,10\nX-2,2024/6/8,A,10\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("orders", orders_file, rejects=tmp_path / "o.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (2, 0)
+    assert sorted(Order.objects.values_list("external_id", "placed_at")) == [
+        ("X-1", dt.datetime(2024, 6, 18, 12, 15, tzinfo=dt.UTC)),
+        ("X-2", dt.datetime(2024, 6, 7, 16, 0, tzinfo=dt.UTC)),
+    ]
+
+
+def test_a_date_with_more_after_it_rejects_the_row(tmp_path):
+    """Only the first ten characters of a date were read: ``1990-05-0112`` went in as
+    1 May 1990 and ``1990-05-01 junk`` too. A date with a time (what Excel writes for a
+    date cell) is still read."""
+    source = tmp_path / "customers.csv"
+    source.write_text(
+        "customer_id,birthday\nT1,1990-05-0112\nT2,1990-05-01 junk\nT3,1990-05-01 00:00:00\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("customers", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (1, 2)
+    assert [r[:2] for r in read_rejects(tmp_path / "r.csv")[1:]] == [
+        ["2", "birthday: '1990-05-0112' is not a date (YYYY-MM-DD)"],
+        ["3", "birthday: '1990-05-01 junk' is not a date (YYYY-MM-DD)"],
+    ]
+    assert list(Customer.objects.values_list("identities__value", "birthday")) == [
+        ("T3", dt.date(1990, 5, 1))
+    ]
+
+
 ORDER_REJECTS = [
     ["7", "quantity: 'abc' is not a number"],
     ["8", "order SO-4 is rejected whole: line 7 is bad"],
@@ -496,6 +622,183 @@ def test_cli_errors_exit_with_code_2(tmp_path):
         assert (str(caught.value), caught.value.returncode) == (message, 2)
     assert (Order.objects.count(), Customer.objects.count()) == (0, 0)
     assert list(ImportRun.objects.values_list("status", flat=True)) == ["failed"] * 4
+
+
+def test_a_mapping_with_a_bad_delimiter_or_fee_list_exits_with_code_2(tmp_path):
+    """``"delimiter": ";;"`` crashed the command with a TypeError's traceback (exit code
+    1); ``"fees": {"skus": "POST"}`` made the letters
+    P, O, S and T fee SKUs. Both are refused, naming the key, and nothing is imported."""
+    cases = [
+        (
+            {"delimiter": ";;"},
+            "\"delimiter\": ';;' is not one character such as , or ; or a tab (\\t)",
+        ),
+        (
+            {"fees": {"skus": "POST"}},
+            '"fees" must be an object with "skus" and "sku_prefixes" lists',
+        ),
+    ]
+    for data, message in cases:
+        mapping = tmp_path / "mapping.json"
+        mapping.write_text(json.dumps(data), "utf-8")
+        with pytest.raises(CommandError) as caught:
+            call_command(
+                "import", "orders", str(FIXTURES / "orders.csv"), "--mapping", str(mapping),
+                "--no-progress",
+            )  # fmt: skip
+        assert (str(caught.value), caught.value.returncode) == (message, 2)
+    assert (Order.objects.count(), Customer.objects.count()) == (0, 0)
+    assert list(ImportRun.objects.values_list("status", flat=True)) == ["failed"] * 2
+
+
+def test_excel_unicode_text_is_read_as_utf16_without_a_mapping(tmp_path):
+    """Excel's "Unicode Text" (.txt) is UTF-16 with a BOM, tab-separated: it was read as
+    GB18030 and refused at line 1. Its bad rows keep their physical lines."""
+    source = tmp_path / "订单.txt"
+    source.write_bytes(
+        "order_id\tplaced_at\tsku\tunit_price\tphone\r\n"
+        "U-1\t2024-06-18 20:15:00\tA\t12.5\t138 1234 5678\r\n"
+        "U-2\t2024-06-18 20:15:00\tA\tabc\t\r\n".encode("utf-16")
+    )
+    summary = imports.run_import("orders", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (1, 1)
+    assert read_rejects(tmp_path / "r.csv") == [
+        ["line", "reason", "order_id", "placed_at", "sku", "unit_price", "phone"],
+        ["3", "unit_price: 'abc' is not a number", "U-2", "2024-06-18 20:15:00", "A", "abc", ""],
+    ]
+    assert list(Order.objects.values_list("external_id", "total", "customer__phone")) == [
+        ("U-1", Decimal("12.5"), "+8613812345678")
+    ]
+
+
+def test_utf16_named_in_the_mapping_for_a_file_without_its_bom_exits_with_code_2(tmp_path):
+    """``"encoding": "utf-16"`` on a UTF-8 file crashed with "UTF-16 stream does not start
+    with BOM" (a traceback, exit code 1); now the file's line is named."""
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"encoding": "utf-16"}), "utf-8")
+    with pytest.raises(CommandError) as caught:
+        call_command(
+            "import", "orders", str(FIXTURES / "orders.csv"), "--mapping", str(mapping),
+            "--no-progress",
+        )  # fmt: skip
+    assert (str(caught.value), caught.value.returncode) == (
+        "orders.csv: not valid utf-16 text at line 1 (UTF-16 stream does not start with BOM); "
+        'set "encoding" in the mapping',
+        2,
+    )
+    assert list(ImportRun.objects.values_list("status", flat=True)) == ["failed"]
+
+
+def test_blank_rows_excel_saves_as_delimiters_are_skipped_like_blank_lines(tmp_path):
+    """Excel saves a blank row in a formatted range as ``,,,,``; each was rejected
+    ("order_id: is empty", "a customer needs ..."), so a clean file came back with rejects.
+    They are skipped as blank lines are, and later lines keep their physical numbers."""
+    orders_file = tmp_path / "orders.csv"
+    orders_file.write_text(
+        "order_id,placed_at,sku,unit_price,email\r\n"
+        "B-1,2024-06-18 20:15:00,A,10,b@example.com\r\n,,,,\r\n , ,,,\r\n"
+        "B-2,2024-06-18 20:15:00,A,x,\r\n,,,,\r\n",
+        encoding="utf-8-sig",
+    )
+    summary = imports.run_import("orders", orders_file, rejects=tmp_path / "o.csv")
+    assert (summary.rows_read, summary.rows_accepted, summary.rows_rejected) == (2, 1, 1)
+    assert [r[:2] for r in read_rejects(tmp_path / "o.csv")[1:]] == [
+        ["5", "unit_price: 'x' is not a number"]
+    ]
+    customers_file = tmp_path / "customers.csv"
+    customers_file.write_text("customer_id,name,email\nK1,Kim,\n,,\n", encoding="utf-8")
+    summary = imports.run_import("customers", customers_file, rejects=tmp_path / "c.csv")
+    assert (summary.rows_read, summary.rows_accepted, summary.rows_rejected) == (1, 1, 0)
+    assert not (tmp_path / "c.csv").exists()
+    assert sorted(Customer.objects.values_list("name", "email")) == [
+        ("", "b@example.com"),
+        ("Kim", ""),
+    ]
+
+
+@pytest.mark.parametrize("order_id_first", [True, False])
+def test_excel_keep_as_text_cells_are_read_as_their_text(tmp_path, order_id_first):
+    """Exports write long numbers as ``="3849201938475"`` so that Excel keeps them as text;
+    order numbers, SKUs and customer ids went in with the ``="..."`` around them (only
+    phones were unwrapped), so the same order from another export never matched. The rows
+    of one order are still grouped when they are apart, and a re-import changes nothing."""
+    columns = ["order_id", "placed_at", "sku", "unit_price", "customer_id"]
+    rows = [
+        ['="3849201938475"', "2024-06-18 20:15:00", '="0012"', "10", '="000123"'],
+        ['="3849201938476"', "2024-06-18 20:16:00", "0013", "5", "000124"],
+        ['="3849201938475"', "2024-06-18 20:15:00", '="0014"', "1", '="000123"'],
+    ]
+    if not order_id_first:  # the order id not in the first column is counted another way
+        columns.append(columns.pop(0))
+        rows = [[*row[1:], row[0]] for row in rows]
+    source = tmp_path / "orders.csv"
+    source.write_text("\n".join(",".join(r) for r in [columns, *rows]) + "\n", "utf-8")
+    summary = imports.run_import("orders", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (3, 0)
+    assert summary.created["orders"] == 2
+    buyer_id = "order__customer__identities__value"
+    assert sorted(OrderLine.objects.values_list("order__external_id", "sku", buyer_id)) == [
+        ("3849201938475", "0012", "000123"),
+        ("3849201938475", "0014", "000123"),
+        ("3849201938476", "0013", "000124"),
+    ]  # fmt: skip
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["0012", "0013", "0014"]
+    before = state()
+    again = imports.run_import("orders", source, rejects=tmp_path / "r.csv")
+    assert (again.created["orders"], again.changed["orders"]) == (0, 0)
+    assert state() == before
+
+
+SHORTENED = (
+    "is a number Excel shortened, not the id; format the column as text in Excel "
+    "and save the file again"
+)
+
+
+def test_ids_excel_shortened_to_scientific_notation_reject_their_rows(tmp_path):
+    """Excel shows a 19-digit order number as 3.8492E+18 and saves it so: every order of
+    the export then had that number, and different orders of different buyers went in as
+    one order (3 rows, 1 order, 1 buyer). Such order ids, customer ids and SKUs reject
+    their rows, naming the value."""
+    source = tmp_path / "orders.csv"
+    source.write_text(
+        "order_id,placed_at,sku,unit_price,customer_id\n"
+        "3.8492E+18,2024-06-18 20:15:00,A,10,C1\n3.8492E+18,2024-06-19 10:00:00,B,20,C2\n"
+        "S-1,2024-06-20 10:00:00,1.2E+05,30,C3\nS-2,2024-06-20 10:00:00,C,30,1.2346E+11\n"
+        "S-3,2024-06-20 10:00:00,C,30,C4\n",
+        encoding="utf-8",
+    )
+    summary = imports.run_import("orders", source, rejects=tmp_path / "r.csv")
+    assert (summary.rows_accepted, summary.rows_rejected) == (1, 4)
+    assert [r[:2] for r in read_rejects(tmp_path / "r.csv")[1:]] == [
+        ["2", f"order_id: '3.8492E+18' {SHORTENED}"],
+        ["3", "order 3.8492E+18 is rejected whole: line 2 is bad"],
+        ["4", f"sku: '1.2E+05' {SHORTENED}"],
+        ["5", f"customer_id: '1.2346E+11' {SHORTENED}"],
+    ]
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["S-3"]
+
+    products = tmp_path / "products.csv"
+    products.write_text("sku,name\n1.2E+05,杯子\n1E5,盘子\n", encoding="utf-8")
+    summary = imports.run_import("products", products, rejects=tmp_path / "p.csv")
+    assert [r[:2] for r in read_rejects(tmp_path / "p.csv")[1:]] == [
+        ["2", f"sku: '1.2E+05' {SHORTENED}"]
+    ]
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["1E5", "C"]
+
+
+def test_a_json_array_file_is_refused_saying_what_it_is(tmp_path):
+    """A .json export that is one array of objects (``[{...}, {...}]``) was refused as
+    "no columns found"; the message now says what the file is and what is expected."""
+    source = tmp_path / "customers.json"
+    source.write_text('[\n  {"customer_id": "J1", "email": "j1@example.com"}\n]\n', "utf-8")
+    with pytest.raises(CommandError) as caught:
+        call_command("import", "customers", str(source), "--no-progress")
+    assert (str(caught.value), caught.value.returncode) == (
+        "customers.json: is one JSON array, not JSON Lines; write one JSON object per line",
+        2,
+    )
+    assert Customer.objects.count() == 0
 
 
 def test_customer_ids_that_are_tracking_user_ids_land_on_the_tracked_profiles(tmp_path):

@@ -198,6 +198,29 @@ def test_a_failed_upload_is_named_as_the_user_named_it(marketer, data_dir):
     assert Path(run.file_name).name not in page
 
 
+def test_an_excel_workbook_saved_under_a_csv_name_fails_the_run_saying_so(marketer, data_dir):
+    """A workbook renamed to .csv passes the form; the worker said that no column was
+    mapped to order_id, naming the ZIP header's bytes as the file's columns (a larger
+    workbook: "not valid gb18030 text ...; set encoding"), the wrong problem either way."""
+    marketer.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    upload = SimpleUploadedFile(
+        "订单.csv", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\xb5\xfe", "text/csv"
+    )
+    marketer.post(reverse("console:imports"), {"kind": "orders", "data_file": upload})
+    run = ImportRun.objects.get()
+
+    run_queued(run.pk)
+
+    run.refresh_from_db()
+    assert (run.status, run.error) == (
+        "failed",
+        f"{Path(run.file_name).name}: 是 Excel 工作簿（或其他 ZIP 文件），不是 CSV 或 JSON Lines；"
+        "请在 Excel 中另存为“CSV UTF-8”",
+    )
+    page = marketer.get(f"/imports/{run.pk}/").content.decode()
+    assert "订单.csv: 是 Excel 工作簿（或其他 ZIP 文件）" in page
+
+
 def test_missing_file_and_unknown_kind_are_field_errors(marketer, data_dir):
     """Without a file and with an unknown kind, both fields say what is wrong."""
     response = marketer.post(reverse("console:imports"), {"kind": "refunds"})

@@ -24,7 +24,18 @@ def test_unknown_key_and_wrong_kind_are_refused():
         parse_mapping({"timezone": "Mars/Base"}, kind="orders")
 
 
-def test_missing_column_is_refused_by_name():
+def test_a_date_format_with_an_unknown_directive_is_refused():
+    """``%Q`` was taken, and every row of the file was then rejected for its date."""
+    with pytest.raises(MappingError) as caught:
+        parse_mapping({"date_format": "%d.%m.%Y %Q"}, kind="orders")
+    assert str(caught.value) == (
+        "\"date_format\": '%d.%m.%Y %Q' cannot be used: "
+        "'Q' is a bad directive in format '%d.%m.%Y %Q'"
+    )
+    with pytest.raises(MappingError, match="stray % in format '%Y-%m-%d %'"):
+        parse_mapping({"date_format": "%Y-%m-%d %"}, kind="orders")
+    assert parse_mapping({"date_format": "%d/%m/%Y"}, kind="orders").date_format == "%d/%m/%Y"
+
     """A mapped column the file does not have is named, with the file's columns."""
     mapping = parse_mapping(
         {"columns": {"order_id": "Invoice", "placed_at": "Date"}}, kind="orders"
@@ -43,6 +54,15 @@ def test_without_columns_fields_map_to_themselves_and_the_rest_are_attributes():
     layout = bind(parse_mapping({}, kind="customers"), ["Email", "name", "vip", "phone"])
     assert layout.index == {"name": 1, "email": 0, "phone": 3}
     assert layout.attributes == (("vip", 2),)
+
+
+def test_without_columns_full_width_names_map_to_their_fields():
+    """Headers typed with a Chinese input method in full-width letters (``Ｅｍａｉｌ``,
+    ``ＰＨＯＮＥ``) map to their fields; they became custom attributes, and a file with
+    only those identifiers was refused for having no customer_id, email or phone column."""
+    layout = bind(parse_mapping({}, kind="customers"), ["Ｅｍａｉｌ", "ＰＨＯＮＥ", "Name"])
+    assert layout.index == {"name": 2, "email": 0, "phone": 1}
+    assert layout.attributes == ()
 
 
 def test_required_fields_must_be_mapped():
